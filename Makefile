@@ -1,0 +1,22 @@
+# The two commands of the README. Both install what is missing first (Debian packages, .venv, node_modules)
+# and start a project-local PostgreSQL in .local/ when DATABASE_URL is not set.
+.PHONY: demo test setup db-start db-stop bench
+
+demo:            ## set up, load the demo city if absent, serve the portal on http://127.0.0.1:8000
+	@bash scripts/run.sh demo
+
+test:            ## set up, run the whole test suite
+	@bash scripts/run.sh test $(ARGS)
+
+setup:
+	@bash scripts/setup.sh --with-browser
+
+db-start:
+	@bash scripts/localdb.sh start
+
+db-stop:
+	@bash scripts/localdb.sh stop
+
+bench:           ## import benchmark against ogr2ogr (PARCELS=30000,100000,1000000)
+	@bash scripts/setup.sh && DATABASE_URL=$${DATABASE_URL:-$$(bash scripts/localdb.sh start)} \
+	  .venv/bin/python bench/import_parcels.py --parcels $${PARCELS:-30000,100000}

@@ -1,0 +1,10 @@
+"""Test settings: the production settings with a throwaway secret and static files served from finders."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "insecure-test-key")
+
+from gis_portal.settings import *  # noqa: E402,F401,F403
+
+WHITENOISE_USE_FINDERS = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests

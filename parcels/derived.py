@@ -1,0 +1,109 @@
+"""Facts derived from geometry, computed in PostGIS: which streets a parcel fronts and over what length, the
+widest of them, and whether the parcel is a corner parcel.
+
+Raw SQL because these are set-based spatial joins the ORM cannot express well, and the same statements serve a
+single edited parcel and a whole city after an import.
+
+A parcel fronts a street segment when part of its boundary lies within the street's corridor: the centerline
+buffered by half the existing width plus settings.FRONTAGE_TOLERANCE (flat ends, so a crossing street's
+corridor does not count), for at least settings.FRONTAGE_MIN_LENGTH metres. A corner parcel fronts two segments
+whose directions differ by at least settings.CORNER_MIN_ANGLE degrees (segments of one straight street don't).
+"""
+
+from django.conf import settings
+from django.db import connection
+
+_CORRIDORS = """
+CREATE TEMP TABLE tmp_corridor ON COMMIT DROP AS
+SELECT s.id AS street_id, s.existing_width,
+       ST_Buffer(s.geom, s.existing_width / 2.0 + %(tol)s, 'endcap=flat join=mitre') AS geom,
+       degrees(ST_Azimuth(ST_StartPoint(s.geom), ST_EndPoint(s.geom))) AS azimuth
+FROM parcels_street s
+WHERE %(all)s OR EXISTS (
+    SELECT 1 FROM parcels_parcel p
+    WHERE p.id = ANY(%(ids)s) AND ST_DWithin(p.geom, s.geom, %(reach)s)
+);
+CREATE INDEX ON tmp_corridor USING gist (geom);
+ANALYZE tmp_corridor;
+"""
+
+_DELETE = "DELETE FROM parcels_frontage WHERE %(all)s OR parcel_id = ANY(%(ids)s)"
+
+_INSERT = """
+INSERT INTO parcels_frontage (parcel_id, street_id, length)
+SELECT parcel_id, street_id, length FROM (
+    SELECT p.id AS parcel_id, c.street_id,
+           ST_Length(ST_Intersection(ST_Boundary(p.geom), c.geom)) AS length
+    FROM parcels_parcel p
+    JOIN tmp_corridor c ON ST_Intersects(p.geom, c.geom)
+    WHERE %(all)s OR p.id = ANY(%(ids)s)
+) f
+WHERE length >= %(min_length)s
+"""
+
+_SUMMARY = """
+UPDATE parcels_parcel p
+SET frontage_length = s.total, widest_street_width = s.widest, is_corner = COALESCE(s.corner, false)
+FROM (
+    SELECT t.id,
+           f.total, f.widest,
+           EXISTS (
+               SELECT 1
+               FROM parcels_frontage a JOIN tmp_corridor ca ON ca.street_id = a.street_id,
+                    parcels_frontage b JOIN tmp_corridor cb ON cb.street_id = b.street_id
+               WHERE a.parcel_id = t.id AND b.parcel_id = t.id AND a.street_id < b.street_id
+                 AND LEAST(mod(abs(ca.azimuth - cb.azimuth)::numeric, 180),
+                           180 - mod(abs(ca.azimuth - cb.azimuth)::numeric, 180)) >= %(corner_angle)s
+           ) AS corner
+    FROM parcels_parcel t
+    LEFT JOIN (
+        SELECT fr.parcel_id, sum(fr.length) AS total, max(c.existing_width) AS widest
+        FROM parcels_frontage fr JOIN tmp_corridor c ON c.street_id = fr.street_id
+        WHERE %(all)s OR fr.parcel_id = ANY(%(ids)s)
+        GROUP BY fr.parcel_id
+    ) f ON f.parcel_id = t.id
+    WHERE %(all)s OR t.id = ANY(%(ids)s)
+) s
+WHERE p.id = s.id
+"""
+
+
+def refresh_frontages(parcel_ids=None) -> None:
+    """Recompute frontages, widest street and corner flag for the given parcels, or for all when None.
+    Must run inside a transaction (the temp table lives until commit)."""
+    max_width = _max_street_width()
+    params = {
+        "all": parcel_ids is None,
+        "ids": list(parcel_ids or []),
+        "tol": settings.FRONTAGE_TOLERANCE,
+        "reach": max_width / 2.0 + settings.FRONTAGE_TOLERANCE,
+        "min_length": settings.FRONTAGE_MIN_LENGTH,
+        "corner_angle": settings.CORNER_MIN_ANGLE,
+    }
+    if parcel_ids is not None and not params["ids"]:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS tmp_corridor")
+        cursor.execute(_CORRIDORS, params)
+        cursor.execute(_DELETE, params)
+        cursor.execute(_INSERT, params)
+        cursor.execute(_SUMMARY, params)
+        cursor.execute("DROP TABLE tmp_corridor")
+
+
+def parcels_near_street(street_geom_wkb: bytes | None, width: float) -> list[int]:
+    """Parcels whose frontage may change when a street with this geometry and width changes."""
+    if street_geom_wkb is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM parcels_parcel WHERE ST_DWithin(geom, ST_GeomFromEWKB(%s), %s)",
+            [street_geom_wkb, width / 2.0 + settings.FRONTAGE_TOLERANCE],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _max_street_width() -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(max(existing_width), 0) FROM parcels_street")
+        return float(cursor.fetchone()[0])

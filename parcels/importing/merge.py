@@ -1,0 +1,224 @@
+"""The SQL side of an import: staging table, COPY, whole-file checks, and the merge into the target table.
+
+Raw SQL because this is bulk, set-based work: COPY is the fastest way into PostgreSQL, and one
+INSERT … ON CONFLICT merges a million rows in one statement. Table and column names come from the model's
+_meta, never from user input; values are always parameters or COPY data.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from django.conf import settings
+from django.db import models
+
+from parcels.importing.specs import LayerSpec
+
+STAGING = "import_staging"
+
+
+def create_staging(cursor, spec: LayerSpec, columns: list[tuple[str, str]]) -> None:
+    cols = ", ".join(f'"{name}" {sqltype}' for name, sqltype in columns)
+    cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {STAGING} (fid bigint NOT NULL, ok boolean NOT NULL, geom geometry{', ' + cols if cols else ''})"
+        " ON COMMIT DROP"
+    )
+
+
+def copy_rows(cursor, frame, columns: list[tuple[str, str]]) -> None:
+    """COPY a batch (CSV produced by Arrow's C++ writer: no Python loop per row)."""
+    names = ["fid", "ok", "geom"] + [name for name, _ in columns]
+    table = pa.Table.from_pandas(frame[names], preserve_index=False)
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+    collist = ", ".join(f'"{n}"' for n in names)
+    with cursor.cursor.copy(f"COPY {STAGING} ({collist}) FROM STDIN WITH (FORMAT csv)") as copy:
+        copy.write(buf.getbuffer())
+
+
+def whole_file_checks(cursor, spec: LayerSpec, key: str):
+    """Problems only visible across the whole file: duplicate keys, duplicates of other unique fields."""
+    from parcels.importing.core import Issue
+
+    cursor.execute(f'CREATE INDEX ON {STAGING} ("{key}")')
+    cursor.execute(f"ANALYZE {STAGING}")
+    issues = []
+    cursor.execute(
+        f'SELECT "{key}", array_agg(fid ORDER BY fid) FROM {STAGING} WHERE "{key}" IS NOT NULL '
+        f'GROUP BY "{key}" HAVING count(*) > 1 ORDER BY min(fid)'
+    )
+    for value, fids in cursor.fetchall():
+        for fid in fids:
+            others = ", ".join(str(f) for f in fids if f != fid)
+            issues.append(Issue(fid, value, "duplicate_key", f"{key} {value!r} also on fid {others}", key))
+    staged = _staged_columns(cursor)
+    for group in spec.within_file_unique:
+        if not all(name in staged for name in group):
+            continue
+        cols = ", ".join(f'"{n}"' for n in group)
+        not_null = " AND ".join(f'"{n}" IS NOT NULL' for n in group)
+        cursor.execute(
+            f"SELECT {cols}, array_agg(fid ORDER BY fid) FROM {STAGING} WHERE {not_null} "
+            f"GROUP BY {cols} HAVING count(*) > 1"
+        )
+        label = "+".join(group)
+        for row in cursor.fetchall():
+            values, fids = row[:-1], row[-1]
+            shown = "/".join(str(v) for v in values)
+            for fid in fids:
+                issues.append(Issue(fid, None, "duplicate_value", f"{label} {shown} also on fid "
+                                    + ", ".join(str(f) for f in fids if f != fid), label))
+    return issues
+
+
+def drop_rows(cursor, fids) -> None:
+    cursor.execute(f"UPDATE {STAGING} SET ok = false WHERE fid = ANY(%s)", [sorted(fids)])
+
+
+def _staged_columns(cursor) -> set[str]:
+    cursor.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+        [f"pg_temp.{STAGING}"],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def _select_list(spec: LayerSpec, staged: set[str], run_id):
+    """Target column -> (SQL expression over staging row `s`, params). Fields not in the file keep their
+    default on insert and are left alone on update."""
+    model = spec.model
+    srid = settings.MUNICIPALITY_SRID
+    exprs: dict[str, tuple[str, list]] = {}
+    for f in spec.fields:
+        if f.name not in staged:
+            continue
+        col = f'"{f.name}"'
+        model_field = model._meta.get_field(f.name)
+        if f.kind == "code_ref":
+            ref = model_field.related_model._meta.db_table
+            expr = f'(SELECT r.id FROM "{ref}" r WHERE r.code = s.{col})'
+        elif f.kind == "parcel_ref":
+            expr = (f"COALESCE((SELECT p.id FROM parcels_parcel p WHERE p.renewal_code = s.{col}),"
+                    f" (SELECT p.id FROM parcels_parcel p WHERE p.source_id = s.{col}))")
+        elif f.kind == "decimal":
+            expr = f"round(s.{col}, {model_field.decimal_places})"
+        else:
+            expr = f"s.{col}"
+        if not model_field.null and not model_field.is_relation:
+            expr = f"COALESCE({expr}, %s)"
+            exprs[f.db_column] = (expr, [model_field.get_default()])
+        else:
+            exprs[f.db_column] = (expr, [])
+    geom = "ST_SetSRID(s.geom, %s)"
+    if spec.geometry == "polygon":
+        geom = f"ST_Multi({geom})"
+    exprs["geom"] = (geom, [srid])
+    if "attributes" in staged:
+        exprs["attributes"] = ("s.attributes", [])
+    return exprs
+
+
+def _insert_defaults(spec: LayerSpec, provided: set[str]) -> dict[str, list]:
+    """NOT NULL columns the file does not provide: their model default, on insert only."""
+    out = {}
+    for field in spec.model._meta.concrete_fields:
+        if field.primary_key or field.column in provided or field.null or field.generated:
+            continue
+        if field.has_default():
+            value = field.get_default()
+            if isinstance(field, models.JSONField):
+                value = json.dumps(value)
+            out[field.column] = value
+    return out
+
+
+def merge(cursor, spec: LayerSpec, columns, key: str, run_id) -> tuple[int, int, int]:
+    """Insert new rows, update changed ones, leave equal ones alone. Returns (inserted, updated, unchanged)."""
+    table = spec.table
+    staged = _staged_columns(cursor)
+    exprs = _select_list(spec, staged, run_id)
+    key_col = spec.field(key).db_column
+    model = spec.model
+    has_run = any(f.column == "import_run_id" for f in model._meta.concrete_fields)
+    compare_cols = [c for c in exprs if c != key_col]
+
+    # Rows of the file whose key is new, and existing rows whose values differ from the file.
+    cursor.execute("DROP TABLE IF EXISTS import_new; DROP TABLE IF EXISTS import_changed")
+    cursor.execute(
+        f"CREATE TEMP TABLE import_new ON COMMIT DROP AS SELECT s.fid FROM {STAGING} s "
+        f'WHERE s.ok AND NOT EXISTS (SELECT 1 FROM "{table}" t WHERE t."{key_col}" = s."{key}")'
+    )
+    target_tuple = ", ".join(f't."{c}"' for c in compare_cols)
+    source_tuple = ", ".join(exprs[c][0] for c in compare_cols)
+    source_params = [p for c in compare_cols for p in exprs[c][1]]
+    cursor.execute(
+        f"CREATE TEMP TABLE import_changed ON COMMIT DROP AS SELECT t.id FROM \"{table}\" t "
+        f'JOIN {STAGING} s ON t."{key_col}" = s."{key}" '
+        f"WHERE s.ok AND ROW({target_tuple}) IS DISTINCT FROM ROW({source_tuple})",
+        source_params,
+    )
+    cursor.execute("SELECT (SELECT count(*) FROM import_new), (SELECT count(*) FROM import_changed),"
+                   f" (SELECT count(*) FROM {STAGING} WHERE ok)")
+    inserted, updated, ok_rows = cursor.fetchone()
+
+    history = _history_table(spec)
+    if history and updated:
+        _write_history(cursor, spec, history, "+", "state before import (bulk-loaded, first recorded change)",
+                       only_without_history=True)
+
+    defaults = _insert_defaults(spec, set(exprs) | {"import_run_id"})
+    insert_cols = list(exprs) + list(defaults) + (["import_run_id"] if has_run else [])
+    select_sql = [exprs[c][0] for c in exprs] + ["%s"] * len(defaults) + (["%s"] if has_run else [])
+    params = [p for c in exprs for p in exprs[c][1]] + list(defaults.values()) + ([run_id] if has_run else [])
+    updates = [f'"{c}" = EXCLUDED."{c}"' for c in compare_cols] + (['"import_run_id" = EXCLUDED."import_run_id"']
+                                                                    if has_run else [])
+    cursor.execute(
+        f'INSERT INTO "{table}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in insert_cols)}) '
+        f"SELECT {', '.join(select_sql)} FROM {STAGING} s WHERE s.ok "
+        f'ON CONFLICT ("{key_col}") DO UPDATE SET {", ".join(updates)} '
+        f'WHERE "{table}".id IN (SELECT id FROM import_changed)',
+        params,
+    )
+    if history and updated:
+        _write_history(cursor, spec, history, "~", "updated by import")
+    if inserted + updated > 1000:
+        # Fresh statistics, or the post-load joins are planned as if the table were still empty.
+        cursor.execute(f'ANALYZE "{table}"')
+
+    # Rows this import inserted or changed, for the post-load steps.
+    cursor.execute("DROP TABLE IF EXISTS import_touched")
+    cursor.execute(
+        f"CREATE TEMP TABLE import_touched ON COMMIT DROP AS "
+        f'SELECT t.id FROM "{table}" t JOIN {STAGING} s ON t."{key_col}" = s."{key}" '
+        f"WHERE s.fid IN (SELECT fid FROM import_new) UNION SELECT id FROM import_changed"
+    )
+    return inserted, updated, ok_rows - inserted - updated
+
+
+def _history_table(spec: LayerSpec):
+    model = spec.model
+    manager = getattr(model, "history", None)
+    return manager.model if manager is not None else None
+
+
+def _write_history(cursor, spec: LayerSpec, history_model, history_type: str, reason: str,
+                   only_without_history: bool = False) -> None:
+    """History rows for the rows this import changes, written set-based like the merge itself."""
+    base_cols = {f.column for f in spec.model._meta.concrete_fields if not f.generated}
+    cols = [f.column for f in history_model._meta.concrete_fields
+            if f.column in base_cols and f.column != "history_id"]
+    hist_table = history_model._meta.db_table
+    col_sql = ", ".join(f'"{c}"' for c in cols)
+    sel_sql = ", ".join(f't."{c}"' for c in cols)
+    where = "t.id IN (SELECT id FROM import_changed)"
+    if only_without_history:
+        where += f' AND NOT EXISTS (SELECT 1 FROM "{hist_table}" h WHERE h.id = t.id)'
+    cursor.execute(
+        f'INSERT INTO "{hist_table}" ({col_sql}, history_date, history_change_reason, history_type, history_user_id) '
+        f'SELECT {sel_sql}, now(), %s, %s, NULL FROM "{spec.table}" t WHERE {where}',
+        [reason, history_type],
+    )

@@ -1,0 +1,6 @@
+from parcels.management.commands.import_layer import Command as ImportLayer
+
+
+class Command(ImportLayer):
+    help = "Import buildings from any GDAL vector file. Dry run unless --commit."
+    layer = "buildings"

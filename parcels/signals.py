@@ -1,0 +1,74 @@
+"""Keeping derived facts fresh after single edits (admin, API), and history baselines for bulk-loaded rows.
+
+Bulk paths (imports, the demo loader) call parcels.derived.refresh_frontages themselves, once, set-based.
+"""
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from parcels import derived
+from parcels.models import Parcel, Street
+
+
+def _refresh_later(parcel_ids):
+    ids = sorted(set(parcel_ids))
+    if ids:
+        transaction.on_commit(lambda: _refresh_now(ids))
+
+
+def _refresh_now(ids):
+    with transaction.atomic():
+        derived.refresh_frontages(ids)
+
+
+@receiver(post_save, sender=Parcel)
+def parcel_saved(sender, instance, raw=False, update_fields=None, **kwargs):
+    if raw or (update_fields and "geom" not in update_fields):
+        return
+    _refresh_later([instance.pk])
+
+
+@receiver(pre_save, sender=Street)
+def street_before_save(sender, instance, raw=False, **kwargs):
+    """Remember the parcels near the street's old position: they may lose their frontage."""
+    instance._parcels_before = []
+    if raw or instance.pk is None:
+        return
+    old = Street.objects.filter(pk=instance.pk).values_list("geom", "existing_width").first()
+    if old:
+        instance._parcels_before = derived.parcels_near_street(old[0].ewkb, old[1])
+
+
+@receiver(post_save, sender=Street)
+def street_saved(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    near = derived.parcels_near_street(instance.geom.ewkb, instance.existing_width)
+    _refresh_later(near + getattr(instance, "_parcels_before", []))
+
+
+@receiver(post_delete, sender=Street)
+def street_deleted(sender, instance, **kwargs):
+    _refresh_later(derived.parcels_near_street(instance.geom.ewkb, instance.existing_width))
+
+
+@receiver(pre_save)
+def history_baseline(sender, instance, raw=False, **kwargs):
+    """Rows written by bulk paths (imports, the demo loader) have no history row yet. Before their first edit,
+    record their current state as a baseline, so the edit's 'before' is kept."""
+    if raw or instance.pk is None or not hasattr(sender, "history") or sender._meta.app_label not in _HISTORY_APPS:
+        return
+    from simple_history.utils import get_history_manager_for_model
+
+    manager = get_history_manager_for_model(sender)
+    if manager.filter(id=instance.pk).exists():
+        return
+    current = sender._default_manager.filter(pk=instance.pk).first()
+    if current is not None:
+        manager.bulk_history_create(
+            [current], default_change_reason="state before the first recorded edit (bulk-loaded)"
+        )
+
+
+_HISTORY_APPS = {"parcels", "zoning"}

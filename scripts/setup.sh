@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs whatever is missing for the project on Debian 12, and nothing that is already there:
+#   system packages (PostgreSQL 15 + PostGIS 3, GDAL, GEOS, PROJ, Node.js; Chromium with --with-browser),
+#   the Python virtualenv (.venv, from Debian's python3), and the npm packages (node_modules, from the lockfile).
+# Each step is skipped when its inputs have not changed since the last run, so a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WITH_BROWSER=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) WITH_BROWSER=1 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else echo "setup.sh: need root (or sudo) to install: $*" >&2; exit 1
+  fi
+}
+
+# --- Debian packages -------------------------------------------------------------------------
+packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25
+          python3 python3-venv nodejs npm ca-certificates)
+[ "$WITH_BROWSER" = 1 ] && packages+=(chromium fonts-noto-core)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node.js may come from elsewhere than Debian (e.g. a newer build on PATH): accept any node >= 18 with npm.
+if command -v node >/dev/null && command -v npm >/dev/null \
+   && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 18 ]; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "Installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- Python virtualenv -----------------------------------------------------------------------
+# Debian's python3 (3.11 on Debian 12), not whatever python3 is first on PATH.
+PY=/usr/bin/python3
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "Creating/updating the virtualenv (.venv)"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+# --- npm packages (served by the app itself: no CDN at run time) -------------------------------
+stamp=node_modules/.package-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "Installing npm packages from package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi

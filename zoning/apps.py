@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ZoningConfig(AppConfig):
+    name = "zoning"
+    verbose_name = "Zoning"
