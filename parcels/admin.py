@@ -1,0 +1,180 @@
+"""GeoDjango admin for the cadastre: Leaflet map widgets to edit geometry, edit history on every record, and
+owners' personal data only for staff allowed to see it, with each view recorded."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletGeoAdminMixin
+from simple_history.admin import SimpleHistoryAdmin
+
+from parcels import privacy
+from parcels.models import (
+    Address, Block, Building, CadastralZone, District, ImportRun, LandUse, Owner, Ownership, Parcel,
+    PersonalDataAccess, Street, StructureType,
+)
+
+
+class CadastreAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
+    """A map widget for the geometry and a History button with before/after of every change."""
+
+    settings_overrides = {"DEFAULT_ZOOM": 17}
+
+
+class AddressInline(admin.TabularInline):
+    model = Address
+    extra = 0
+    autocomplete_fields = ["street"]
+
+
+class OwnershipInline(admin.TabularInline):
+    model = Ownership
+    extra = 0
+    autocomplete_fields = ["owner"]
+
+    def has_view_permission(self, request, obj=None):
+        return privacy.may_see_personal_data(request.user) and super().has_view_permission(request, obj)
+
+
+class BuildingInline(admin.TabularInline):
+    model = Building
+    extra = 0
+    fields = ["floors_above", "floors_below", "structure_type", "year_built", "use", "gross_floor_area", "units"]
+    show_change_link = True
+
+
+@admin.register(Parcel)
+class ParcelAdmin(CadastreAdmin):
+    list_display = ["renewal_code", "plate", "postal_code", "land_use", "deed_area", "measured_area_m2",
+                    "area_mismatch_flag", "frontage_length", "widest_street_width", "is_corner"]
+    list_filter = ["land_use", "district", "is_corner"]
+    search_fields = ["renewal_code", "postal_code", "source_id"]
+    readonly_fields = ["measured_area", "frontage_length", "widest_street_width", "is_corner", "import_run"]
+    raw_id_fields = ["block"]
+    list_select_related = ["land_use"]
+    inlines = [AddressInline, BuildingInline, OwnershipInline]
+    fieldsets = [
+        (None, {"fields": ["renewal_code", "source_id", ("district", "zone", "block")]}),
+        (_("Registered plate"), {"fields": [("plate_section", "plate_main", "plate_sub")]}),
+        (None, {"fields": ["postal_code", "land_use", ("deed_area", "measured_area")]}),
+        (_("Derived from geometry"), {"fields": [("frontage_length", "widest_street_width", "is_corner")]}),
+        (None, {"fields": ["geom", "attributes", "import_run"]}),
+    ]
+
+    @admin.display(description=_("measured area (m²)"), ordering="measured_area")
+    def measured_area_m2(self, obj):
+        return None if obj.measured_area is None else round(obj.measured_area, 1)
+
+    @admin.display(description=_("deed ≠ measured"), boolean=True)
+    def area_mismatch_flag(self, obj):
+        return obj.area_mismatch
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if privacy.may_see_personal_data(request.user):
+            parcel = self.get_object(request, object_id)
+            if parcel is not None:
+                privacy.record_access(request, "parcel_owners", parcel=parcel)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(Street)
+class StreetAdmin(CadastreAdmin):
+    list_display = ["name", "kind", "existing_width", "planned_width", "source_id"]
+    list_filter = ["kind"]
+    search_fields = ["name", "name_en", "source_id"]
+
+
+@admin.register(Building)
+class BuildingAdmin(CadastreAdmin):
+    list_display = ["__str__", "parcel", "floors_above", "floors_below", "structure_type", "year_built", "use"]
+    list_filter = ["structure_type", "use", "floors_above"]
+    raw_id_fields = ["parcel"]
+    search_fields = ["source_id", "parcel__renewal_code"]
+
+
+@admin.register(Block)
+class BlockAdmin(CadastreAdmin):
+    list_display = ["code", "district", "zone", "land_price"]
+    list_filter = ["district"]
+    search_fields = ["code"]
+
+
+@admin.register(District)
+class DistrictAdmin(CadastreAdmin):
+    list_display = ["code", "name", "name_en"]
+
+
+@admin.register(CadastralZone)
+class CadastralZoneAdmin(CadastreAdmin):
+    list_display = ["code", "name", "district"]
+    list_filter = ["district"]
+
+
+@admin.register(Owner)
+class OwnerAdmin(SimpleHistoryAdmin):
+    """Personal data: visible only with parcels.view_personal_data; every list and record view is recorded."""
+
+    list_display = ["display_name", "kind", "national_id", "phone"]
+    list_filter = ["kind"]
+    search_fields = ["last_name", "first_name", "legal_name", "national_id"]
+
+    def has_view_permission(self, request, obj=None):
+        return privacy.may_see_personal_data(request.user) and super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return privacy.may_see_personal_data(request.user) and super().has_module_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        if self.has_view_permission(request):
+            privacy.record_access(request, "owner_list")
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        owner = self.get_object(request, object_id)
+        if owner is not None and self.has_view_permission(request, owner):
+            privacy.record_access(request, "owner_view", owner=owner)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(Ownership)
+class OwnershipAdmin(SimpleHistoryAdmin):
+    list_display = ["parcel", "owner", "share_dang"]
+    raw_id_fields = ["parcel", "owner"]
+
+    def has_view_permission(self, request, obj=None):
+        return privacy.may_see_personal_data(request.user) and super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return privacy.may_see_personal_data(request.user) and super().has_module_permission(request)
+
+
+@admin.register(LandUse)
+class LandUseAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_fa", "name_en", "planning_class", "confidence"]
+
+
+@admin.register(StructureType)
+class StructureTypeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_fa", "name_en"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "layer", "source", "run_by", "committed", "is_demo"]
+    list_filter = ["layer", "committed", "is_demo"]
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "action", "owner", "parcel", "path"]
+    list_filter = ["action"]
+    raw_id_fields = ["owner", "parcel"]

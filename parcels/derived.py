@@ -29,16 +29,21 @@ ANALYZE tmp_corridor;
 
 _DELETE = "DELETE FROM parcels_frontage WHERE %(all)s OR parcel_id = ANY(%(ids)s)"
 
+# Only boundary segments running along the street count (within 45° of its direction): the side lot lines that
+# reach into the corridor tolerance are not frontage.
+_ANGLE = "LEAST(mod(abs({a} - {b})::numeric, 180), 180 - mod(abs({a} - {b})::numeric, 180))"
+
 _INSERT = """
 INSERT INTO parcels_frontage (parcel_id, street_id, length)
-SELECT parcel_id, street_id, length FROM (
-    SELECT p.id AS parcel_id, c.street_id,
-           ST_Length(ST_Intersection(ST_Boundary(p.geom), c.geom)) AS length
-    FROM parcels_parcel p
-    JOIN tmp_corridor c ON ST_Intersects(p.geom, c.geom)
-    WHERE %(all)s OR p.id = ANY(%(ids)s)
-) f
-WHERE length >= %(min_length)s
+SELECT p.id, c.street_id, sum(ST_Length(seg.geom)) AS length
+FROM parcels_parcel p
+JOIN tmp_corridor c ON ST_Intersects(p.geom, c.geom)
+CROSS JOIN LATERAL ST_DumpSegments(
+    ST_CollectionExtract(ST_Intersection(ST_Boundary(p.geom), c.geom), 2)) seg
+WHERE (%(all)s OR p.id = ANY(%(ids)s))
+  AND """ + _ANGLE.format(a="degrees(ST_Azimuth(ST_StartPoint(seg.geom), ST_EndPoint(seg.geom)))", b="c.azimuth") + """ < 45
+GROUP BY p.id, c.street_id
+HAVING sum(ST_Length(seg.geom)) >= %(min_length)s
 """
 
 _SUMMARY = """
@@ -52,8 +57,7 @@ FROM (
                FROM parcels_frontage a JOIN tmp_corridor ca ON ca.street_id = a.street_id,
                     parcels_frontage b JOIN tmp_corridor cb ON cb.street_id = b.street_id
                WHERE a.parcel_id = t.id AND b.parcel_id = t.id AND a.street_id < b.street_id
-                 AND LEAST(mod(abs(ca.azimuth - cb.azimuth)::numeric, 180),
-                           180 - mod(abs(ca.azimuth - cb.azimuth)::numeric, 180)) >= %(corner_angle)s
+                 AND """ + _ANGLE.format(a="ca.azimuth", b="cb.azimuth") + """ >= %(corner_angle)s
            ) AS corner
     FROM parcels_parcel t
     LEFT JOIN (

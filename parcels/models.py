@@ -291,11 +291,18 @@ class Parcel(models.Model):
         ratio = self.measured_area / float(self.deed_area)
         return abs(ratio - 1) > settings.AREA_MISMATCH_TOLERANCE
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # Normalise what people type (Persian digits, separators) before the validators see it.
         if self.renewal_code:
-            self.renewal_code = identifiers.normalize_renewal_code(self.renewal_code)
+            try:
+                self.renewal_code = identifiers.normalize_renewal_code(self.renewal_code)
+            except ValidationError:
+                pass  # the field validator reports it
         if self.postal_code:
             self.postal_code = identifiers.normalize_postal_code(self.postal_code)
+        super().clean_fields(exclude)
+
+    def clean(self):
         if self.geom is not None and not self.geom.valid:
             raise ValidationError({"geom": _("The parcel's geometry is invalid: %(reason)s") % {"reason": self.geom.valid_reason}})
         if self.geom is not None and self.geom.empty:
@@ -382,11 +389,15 @@ class Owner(models.Model):
             return self.legal_name
         return f"{self.first_name} {self.last_name}".strip()
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
         if self.phone:
             self.phone = identifiers.normalize_phone(self.phone)
         if self.national_id:
             self.national_id = identifiers.to_ascii_digits(self.national_id).strip()
+        super().clean_fields(exclude)
+
+    def clean(self):
+        if self.national_id:
             validator = (
                 identifiers.validate_legal_entity_id if self.kind == self.Kind.LEGAL else identifiers.validate_national_id
             )

@@ -1,4 +1,18 @@
-def map_page(r): pass
-def parcels_geojson(r): pass
-def layer_geojson(r, layer): pass
-def city_info(r): pass
+from django.conf import settings
+from django.shortcuts import render
+
+from layers.registry import LAYERS
+
+
+def map_page(request):
+    """The simple map of the city's layers (the full citizen portal replaces it)."""
+    layers = [
+        {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.min_zoom, "max": l.max_features}
+        for l in LAYERS.values()
+    ]
+    return render(request, "parcels/map.html", {
+        "layers": layers,
+        "basemap_url": settings.BASEMAP_URL,
+        "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
+        "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+    })

@@ -74,7 +74,7 @@ PARCEL_AREA_MAX = 2000.0
 LOT_AREA_LOW = 115.0              # design bounds used to choose lot counts; the
 LOT_AREA_HIGH = 1350.0            # margin absorbs width jitter and distortion
 LOT_WIDTH_JITTER = 0.14           # relative frontage variation within a row
-GROSS_M2_PER_PARCEL = 330.0       # town area per parcel; only sizes the grid
+GROSS_M2_PER_PARCEL = 570.0       # town area per parcel incl. streets; sizes the grid
 
 CELL_LENGTH_M = (95.0, 165.0)     # index-space block length (east-west)
 CELL_DEPTH_M = (44.0, 60.0)       # index-space block depth (two lot rows)
@@ -105,6 +105,8 @@ NORTH_FLATTEN = 0.25              # the town stops at the northern hills
 CANDIDATE_PRIORITY = 1.3          # cells planned beyond the expected outline
 PLAN_PASSES = 4                   # layout passes to make the outline consistent
 PLAN_TOLERANCE = 0.05             # accepted mismatch of the outline priority
+MAX_PARCELS = 1_200_000           # renewal codes allow 9 x 9 zones of <= 999 blocks
+BLOCK_WEIGHT = 12.0               # parcels-equivalent of a block when balancing zones
 
 RIVER_CHANNEL_HALF_M = 12.0       # seasonal river bed half width
 RIVER_CLEARANCE_M = 4.0           # no cell within this of the channel
@@ -210,8 +212,8 @@ class CityParams:
     def __post_init__(self) -> None:
         if self.parcels < 100:
             raise ValueError("parcels must be at least 100")
-        if self.parcels > 3_000_000:
-            raise ValueError("parcels above 3,000,000 exceed the renewal-code widths")
+        if self.parcels > MAX_PARCELS:
+            raise ValueError(f"parcels above {MAX_PARCELS:,} exceed the renewal-code widths")
         if self.seed < 0:
             raise ValueError("seed must be non-negative")
         if self.layers is not None:
@@ -583,7 +585,7 @@ class _Town:
         rng = _rng(self.p.seed, "river")
         ang = math.radians(-90 + rng.uniform(-25, 25))
         axis = np.array([math.cos(ang), math.sin(ang)])
-        offset = rng.choice([-1, 1]) * (1.5 * self.core_radius + rng.uniform(60, 160))
+        offset = rng.choice([-1, 1]) * (1.1 * self.core_radius + rng.uniform(40, 120))
         waves = [(rng.uniform(60, 120), rng.uniform(900, 1600), rng.uniform(0, 2 * np.pi)),
                  (rng.uniform(20, 50), rng.uniform(300, 500), rng.uniform(0, 2 * np.pi))]
         return _River(axis=axis, offset=float(offset), waves=waves,
@@ -702,7 +704,7 @@ class _Town:
             plan = self._layout(scale)
             if abs(plan.cutoff - 1.0) < PLAN_TOLERANCE:
                 break
-            scale *= plan.cutoff
+            scale *= plan.cutoff ** 0.5   # damped: outer lots are larger
         return plan
 
     def _layout(self, scale: float) -> _Plan:
@@ -978,7 +980,9 @@ class _Town:
         pl = self.plan
         blocks = self.sel["blocks"]
         lots = self.sel["lots"]
-        weight = np.bincount(pl.lots["block"][lots], minlength=len(pl.block_a))[blocks].astype(float)
+        # balance parcels and, through a per-block constant, block counts too:
+        # periphery blocks hold few large lots and would overflow 999 per zone
+        weight = np.bincount(pl.lots["block"][lots], minlength=len(pl.block_a))[blocks] + BLOCK_WEIGHT
         centre = self._block_centres(blocks)
         n = self.p.parcels
         nd = int(np.clip(round(math.sqrt(n / 1500)), 2, 9))
@@ -1602,7 +1606,7 @@ class _Town:
                        "health": "health", "administrative": "administrative", "sports": "sports",
                        "cultural": "cultural", "military": "military", "historic_heritage": "heritage"}
         share_of_use = {"religious": 0.8, "historic_heritage": 0.5, "cultural": 0.7, "health": 0.7,
-                        "education": 0.9, "higher_education": 0.8, "sports": 0.8}
+                        "higher_education": 0.8, "sports": 0.8}
         legal_owner = np.full(n, -1)
         for use_code, role in role_of_use.items():
             m = (use == use_code) & (u[0] < share_of_use.get(use_code, 1.0))
@@ -1810,7 +1814,7 @@ class _Town:
         """Elevation ~1,140 m in town, hills rising to ~1,400-1,700 m north of
         it, gentle noise, and the river valley carved a little lower."""
         import rasterio
-        from rasterio.transform import from_origin
+        from affine import Affine
 
         rng = _rng(self.p.seed, "dem")
         x0, y0, x1, y1 = self._feature_box
@@ -1828,7 +1832,7 @@ class _Town:
         xs = x0 + (np.arange(w) + 0.5) * px
         profile = {"driver": "GTiff", "width": w, "height": h, "count": 1, "dtype": "float32",
                    "crs": f"EPSG:{self.p.srid}", "nodata": -9999.0,
-                   "transform": from_origin(x0 + self.origin[0], y1 + self.origin[1], px, px),
+                   "transform": Affine(px, 0.0, x0 + self.origin[0], 0.0, -px, y1 + self.origin[1]),
                    "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate",
                    "predictor": 3}
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

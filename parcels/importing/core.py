@@ -317,10 +317,11 @@ def _load(opts, spec: LayerSpec, info, gdal_path, src_crs, transformer, checker,
             with pyogrio.raw.open_arrow(gdal_path, layer=info["layer"], batch_size=opts.batch_size,
                                         use_pyarrow=True, return_fids=True, **(opts.open_options or {})) as (meta, reader):
                 geom_col = meta["geometry_name"] or "wkb_geometry"
+                fid_col = meta.get("fid_column") or "OGC_FID"
                 fid_start = 0
                 for batch in reader:
                     table = pa.Table.from_batches([batch])
-                    frame = _prepare_batch(table, geom_col, fid_start, src_crs, transformer, spec, checker,
+                    frame = _prepare_batch(table, geom_col, fid_col, fid_start, src_crs, transformer, spec, checker,
                                            join, key, keep_unmapped, opts, report)
                     fid_start += table.num_rows
                     report.features_read += table.num_rows
@@ -400,16 +401,18 @@ def _progress(enabled: bool, total, desc: str):
 # --- One batch --------------------------------------------------------------------------------------
 
 
-def _prepare_batch(table: pa.Table, geom_col: str, fid_start: int, src_crs: CRS, transformer, spec: LayerSpec,
+def _prepare_batch(table: pa.Table, geom_col: str, fid_col: str, fid_start: int, src_crs: CRS, transformer, spec: LayerSpec,
                    checker, join, key: str, keep_unmapped: bool, opts: ImportOptions, report: ImportReport):
     """Validate one Arrow batch; return the rows that pass as a DataFrame of staging columns, and record the
     rows that don't in the report."""
     n = table.num_rows
-    fids = (table.column("__fid").to_numpy() if "__fid" in table.column_names else np.arange(fid_start, fid_start + n))
+    # GDAL's feature ids, as ogrinfo shows them, so the operator can find a reported row.
+    fids = (table.column(fid_col).to_numpy() if fid_col in table.column_names else np.arange(fid_start, fid_start + n))
     fids = np.asarray(fids, dtype=np.int64)
-    attrs = table.drop_columns([c for c in (geom_col, "__fid") if c in table.column_names]).to_pandas()
+    attrs = table.drop_columns([c for c in (geom_col, fid_col) if c in table.column_names]).to_pandas()
     if join is not None:
         attrs = join.apply(attrs)
+    attrs = field_rules.add_pseudo_sources(attrs, checker.mapping, fids)
     ok = np.ones(n, dtype=bool)
     raw_keys = attrs[checker.mapping[key]] if checker.mapping[key] in attrs else pd.Series([None] * n)
     keys = field_rules._as_text(raw_keys)

@@ -30,7 +30,7 @@ def resolve_mapping(spec: LayerSpec, given: dict[str, str], source_fields: list[
             f"Unknown {spec.name} field(s) in the mapping: {', '.join(unknown_targets)}. "
             f"Fields: {', '.join(spec.field_names)}"
         )
-    unknown_sources = [s for s in given.values() if s not in source_fields]
+    unknown_sources = [s for s in given.values() if s not in source_fields and not is_pseudo_source(s)]
     if unknown_sources:
         raise ImportError_(
             f"The file has no field(s) {', '.join(map(repr, unknown_sources))}. Its fields: {', '.join(source_fields)}"
@@ -44,6 +44,20 @@ def resolve_mapping(spec: LayerSpec, given: dict[str, str], source_fields: list[
     if missing:
         raise ImportError_(f"Required field(s) not mapped: {', '.join(missing)}; add --map FIELD=SOURCE_FIELD")
     return mapping
+
+
+def is_pseudo_source(source: str) -> bool:
+    """`@fid` (the feature's id in the file, for files without an id field) or `=text` (a constant)."""
+    return source == "@fid" or source.startswith("=")
+
+
+def add_pseudo_sources(attrs: pd.DataFrame, mapping: dict[str, str], fids) -> pd.DataFrame:
+    for source in set(mapping.values()):
+        if source == "@fid":
+            attrs[source] = [str(f) for f in fids]
+        elif source.startswith("="):
+            attrs[source] = source[1:]
+    return attrs
 
 
 _SQL_TYPES = {

@@ -128,8 +128,8 @@ def _insert_defaults(spec: LayerSpec, provided: set[str]) -> dict[str, list]:
     for field in spec.model._meta.concrete_fields:
         if field.primary_key or field.column in provided or field.null or field.generated:
             continue
-        if field.has_default():
-            value = field.get_default()
+        if field.has_default() or field.empty_strings_allowed:
+            value = field.get_default()  # "" for text fields without a default
             if isinstance(field, models.JSONField):
                 value = json.dumps(value)
             out[field.column] = value

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from layers import views
+
+app_name = "layers"
+urlpatterns = [
+    path("api/layers/<str:layer>.geojson", views.layer_geojson, name="geojson"),
+    path("api/city", views.city_info, name="city"),
+]

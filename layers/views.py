@@ -1,0 +1,53 @@
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from gis_portal.errors import BadParameter, NotFound, json_errors
+from layers import geojson
+from layers.registry import LAYERS
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
+    """bbox=minlon,minlat,maxlon,maxlat in WGS84, as OGC APIs take it."""
+    if not raw:
+        raise BadParameter("bbox is required: bbox=minlon,minlat,maxlon,maxlat (WGS84)")
+    try:
+        values = tuple(float(v) for v in raw.split(","))
+    except ValueError:
+        raise BadParameter(f"bbox {raw!r} must be four numbers: minlon,minlat,maxlon,maxlat") from None
+    if len(values) != 4:
+        raise BadParameter(f"bbox {raw!r} must be four numbers: minlon,minlat,maxlon,maxlat")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise BadParameter(f"bbox {raw!r} is not a valid longitude/latitude box (min < max, within ±180/±90)")
+    return values
+
+
+def parse_limit(raw: str | None, maximum: int) -> int:
+    if raw in (None, ""):
+        return maximum
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise BadParameter(f"limit {raw!r} must be a whole number") from None
+    if not 1 <= limit <= maximum:
+        raise BadParameter(f"limit must be between 1 and {maximum}")
+    return limit
+
+
+@require_GET
+@json_errors
+def layer_geojson(request, layer):
+    if layer not in LAYERS:
+        raise NotFound(f"Unknown layer {layer!r}; layers: {', '.join(LAYERS)}")
+    spec = LAYERS[layer]
+    bbox = parse_bbox(request.GET.get("bbox"))
+    limit = parse_limit(request.GET.get("limit"), spec.max_features)
+    text, truncated = geojson.features_in_bbox(spec, bbox, limit)
+    response = HttpResponse(text, content_type="application/geo+json")
+    response["X-Features-Truncated"] = "true" if truncated else "false"
+    return response
+
+
+@require_GET
+def city_info(request):
+    return JsonResponse(geojson.city_extent())

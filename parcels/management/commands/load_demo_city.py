@@ -1,0 +1,50 @@
+"""manage.py load_demo_city: generate the demo town at Darab (if not yet generated) and load it.
+
+The generated files are cached in VAR_DIR by their parameters, so a second run only loads (or, with --if-absent,
+does nothing when the demo city is already in the database)."""
+
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from parcels.importing import ImportAborted, ImportError_
+
+
+class Command(BaseCommand):
+    help = "Generate (if needed) and load the demo city; one transaction."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--parcels", type=int, default=20000, help="about how many parcels (default 20,000)")
+        parser.add_argument("--seed", type=int, default=1404)
+        parser.add_argument("--out", help="folder for the generated GeoPackage and DEM (default VAR_DIR/demo_city_N_SEED)")
+        parser.add_argument("--if-absent", action="store_true", help="do nothing when the demo city is loaded already")
+
+    def handle(self, *args, **opts):
+        from data.demo_city.generator import CityParams, generate_city
+        from data.demo_city.loader import demo_loaded, load_city
+
+        if opts["parcels"] < 100 or opts["parcels"] > 2_000_000:
+            raise CommandError("--parcels must be between 100 and 2,000,000")
+        if opts["if_absent"] and demo_loaded():
+            self.stdout.write("Demo city already loaded; nothing to do.")
+            return
+        out = Path(opts["out"] or settings.VAR_DIR / f"demo_city_{opts['parcels']}_{opts['seed']}")
+        gpkg, dem = out / "demo_city.gpkg", out / "dem.tif"
+        progress = sys.stderr.isatty()
+        if not gpkg.exists():
+            self.stdout.write(f"Generating the demo city ({opts['parcels']:,} parcels, seed {opts['seed']}) in {out} …")
+            params = CityParams(parcels=opts["parcels"], seed=opts["seed"], srid=settings.MUNICIPALITY_SRID)
+            result = generate_city(params, out_dir=out, progress=progress)
+            gpkg, dem = result.gpkg_path, result.dem_path
+        self.stdout.write(f"Loading {gpkg} …")
+        try:
+            counts = load_city(gpkg, dem, progress=progress, stdout=self.stdout)
+        except (ImportError_, ImportAborted) as exc:
+            report = getattr(exc, "report", None)
+            if report is not None:
+                self.stdout.write(report.summary())
+            raise CommandError(f"The demo city did not load (nothing was written): {exc}") from None
+        self.stdout.write(self.style.SUCCESS(
+            "Demo city loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())))

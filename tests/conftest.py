@@ -1,0 +1,91 @@
+"""Shared fixtures: role users, a small demo city loaded once per test database, Playwright on Debian's Chromium.
+
+Every test runs against the real PostGIS (the project-local cluster or DATABASE_URL)."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REALDATA = ROOT.parent / "shared" / "realdata"
+CAMBRIDGE = REALDATA / "cambridge_ma"
+DEMO_TEST_PARCELS = 2500
+OTHER_CITY_SRID = 26986  # Massachusetts State Plane (metres): the Cambridge run of `make test`
+
+
+def pytest_collection_modifyitems(config, items):
+    """other_city tests need the other municipality's CRS (make test runs them with MUNICIPALITY_SRID=26986);
+    the rest need the reference one."""
+    other = settings.MUNICIPALITY_SRID == OTHER_CITY_SRID
+    skip_other = pytest.mark.skip(reason=f"runs with MUNICIPALITY_SRID={OTHER_CITY_SRID} (second run of make test)")
+    skip_main = pytest.mark.skip(reason="runs with the reference municipality (first run of make test)")
+    for item in items:
+        is_other = item.get_closest_marker("other_city") is not None
+        if is_other and not other:
+            item.add_marker(skip_other)
+        elif not is_other and other:
+            item.add_marker(skip_main)
+
+
+@pytest.fixture(scope="session")
+def demo_city_files(tmp_path_factory):
+    """A small demo city generated once per session (cached across runs in .local/test-cache)."""
+    from data.demo_city.generator import CityParams, generate_city
+
+    out = ROOT / ".local" / "test-cache" / f"demo_{DEMO_TEST_PARCELS}_{settings.MUNICIPALITY_SRID}"
+    gpkg = out / "demo_city.gpkg"
+    if not gpkg.exists():
+        generate_city(CityParams(parcels=DEMO_TEST_PARCELS, seed=7, srid=settings.MUNICIPALITY_SRID), out_dir=out)
+    return gpkg, out / "dem.tif"
+
+
+@pytest.fixture(scope="session")
+def demo_city(django_db_setup, django_db_blocker, demo_city_files):
+    """The small demo city, loaded once into the test database (outside the per-test transactions)."""
+    from data.demo_city.loader import demo_loaded, load_city
+
+    with django_db_blocker.unblock():
+        if not demo_loaded():
+            load_city(*demo_city_files)
+    return demo_city_files
+
+
+def make_user(username, role=None, **extra):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username=username, password="pw-" + username, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def role_users(db):
+    return {
+        "engineer": make_user("eng", "engineer", is_staff=True),
+        "planner": make_user("plan", "planner", is_staff=True),
+        "finance": make_user("fin", "finance", is_staff=True),
+        "admin": make_user("boss", "admin", is_staff=True),
+        "citizen": make_user("citizen", "citizen"),
+    }
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.fail(f"Chromium not found at {chromium}: `make test` installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield b
+        b.close()
