@@ -172,6 +172,7 @@ class Street(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(200)], help_text="m"
     )
     geom = models.LineStringField(srid=SRID)
+    attributes = models.JSONField(default=dict, blank=True)
     import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, editable=False)
     history = HistoricalRecords(excluded_fields=["import_run"])
 
