@@ -137,25 +137,25 @@ NEWTOWN_HALF_ANGLE = 35.0
 
 # Land-use mixes (relative weights) by context; codes from land_uses.csv.
 LAND_USE_MIX = {
-    CTX_STD: {"residential": 86, "commercial": 3.5, "vacant": 5.5, "religious": 0.8,
+    CTX_STD: {"residential": 87, "commercial": 3.5, "vacant": 4.5, "religious": 0.8,
               "education": 0.5, "health": 0.4, "administrative": 0.4, "cultural": 0.3,
               "urban_equipment": 0.3, "urban_utilities": 0.2, "green_space": 0.8,
               "sports": 0.2, "tourism": 0.1, "military": 0.05},
     CTX_CORE: {"residential": 72, "commercial": 9, "historic_heritage": 5, "religious": 3,
-               "vacant": 7, "cultural": 1.5, "tourism": 1, "administrative": 0.5,
+               "vacant": 6, "cultural": 1.5, "tourism": 1, "administrative": 0.5,
                "health": 0.5, "education": 0.5},
     CTX_BAZAAR: {"commercial": 72, "residential": 12, "historic_heritage": 6,
                  "religious": 4, "tourism": 3, "vacant": 2, "cultural": 1},
-    CTX_PERIPHERY: {"gardens_agriculture": 40, "residential": 42, "vacant": 12,
+    CTX_PERIPHERY: {"gardens_agriculture": 40, "residential": 45, "vacant": 9,
                     "transport_warehousing": 1.5, "urban_utilities": 1, "commercial": 2,
                     "religious": 0.5, "sports": 0.5, "natural": 0.5},
     CTX_INDUSTRIAL: {"industrial": 58, "transport_warehousing": 24, "vacant": 10,
                      "commercial": 5, "urban_utilities": 3},
-    CTX_NEWTOWN: {"residential": 86, "vacant": 7, "commercial": 3, "education": 1,
+    CTX_NEWTOWN: {"residential": 87, "vacant": 6, "commercial": 3, "education": 1,
                   "religious": 1, "green_space": 1, "health": 0.5, "sports": 0.5},
 }
-LAND_USE_MAIN_ROAD = {"commercial": 55, "residential": 30, "administrative": 3, "health": 2,
-                      "vacant": 4, "tourism": 1.5, "cultural": 1, "religious": 1,
+LAND_USE_MAIN_ROAD = {"commercial": 52, "residential": 34, "administrative": 3, "health": 2,
+                      "vacant": 3, "tourism": 1.5, "cultural": 1, "religious": 1,
                       "urban_equipment": 0.5, "education": 1, "sports": 0.5,
                       "higher_education": 0.5}
 LAND_USE_BIG_LOT = {"education": 26, "religious": 14, "green_space": 18, "health": 7,
@@ -164,7 +164,7 @@ LAND_USE_BIG_LOT = {"education": 26, "religious": 14, "green_space": 18, "health
 PUBLIC_USES = ("education", "higher_education", "administrative", "health", "cultural",
                "green_space", "sports", "urban_equipment", "urban_utilities", "military")
 
-BUILDING_SHARE = 0.91             # of parcels that may carry a building
+BUILDING_SHARE = 0.95             # of parcels that may carry a building
 GARDEN_BUILDING_SHARE = 0.35
 DEED_NOISE = 0.012                # std of the ordinary deed/area mismatch
 DEED_LARGE_DIFF_SHARE = 0.02      # deed off by 15-40 %
@@ -1828,7 +1828,7 @@ class _Town:
         waves = [(rng.uniform(0, 2 * np.pi), rng.uniform(0, 2 * np.pi), lam, amp)
                  for lam, amp in ((3000, 2.0), (1200, 1.5), (500, 0.8))]
         ridges = [(rng.uniform(0, 2 * np.pi), rng.uniform(0, 2 * np.pi), lam, amp)
-                  for lam, amp in ((4000, 90.0), (1800, 60.0), (700, 25.0))]
+                  for lam, amp in ((4000, 90.0), (1800, 60.0), (700, 25.0), (330, 14.0), (150, 6.0))]
         xs = x0 + (np.arange(w) + 0.5) * px
         profile = {"driver": "GTiff", "width": w, "height": h, "count": 1, "dtype": "float32",
                    "crs": f"EPSG:{self.p.srid}", "nodata": -9999.0,
