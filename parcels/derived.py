@@ -69,6 +69,8 @@ FROM (
     WHERE %(all)s OR t.id = ANY(%(ids)s)
 ) s
 WHERE p.id = s.id
+  AND (p.frontage_length, p.widest_street_width, p.is_corner)
+      IS DISTINCT FROM (s.total, s.widest, COALESCE(s.corner, false))
 """
 
 

@@ -310,3 +310,16 @@ def test_codes_fit_widths_for_larger_towns(tmp_path):
     assert abs(len(p) - 12000) <= 1200
     assert p.renewal_code.is_unique
     assert p.renewal_code.str[0].nunique() >= 3
+
+
+def test_command_line(tmp_path, capsys):
+    from data.demo_city.__main__ import main
+
+    assert main(["--parcels", "600", "--seed", "3", "--out", str(tmp_path), "--layers", "parcels,streets",
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "parcels" in printed and "streets" in printed
+    assert {name for name, _ in pyogrio.list_layers(tmp_path / "demo_city.gpkg")} == {"parcels", "streets"}
+    assert not (tmp_path / "dem.tif").exists()
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path), "--layers", "parcels,nonsense"])

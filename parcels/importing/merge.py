@@ -20,63 +20,42 @@ from parcels.importing.specs import LayerSpec
 STAGING = "import_staging"
 
 
+def target_is_empty(cursor, spec: LayerSpec) -> bool:
+    cursor.execute(f'SELECT NOT EXISTS (SELECT 1 FROM "{spec.table}")')
+    return cursor.fetchone()[0]
+
+
 def create_staging(cursor, spec: LayerSpec, columns: list[tuple[str, str]]) -> None:
     cols = ", ".join(f'"{name}" {sqltype}' for name, sqltype in columns)
     cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
     cursor.execute(
-        f"CREATE TEMP TABLE {STAGING} (fid bigint NOT NULL, ok boolean NOT NULL, geom geometry{', ' + cols if cols else ''})"
+        f"CREATE TEMP TABLE {STAGING} (fid bigint NOT NULL, geom geometry{', ' + cols if cols else ''})"
         " ON COMMIT DROP"
     )
 
 
-def copy_rows(cursor, frame, columns: list[tuple[str, str]]) -> None:
-    """COPY a batch (CSV produced by Arrow's C++ writer: no Python loop per row)."""
-    names = ["fid", "ok", "geom"] + [name for name, _ in columns]
-    table = pa.Table.from_pandas(frame[names], preserve_index=False)
+def copy_table(cursor, table_name: str, table: pa.Table) -> None:
+    """COPY an Arrow table (CSV written by Arrow's C++ writer: no Python loop per row)."""
+    if table.num_rows == 0:
+        return
     buf = io.BytesIO()
     pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-    collist = ", ".join(f'"{n}"' for n in names)
-    with cursor.cursor.copy(f"COPY {STAGING} ({collist}) FROM STDIN WITH (FORMAT csv)") as copy:
+    collist = ", ".join(f'"{n}"' for n in table.column_names)
+    with cursor.cursor.copy(f"COPY {table_name} ({collist}) FROM STDIN WITH (FORMAT csv)") as copy:
         copy.write(buf.getbuffer())
 
 
-def whole_file_checks(cursor, spec: LayerSpec, key: str):
-    """Problems only visible across the whole file: duplicate keys, duplicates of other unique fields."""
-    from parcels.importing.core import Issue
-
-    cursor.execute(f'CREATE INDEX ON {STAGING} ("{key}")')
-    cursor.execute(f"ANALYZE {STAGING}")
-    issues = []
-    cursor.execute(
-        f'SELECT "{key}", array_agg(fid ORDER BY fid) FROM {STAGING} WHERE "{key}" IS NOT NULL '
-        f'GROUP BY "{key}" HAVING count(*) > 1 ORDER BY min(fid)'
-    )
-    for value, fids in cursor.fetchall():
-        for fid in fids:
-            others = ", ".join(str(f) for f in fids if f != fid)
-            issues.append(Issue(fid, value, "duplicate_key", f"{key} {value!r} also on fid {others}", key))
-    staged = _staged_columns(cursor)
-    for group in spec.within_file_unique:
-        if not all(name in staged for name in group):
-            continue
-        cols = ", ".join(f'"{n}"' for n in group)
-        not_null = " AND ".join(f'"{n}" IS NOT NULL' for n in group)
-        cursor.execute(
-            f"SELECT {cols}, array_agg(fid ORDER BY fid) FROM {STAGING} WHERE {not_null} "
-            f"GROUP BY {cols} HAVING count(*) > 1"
-        )
-        label = "+".join(group)
-        for row in cursor.fetchall():
-            values, fids = row[:-1], row[-1]
-            shown = "/".join(str(v) for v in values)
-            for fid in fids:
-                issues.append(Issue(fid, None, "duplicate_value", f"{label} {shown} also on fid "
-                                    + ", ".join(str(f) for f in fids if f != fid), label))
-    return issues
+def copy_rows(cursor, batch, columns: list[tuple[str, str]]) -> None:
+    """The batch's good rows into the staging table."""
+    keep = pa.array(batch.ok)
+    cols = {"fid": pa.array(batch.fids), "geom": batch.geom_hex}
+    for name, _ in columns:
+        cols[name] = batch.attributes if name == "attributes" else batch.values[name]
+    copy_table(cursor, STAGING, pa.table(cols).filter(keep))
 
 
 def drop_rows(cursor, fids) -> None:
-    cursor.execute(f"UPDATE {STAGING} SET ok = false WHERE fid = ANY(%s)", [sorted(fids)])
+    cursor.execute(f"DELETE FROM {STAGING} WHERE fid = ANY(%s)", [sorted(fids)])
 
 
 def _staged_columns(cursor) -> set[str]:
@@ -150,7 +129,7 @@ def merge(cursor, spec: LayerSpec, columns, key: str, run_id) -> tuple[int, int,
     cursor.execute("DROP TABLE IF EXISTS import_new; DROP TABLE IF EXISTS import_changed")
     cursor.execute(
         f"CREATE TEMP TABLE import_new ON COMMIT DROP AS SELECT s.fid FROM {STAGING} s "
-        f'WHERE s.ok AND NOT EXISTS (SELECT 1 FROM "{table}" t WHERE t."{key_col}" = s."{key}")'
+        f'WHERE NOT EXISTS (SELECT 1 FROM "{table}" t WHERE t."{key_col}" = s."{key}")'
     )
     target_tuple = ", ".join(f't."{c}"' for c in compare_cols)
     source_tuple = ", ".join(exprs[c][0] for c in compare_cols)
@@ -158,11 +137,11 @@ def merge(cursor, spec: LayerSpec, columns, key: str, run_id) -> tuple[int, int,
     cursor.execute(
         f"CREATE TEMP TABLE import_changed ON COMMIT DROP AS SELECT t.id FROM \"{table}\" t "
         f'JOIN {STAGING} s ON t."{key_col}" = s."{key}" '
-        f"WHERE s.ok AND ROW({target_tuple}) IS DISTINCT FROM ROW({source_tuple})",
+        f"WHERE ROW({target_tuple}) IS DISTINCT FROM ROW({source_tuple})",
         source_params,
     )
     cursor.execute("SELECT (SELECT count(*) FROM import_new), (SELECT count(*) FROM import_changed),"
-                   f" (SELECT count(*) FROM {STAGING} WHERE ok)")
+                   f" (SELECT count(*) FROM {STAGING})")
     inserted, updated, ok_rows = cursor.fetchone()
 
     history = _history_table(spec)
@@ -178,7 +157,7 @@ def merge(cursor, spec: LayerSpec, columns, key: str, run_id) -> tuple[int, int,
                                                                     if has_run else [])
     cursor.execute(
         f'INSERT INTO "{table}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in insert_cols)}) '
-        f"SELECT {', '.join(select_sql)} FROM {STAGING} s WHERE s.ok "
+        f"SELECT {', '.join(select_sql)} FROM {STAGING} s "
         f'ON CONFLICT ("{key_col}") DO UPDATE SET {", ".join(updates)} '
         f'WHERE "{table}".id IN (SELECT id FROM import_changed)',
         params,
