@@ -66,7 +66,9 @@ FROM (
         WHERE %(all)s OR fr.parcel_id = ANY(%(ids)s)
         GROUP BY fr.parcel_id
     ) f ON f.parcel_id = t.id
-    WHERE %(all)s OR t.id = ANY(%(ids)s)
+    WHERE (%(all)s OR t.id = ANY(%(ids)s))
+      -- only parcels that front something now or did before: the rest keep their empty values
+      AND (f.parcel_id IS NOT NULL OR t.frontage_length IS NOT NULL OR t.is_corner)
 ) s
 WHERE p.id = s.id
   AND (p.frontage_length, p.widest_street_width, p.is_corner)

@@ -222,13 +222,12 @@ class Parcel(models.Model):
     """A parcel (قطعه / ملک): the unit the municipality codes, taxes and permits."""
 
     renewal_code = models.CharField(
-        _("renewal code"), max_length=40, unique=True, null=True, blank=True,
+        _("renewal code"), max_length=40, null=True, blank=True,
         validators=[identifiers.validate_renewal_code],
         help_text=_("کد نوسازی: district-zone-block-property-building-apartment-business"),
     )
     source_id = models.CharField(
-        max_length=100, unique=True, null=True, blank=True,
-        help_text=_("The parcel's id in the file it was imported from."),
+        max_length=100, null=True, blank=True, help_text=_("The parcel's id in the file it was imported from."),
     )
     district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, related_name="parcels")
     zone = models.ForeignKey(CadastralZone, on_delete=models.PROTECT, null=True, blank=True, related_name="parcels")
@@ -238,7 +237,7 @@ class Parcel(models.Model):
     plate_main = models.PositiveIntegerField(_("main plate"), null=True, blank=True)
     plate_sub = models.PositiveIntegerField(_("sub plate"), null=True, blank=True)
     postal_code = models.CharField(
-        _("postal code"), max_length=10, null=True, blank=True, db_index=True,
+        _("postal code"), max_length=10, null=True, blank=True,
         validators=[identifiers.validate_postal_code],
     )
     deed_area = models.DecimalField(
@@ -251,7 +250,9 @@ class Parcel(models.Model):
         db_persist=True,
         verbose_name=_("measured area"),
     )
-    land_use = models.ForeignKey(LandUse, on_delete=models.PROTECT, null=True, blank=True, related_name="parcels")
+    land_use = models.ForeignKey(
+        LandUse, on_delete=models.PROTECT, null=True, blank=True, related_name="parcels", db_index=False
+    )
     geom = models.MultiPolygonField(srid=SRID)
     attributes = models.JSONField(
         default=dict, blank=True, help_text=_("Fields of the source file with no column of their own.")
@@ -261,7 +262,9 @@ class Parcel(models.Model):
     widest_street_width = models.FloatField(null=True, blank=True, editable=False, help_text="m")
     is_corner = models.BooleanField(default=False, editable=False)
     fronted_streets = models.ManyToManyField(Street, through="Frontage", related_name="fronting_parcels")
-    import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, editable=False)
+    import_run = models.ForeignKey(
+        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, editable=False, db_index=False
+    )
 
     history = HistoricalRecords(
         excluded_fields=["measured_area", "frontage_length", "widest_street_width", "is_corner", "import_run"]
@@ -274,6 +277,16 @@ class Parcel(models.Model):
             models.UniqueConstraint(
                 fields=["plate_section", "plate_main", "plate_sub"], name="parcel_registered_plate_unique"
             ),
+            # One index per column: varchar_pattern_ops serves both = and the prefix LIKE of type-ahead search,
+            # where Django would build a plain and a pattern-ops index. source_id is only ever matched exactly.
+            models.UniqueConstraint(
+                fields=["renewal_code"], opclasses=["varchar_pattern_ops"], name="parcel_renewal_code_unique"
+            ),
+            models.UniqueConstraint(fields=["source_id"], name="parcel_source_id_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["postal_code"], opclasses=["varchar_pattern_ops"], name="parcel_postal_code_idx"),
+            models.Index(fields=["land_use"], name="parcel_land_use_idx"),
         ]
 
     def __str__(self):

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection, models
 
-from parcels.importing.merge import copy_table
+from parcels.importing.merge import encode_table
 from parcels.importing.specs import LayerSpec
 
 
@@ -98,7 +98,8 @@ class BulkLoader:
             c.execute(f'DROP INDEX "{name}"')
         return restore
 
-    def copy(self, batch) -> None:
+    def encode(self, batch):
+        """The batch's good rows as COPY data in the table's own columns (runs in the reader thread)."""
         keep = pa.array(batch.ok)
         cols = {}
         for f in self.fields:
@@ -116,9 +117,7 @@ class BulkLoader:
         n = batch.features
         for column, value in self.constants.items():
             cols[column] = pa.array([value] * n)
-        table = pa.table(cols).filter(keep)
-        copy_table(self.cursor, f'"{self.spec.table}"', table)
-        self.rows += table.num_rows
+        return encode_table(pa.table(cols).filter(keep))
 
     def finish(self, late_bad_fids, tracker) -> int:
         """Remove rows whole-file checks rejected (with --skip-invalid), rebuild indexes and constraints."""

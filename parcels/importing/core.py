@@ -319,19 +319,20 @@ def _load(opts, spec: LayerSpec, info, gdal_path, src_crs, transformer, checker,
         run = _import_run(opts, spec, report) if opts.commit else None
         if bulk:
             loader = bulkload.BulkLoader(cursor, spec, checker, keep_unmapped, run.pk if run else None)
+            target, encode = f'"{spec.table}"', loader.encode
         else:
             columns = checker.staging_columns(keep_unmapped)
             merge.create_staging(cursor, spec, columns)
+            target, encode = merge.STAGING, lambda batch: merge.encode_rows(batch, columns)
         tracker = UniqueTracker(spec, key)
         bar = _progress(opts.progress, info.get("features") or None, f"reading {Path(opts.path).name}")
         try:
             for batch in _prepared_batches(opts, spec, info, gdal_path, src_crs, transformer, checker, join,
-                                           key, keep_unmapped, report):
+                                           key, keep_unmapped, report, encode):
                 tracker.add(batch)
+                merge.copy_encoded(cursor, target, batch.encoded)
                 if bulk:
-                    loader.copy(batch)
-                else:
-                    merge.copy_rows(cursor, batch, columns)
+                    loader.rows += batch.encoded.rows
                 if bar:
                     bar.update(batch.features)
         finally:
@@ -468,9 +469,11 @@ class Batch:
     values: dict
     attributes: pa.Array | None
     keys: pa.Array  # the key as read (before validation), for duplicate detection
+    encoded: object = None  # merge.Encoded: the good rows as COPY data
 
 
-def _prepared_batches(opts, spec, info, gdal_path, src_crs, transformer, checker, join, key, keep_unmapped, report):
+def _prepared_batches(opts, spec, info, gdal_path, src_crs, transformer, checker, join, key, keep_unmapped, report,
+                      encode):
     """Read and prepare batches in a second thread, so GDAL, shapely and Arrow (which release the GIL) work on
     the next batch while PostgreSQL ingests this one. Database access stays in the calling thread."""
     out: queue.Queue = queue.Queue(maxsize=2)
@@ -485,8 +488,10 @@ def _prepared_batches(opts, spec, info, gdal_path, src_crs, transformer, checker
                 fid_start = 0
                 for record_batch in reader:
                     table = pa.Table.from_batches([record_batch])
-                    out.put(_prepare_batch(table, geom_col, fid_col, fid_start, src_crs, transformer, spec, checker,
-                                           join, key, keep_unmapped, opts, report))
+                    batch = _prepare_batch(table, geom_col, fid_col, fid_start, src_crs, transformer, spec, checker,
+                                           join, key, keep_unmapped, opts, report)
+                    batch.encoded = encode(batch)  # COPY data, made here so the main thread only sends it
+                    out.put(batch)
                     fid_start += table.num_rows
         except BaseException as exc:  # handed to the consumer, which re-raises it
             out.put(exc)
@@ -494,9 +499,13 @@ def _prepared_batches(opts, spec, info, gdal_path, src_crs, transformer, checker
 
     worker = threading.Thread(target=produce, name="import-reader", daemon=True)
     worker.start()
+    waited = 0.0
     try:
         while True:
+            t = time.perf_counter()
             item = out.get()
+            waited += time.perf_counter() - t
+            report.timings["waiting_for_reader"] = waited
             if item is done:
                 break
             if isinstance(item, BaseException):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -34,24 +35,37 @@ def create_staging(cursor, spec: LayerSpec, columns: list[tuple[str, str]]) -> N
     )
 
 
-def copy_table(cursor, table_name: str, table: pa.Table) -> None:
-    """COPY an Arrow table (CSV written by Arrow's C++ writer: no Python loop per row)."""
-    if table.num_rows == 0:
-        return
+@dataclass
+class Encoded:
+    """Rows ready for COPY: CSV bytes and their column names."""
+
+    columns: list[str]
+    data: bytes
+    rows: int
+
+
+def encode_table(table: pa.Table) -> Encoded:
+    """CSV written by Arrow's C++ writer: no Python loop per row."""
     buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-    collist = ", ".join(f'"{n}"' for n in table.column_names)
+    if table.num_rows:
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+    return Encoded(table.column_names, buf.getvalue(), table.num_rows)
+
+
+def copy_encoded(cursor, table_name: str, encoded: Encoded) -> None:
+    if not encoded.rows:
+        return
+    collist = ", ".join(f'"{n}"' for n in encoded.columns)
     with cursor.cursor.copy(f"COPY {table_name} ({collist}) FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buf.getbuffer())
+        copy.write(encoded.data)
 
 
-def copy_rows(cursor, batch, columns: list[tuple[str, str]]) -> None:
-    """The batch's good rows into the staging table."""
-    keep = pa.array(batch.ok)
+def encode_rows(batch, columns: list[tuple[str, str]]) -> Encoded:
+    """The batch's good rows for the staging table."""
     cols = {"fid": pa.array(batch.fids), "geom": batch.geom_hex}
     for name, _ in columns:
         cols[name] = batch.attributes if name == "attributes" else batch.values[name]
-    copy_table(cursor, STAGING, pa.table(cols).filter(keep))
+    return encode_table(pa.table(cols).filter(pa.array(batch.ok)))
 
 
 def drop_rows(cursor, fids) -> None:

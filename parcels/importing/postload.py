@@ -28,7 +28,29 @@ def _refresh(cursor, parcel_ids: list[int]) -> dict:
     return {"frontages refreshed for parcels": len(parcel_ids)}
 
 
+def _exists(cursor, table: str) -> bool:
+    cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")')
+    return cursor.fetchone()[0]
+
+
 def parcels(cursor) -> dict:
+    out = {}
+    if _exists(cursor, "parcels_block"):
+        out.update(_link_blocks(cursor))
+    if _exists(cursor, "parcels_district"):
+        cursor.execute("""
+            UPDATE parcels_parcel p SET district_id = d.id
+            FROM parcels_district d
+            WHERE p.id IN (SELECT id FROM import_touched) AND p.district_id IS NULL
+              AND ST_Intersects(d.geom, ST_PointOnSurface(p.geom))
+        """)
+        out["districts by location"] = cursor.rowcount
+    if _exists(cursor, "parcels_street") or _exists(cursor, "parcels_frontage"):
+        out.update(_refresh(cursor, _touched(cursor)))
+    return out
+
+
+def _link_blocks(cursor) -> dict:
     # The block code is the first three segments of the renewal code; failing that, the block containing it.
     cursor.execute("""
         UPDATE parcels_parcel p SET block_id = b.id, zone_id = b.zone_id, district_id = b.district_id
@@ -44,16 +66,7 @@ def parcels(cursor) -> dict:
         WHERE p.id IN (SELECT id FROM import_touched) AND p.block_id IS NULL
           AND ST_Intersects(b.geom, ST_PointOnSurface(p.geom))
     """)
-    by_location = cursor.rowcount
-    cursor.execute("""
-        UPDATE parcels_parcel p SET district_id = d.id
-        FROM parcels_district d
-        WHERE p.id IN (SELECT id FROM import_touched) AND p.district_id IS NULL
-          AND ST_Intersects(d.geom, ST_PointOnSurface(p.geom))
-    """)
-    out = {"linked to blocks by code": by_code, "by location": by_location, "districts by location": cursor.rowcount}
-    out.update(_refresh(cursor, _touched(cursor)))
-    return out
+    return {"linked to blocks by code": by_code, "by location": cursor.rowcount}
 
 
 def streets(cursor) -> dict:
