@@ -47,32 +47,33 @@ HAVING sum(ST_Length(seg.geom)) >= %(min_length)s
 """
 
 _SUMMARY = """
-UPDATE parcels_parcel p
-SET frontage_length = s.total, widest_street_width = s.widest, is_corner = COALESCE(s.corner, false)
-FROM (
-    SELECT t.id,
-           f.total, f.widest,
-           EXISTS (
-               SELECT 1
-               FROM parcels_frontage a JOIN tmp_corridor ca ON ca.street_id = a.street_id,
-                    parcels_frontage b JOIN tmp_corridor cb ON cb.street_id = b.street_id
-               WHERE a.parcel_id = t.id AND b.parcel_id = t.id AND a.street_id < b.street_id
-                 AND """ + _ANGLE.format(a="ca.azimuth", b="cb.azimuth") + """ >= %(corner_angle)s
-           ) AS corner
+WITH f AS (
+    SELECT fr.parcel_id, fr.street_id, fr.length, c.existing_width, c.azimuth
+    FROM parcels_frontage fr JOIN tmp_corridor c ON c.street_id = fr.street_id
+    WHERE %(all)s OR fr.parcel_id = ANY(%(ids)s)
+),
+agg AS (
+    SELECT parcel_id, sum(length) AS total, max(existing_width) AS widest FROM f GROUP BY parcel_id
+),
+corner AS (
+    SELECT DISTINCT a.parcel_id
+    FROM f a JOIN f b ON b.parcel_id = a.parcel_id AND a.street_id < b.street_id
+    WHERE """ + _ANGLE.format(a="a.azimuth", b="b.azimuth") + """ >= %(corner_angle)s
+),
+target AS (
+    -- only parcels that front something now or did before: the rest keep their empty values
+    SELECT t.id, agg.total, agg.widest, corner.parcel_id IS NOT NULL AS is_corner
     FROM parcels_parcel t
-    LEFT JOIN (
-        SELECT fr.parcel_id, sum(fr.length) AS total, max(c.existing_width) AS widest
-        FROM parcels_frontage fr JOIN tmp_corridor c ON c.street_id = fr.street_id
-        WHERE %(all)s OR fr.parcel_id = ANY(%(ids)s)
-        GROUP BY fr.parcel_id
-    ) f ON f.parcel_id = t.id
+    LEFT JOIN agg ON agg.parcel_id = t.id
+    LEFT JOIN corner ON corner.parcel_id = t.id
     WHERE (%(all)s OR t.id = ANY(%(ids)s))
-      -- only parcels that front something now or did before: the rest keep their empty values
-      AND (f.parcel_id IS NOT NULL OR t.frontage_length IS NOT NULL OR t.is_corner)
-) s
+      AND (agg.parcel_id IS NOT NULL OR t.frontage_length IS NOT NULL OR t.is_corner)
+)
+UPDATE parcels_parcel p
+SET frontage_length = s.total, widest_street_width = s.widest, is_corner = s.is_corner
+FROM target s
 WHERE p.id = s.id
-  AND (p.frontage_length, p.widest_street_width, p.is_corner)
-      IS DISTINCT FROM (s.total, s.widest, COALESCE(s.corner, false))
+  AND (p.frontage_length, p.widest_street_width, p.is_corner) IS DISTINCT FROM (s.total, s.widest, s.is_corner)
 """
 
 
@@ -95,6 +96,8 @@ def refresh_frontages(parcel_ids=None) -> None:
         cursor.execute(_CORRIDORS, params)
         cursor.execute(_DELETE, params)
         cursor.execute(_INSERT, params)
+        if parcel_ids is None:
+            cursor.execute("ANALYZE parcels_frontage")
         cursor.execute(_SUMMARY, params)
         cursor.execute("DROP TABLE tmp_corridor")
 

@@ -89,3 +89,43 @@ def browser():
         )
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def portal_url(demo_city, django_db_blocker):
+    """The portal served by gunicorn (as in production) on the test database with the demo city in it.
+    (pytest-django's live_server would make tests transactional, and their teardown flushes every table.)"""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        db = connection.settings_dict
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    url = f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test"}
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "gis_portal.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/city", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("the portal server did not start")
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)

@@ -33,6 +33,29 @@ def parcels_frame(n=6, bad=(), crs="EPSG:32640"):
 MAP = {"renewal_code": "code", "source_id": "pid", "deed_area": "deed", "land_use": "use"}
 
 
+@pytest.fixture(params=["bulk", "merge"])
+def load_path(request, db):
+    """Run a test through both paths: the bulk path (first load, empty table) and the merge path."""
+    if request.param == "bulk":
+        from django.db import connection
+
+        with connection.cursor() as c:  # rolled back with the test
+            c.execute("TRUNCATE parcels_parcel CASCADE")
+    elif not Parcel.objects.exists():
+        Parcel.objects.create(source_id="other", geom=shapely_to_geos(Polygon.from_bounds(0, 0, 1, 1)))
+    return request.param
+
+
+def shapely_to_geos(polygon):
+    from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+
+    return MultiPolygon(GEOSGeometry(polygon.wkt, srid=32640))
+
+
+def assert_path(report, load_path):
+    assert ("bulk_finish" in report.timings) == (load_path == "bulk"), report.timings
+
+
 def imp(path, commit=False, **kw):
     kw.setdefault("mapping", MAP)
     return run_import(ImportOptions(layer="parcels", path=str(path), commit=commit, **kw))
@@ -46,9 +69,10 @@ def write(frame, path, driver=None):
 @pytest.mark.parametrize("name, driver", [
     ("p.gpkg", "GPKG"), ("p.shp", "ESRI Shapefile"), ("p.geojson", "GeoJSON"), ("p.fgb", "FlatGeobuf"),
 ])
-def test_formats_commit(tmp_path, name, driver):
+def test_formats_commit(tmp_path, name, driver, load_path):
     path = write(parcels_frame(), tmp_path / name, driver)
     report = imp(path, commit=True)
+    assert_path(report, load_path)
     assert (report.inserted, report.updated, report.issues) == (6, 0, [])
     p = Parcel.objects.get(renewal_code="7-7-701-002-0-0-0")
     assert p.source_id == "P1" and float(p.deed_area) == 501.0 and p.land_use_id == "residential"
@@ -82,14 +106,27 @@ def test_reprojection_from_lonlat(tmp_path):
     assert Parcel.objects.get(source_id="P0").measured_area == pytest.approx(500.0, rel=1e-4)
 
 
-def test_dry_run_writes_nothing(tmp_path):
+def test_dry_run_writes_nothing(tmp_path, load_path):
+    runs = ImportRun.objects.count()
+    indexes = _index_names()
     report = imp(write(parcels_frame(), tmp_path / "p.gpkg"))
+    assert_path(report, load_path)
     assert report.dry_run and report.inserted == 6
     assert not Parcel.objects.filter(source_id__startswith="P").exists()
-    assert not ImportRun.objects.exists()
+    assert ImportRun.objects.count() == runs
+    assert _index_names() == indexes  # the bulk path's dropped indexes are back (rolled back with the rest)
 
 
-def test_commit_is_all_or_nothing(tmp_path):
+def _index_names():
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'parcels_parcel' ORDER BY 1")
+        return [r[0] for r in c.fetchall()]
+
+
+def test_commit_is_all_or_nothing(tmp_path, load_path):
+    indexes = _index_names()
     path = write(parcels_frame(bad={2}), tmp_path / "p.gpkg")
     with pytest.raises(ImportAborted) as info:
         imp(path, commit=True)
@@ -97,6 +134,7 @@ def test_commit_is_all_or_nothing(tmp_path):
     assert [(i.fid, i.key, i.kind) for i in report.issues] == [(3, "7-7-701-003-0-0-0", "invalid_geometry")]
     assert "Self-intersection" in report.issues[0].message
     assert not Parcel.objects.filter(source_id__startswith="P").exists()
+    assert _index_names() == indexes
     # --skip-invalid imports the rest and says which row was left out
     report = imp(path, commit=True, skip_invalid=True)
     assert (report.inserted, report.skipped) == (5, 1)
@@ -106,7 +144,7 @@ def test_commit_is_all_or_nothing(tmp_path):
     assert Parcel.objects.get(source_id="P2").geom.valid
 
 
-def test_reimport_updates_in_place_with_history(tmp_path):
+def test_reimport_updates_in_place_with_history(tmp_path, load_path):
     path = write(parcels_frame(), tmp_path / "p.gpkg")
     imp(path, commit=True)
     again = imp(path, commit=True)
@@ -122,7 +160,7 @@ def test_reimport_updates_in_place_with_history(tmp_path):
     assert [(t, float(d)) for t, d in history] == [("+", 501.0), ("~", 999.0)]  # before and after
 
 
-def test_bad_values_reported_with_row_and_reason(tmp_path):
+def test_bad_values_reported_with_row_and_reason(tmp_path, load_path):
     frame = parcels_frame()
     frame.loc[0, "deed"] = -3
     frame.loc[1, "code"] = "7-7-701"
@@ -233,4 +271,15 @@ def test_zoning_layer_with_fid_key(tmp_path):
                              crs=32640)
     path = write(zones, tmp_path / "z.geojson", "GeoJSON")
     call_command("import_zoning", str(path), "--map", "code=ZONE", "--map", "source_id=@fid", "--commit", "--no-progress")
-    assert sorted(Zone.objects.values_list("code", flat=True)) == ["C2", "R121"]
+    run = ImportRun.objects.filter(layer="zoning").latest("started_at")
+    assert sorted(Zone.objects.filter(import_run=run).values_list("code", flat=True)) == ["C2", "R121"]
+
+
+def test_duplicates_skipped_in_both_paths(tmp_path, load_path):
+    frame = parcels_frame(4)
+    frame.loc[3, "code"] = frame.loc[2, "code"]
+    report = imp(write(frame, tmp_path / "p.gpkg"), commit=True, skip_invalid=True)
+    assert_path(report, load_path)
+    assert (report.inserted, report.skipped) == (2, 2)
+    assert not Parcel.objects.filter(renewal_code="7-7-701-003-0-0-0").exists()
+    assert Parcel.objects.filter(source_id__in=["P0", "P1"]).count() == 2
