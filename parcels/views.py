@@ -2,6 +2,7 @@ from django.conf import settings
 from django.shortcuts import render
 
 from layers.registry import LAYERS
+from parcels.models import LandUse
 
 
 def map_page(request):
@@ -15,4 +16,5 @@ def map_page(request):
         "basemap_url": settings.BASEMAP_URL,
         "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
         "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+        "land_uses": {lu.code: [lu.name_fa, lu.name_en] for lu in LandUse.objects.all()},
     })

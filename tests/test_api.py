@@ -73,3 +73,11 @@ def test_city_extent(client, grid):
 def test_map_page(client):
     page = client.get("/").content.decode()
     assert 'dir="rtl"' in page and "vendor/leaflet/leaflet.js" in page
+
+
+def test_persian_first_whatever_the_browser_says(client):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'dir="rtl"' in page.content.decode() and page["Content-Language"] == "fa"
+    client.cookies["django_language"] = "en"
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="fa")
+    assert 'dir="ltr"' in page.content.decode() and page["Content-Language"] == "en"

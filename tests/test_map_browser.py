@@ -38,7 +38,8 @@ def test_map_paints_parcels_and_opens_one(page):
     popup = page.locator('[data-testid="parcel-popup"]')
     popup.wait_for(timeout=5000)
     text = popup.inner_text()
-    assert "کد نوسازی" in text
+    assert "کد نوسازی" in text and "کاربری" in text
+    assert page.locator('[data-testid="parcel-popup"] bdi[dir="ltr"]').count() == 1  # code isolated LTR
     assert any(ch in text for ch in "۰۱۲۳۴۵۶۷۸۹")  # Persian digits
 
 

@@ -3,6 +3,11 @@
   "use strict";
   var cfg = window.MAP_CONFIG;
   var layers = JSON.parse(document.getElementById("layers-data").textContent);
+  var landUses = JSON.parse(document.getElementById("land-uses-data").textContent);
+  function landUseName(code) {
+    var lu = landUses[code];
+    return lu ? (fa ? lu[0] : lu[1]) : (code || "—");
+  }
   var fa = cfg.lang === "fa";
   var PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
   function num(value) {
@@ -44,8 +49,9 @@
     var p = feature.properties;
     lyr.on("click", function () {
       var rows = [
-        [fa ? "کد نوسازی" : "Renewal code", p.renewal_code ? num(p.renewal_code) : "—"],
-        [fa ? "کاربری" : "Land use", p.land_use || "—"],
+        // Codes read district first, left to right, in either language: isolated as LTR.
+        [fa ? "کد نوسازی" : "Renewal code", p.renewal_code ? '<bdi dir="ltr">' + num(p.renewal_code) + "</bdi>" : "—"],
+        [fa ? "کاربری" : "Land use", landUseName(p.land_use)],
         [fa ? "مساحت اندازه‌گیری‌شده (م²)" : "Measured area (m²)", num(p.measured_area)],
         [fa ? "عریض‌ترین معبر (م)" : "Widest street (m)", p.widest_street_width ? num(p.widest_street_width) : "—"],
         [fa ? "نبش" : "Corner", p.is_corner ? (fa ? "بله" : "yes") : (fa ? "خیر" : "no")]
@@ -55,6 +61,11 @@
       lyr.bindPopup(html).openPopup();
     });
   }
+
+  var notice = L.DomUtil.create("div", "map-notice", document.getElementById("map"));
+  notice.setAttribute("role", "status");
+  notice.textContent = fa ? "برای دیدن همهٔ قطعات بزرگ‌نمایی کنید" : "Zoom in to see every parcel";
+  notice.style.display = "none";
 
   var pending = {};
   function refresh() {
@@ -73,6 +84,10 @@
           group.clearLayers();
           group.addData(data);
           document.body.dataset["loaded" + layer.name] = String(data.features.length);
+          if (layer.name === "parcels") {
+            // The simple map caps what it fetches; say so instead of showing a half-empty city.
+            notice.style.display = data.features.length >= layer.max ? "block" : "none";
+          }
         })
         .catch(function () {});
     });
@@ -83,7 +98,7 @@
       var b = city.bbox;
       map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
       var c = map.getCenter();
-      map.setView(c, Math.max(map.getZoom(), 16));
+      map.setView(c, Math.max(map.getZoom(), 17));
     } else {
       refresh();
     }
@@ -92,10 +107,9 @@
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
     var div = L.DomUtil.create("div", "legend");
-    var names = fa ? { residential: "مسکونی", commercial: "تجاری", education: "آموزشی", religious: "مذهبی",
-      green_space: "فضای سبز", health: "درمانی", vacant: "بایر" } : { residential: "Residential",
-      commercial: "Commercial", education: "Education", religious: "Religious", green_space: "Green space",
-      health: "Health", vacant: "Vacant" };
+    var names = {};
+    ["residential", "commercial", "education", "religious", "green_space", "health", "industrial",
+     "historic_heritage", "vacant"].forEach(function (k) { names[k] = landUseName(k); });
     div.innerHTML = Object.keys(names).map(function (k) {
       return '<i style="background:' + USE_COLORS[k] + '"></i>' + names[k]; }).join("<br>");
     return div;

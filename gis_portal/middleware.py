@@ -1,0 +1,20 @@
+"""Persian first: the language is the one the user chose with the switch (cookie), else Persian, whatever the
+browser's Accept-Language says."""
+
+from django.conf import settings
+from django.utils import translation
+
+
+class PersianFirstLocaleMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.languages = {code for code, _ in settings.LANGUAGES}
+
+    def __call__(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in self.languages else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
