@@ -1,6 +1,6 @@
 # The two commands of the README. Both install what is missing first (Debian packages, .venv, node_modules)
 # and start a project-local PostgreSQL in .local/ when DATABASE_URL is not set.
-.PHONY: demo test setup db-start db-stop bench
+.PHONY: demo test setup migrate db-start db-stop bench
 
 demo:            ## set up, load the demo city if absent, serve the portal on http://127.0.0.1:8000
 	@bash scripts/run.sh demo
@@ -10,6 +10,9 @@ test:            ## set up, run the whole test suite
 
 setup:
 	@bash scripts/setup.sh --with-browser
+
+migrate:         ## set up and create the schema in an empty database (to load your own city instead of the demo)
+	@bash scripts/setup.sh && bash scripts/run.sh secret >/dev/null && bash scripts/manage.sh migrate
 
 db-start:
 	@bash scripts/localdb.sh start

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 job=${1:?usage: run.sh demo|test [pytest args]}; shift || true
 
-if [ "$job" = test ]; then bash scripts/setup.sh --with-browser; else bash scripts/setup.sh; fi
+if [ "$job" = test ]; then bash scripts/setup.sh --with-browser; elif [ "$job" != secret ]; then bash scripts/setup.sh; fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(bash scripts/localdb.sh start)
@@ -13,14 +13,19 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 PY=.venv/bin/python
 
+# A generated secret for the local demo, kept across runs (production sets SECRET_KEY itself).
+local_secret() {
+  if [ -z "${SECRET_KEY:-}${SECRET_KEY_FILE:-}" ]; then
+    mkdir -p .local
+    [ -s .local/secret_key ] || (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' > .local/secret_key)
+    export SECRET_KEY_FILE=$PWD/.local/secret_key
+  fi
+}
+
 case "$job" in
+  secret) local_secret ;;
   demo)
-    # A generated secret for the local demo, kept across runs (production sets SECRET_KEY itself).
-    if [ -z "${SECRET_KEY:-}${SECRET_KEY_FILE:-}" ]; then
-      mkdir -p .local
-      [ -s .local/secret_key ] || (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' > .local/secret_key)
-      export SECRET_KEY_FILE=$PWD/.local/secret_key
-    fi
+    local_secret
     $PY manage.py migrate --no-input -v 0
     $PY manage.py collectstatic --no-input -v 0
     $PY manage.py load_demo_city --if-absent --parcels "${DEMO_PARCELS:-20000}"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# manage.py with the project's virtualenv and, when DATABASE_URL is unset, the project-local PostgreSQL.
+#   scripts/manage.sh import_parcels parcels.gpkg --map renewal_code=CODE
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(bash scripts/localdb.sh start)
+  export DATABASE_URL
+fi
+if [ -z "${SECRET_KEY:-}${SECRET_KEY_FILE:-}" ] && [ -s .local/secret_key ]; then
+  export SECRET_KEY_FILE=$PWD/.local/secret_key
+fi
+exec .venv/bin/python manage.py "$@"
