@@ -283,3 +283,20 @@ def test_duplicates_skipped_in_both_paths(tmp_path, load_path):
     assert (report.inserted, report.skipped) == (2, 2)
     assert not Parcel.objects.filter(renewal_code="7-7-701-003-0-0-0").exists()
     assert Parcel.objects.filter(source_id__in=["P0", "P1"]).count() == 2
+
+
+def test_bulk_path_keeps_every_constraint(tmp_path, load_path):
+    """After a bulk load the table has exactly the constraints it had, validated (not NOT VALID)."""
+    from django.db import connection
+
+    def constraints():
+        with connection.cursor() as c:
+            c.execute("SELECT conname, contype, convalidated, pg_get_constraintdef(oid) FROM pg_constraint "
+                      "WHERE conrelid = 'parcels_parcel'::regclass ORDER BY conname")
+            return c.fetchall()
+
+    before = constraints()
+    imp(write(parcels_frame(), tmp_path / "p.gpkg"), commit=True)
+    assert constraints() == before
+    assert all(validated for _, _, validated, _ in before)
+    assert any("st_isvalid" in d for *_, d in before)

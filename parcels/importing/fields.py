@@ -134,7 +134,14 @@ class FieldChecker:
         for f in self.spec.fields:
             if f.name not in self.mapping:
                 continue
-            text = as_text(attrs[self.mapping[f.name]])
+            source = attrs[self.mapping[f.name]]
+            if f.kind in ("int", "float", "decimal") and f.name not in self.value_maps and _is_number(source):
+                converted, bad, messages = _check_number(f, _numbers(source), [""] * n, np.zeros(n, dtype=bool))
+                values[f.name] = converted
+                if bad.any():
+                    errors[f.name] = (bad, messages)
+                continue
+            text = as_text(source)
             if f.name in self.value_maps:
                 vm = self.value_maps[f.name]
                 keys = pa.array(list(vm), pa.string())
@@ -174,25 +181,43 @@ def _convert(f, text: pa.Array, checker: FieldChecker, n: int):
         for i in np.flatnonzero(not_number):
             messages[i] = f"{f.name} {text[i].as_py()!r} is not a number"
         bad |= not_number
-        with np.errstate(invalid="ignore"):
-            out_of_range = np.zeros(n, dtype=bool)
-            if f.min is not None:
-                out_of_range |= num < f.min
-            if f.max is not None:
-                out_of_range |= num > f.max
-            if kind == "int":
-                fractional = ~np.isnan(num) & (num != np.round(num))
-                for i in np.flatnonzero(fractional & ~bad):
-                    messages[i] = f"{f.name} {num[i]} is not a whole number"
-                bad |= fractional
-        for i in np.flatnonzero(out_of_range & ~bad):
-            messages[i] = f"{f.name} {num[i]:g} is out of range [{f.min:g}, {f.max:g}]"
-        bad |= out_of_range
-        missing = np.isnan(num) | bad
-        if kind == "int":
-            return pa.array(np.where(missing, 0, num).astype(np.int64), mask=missing), bad, messages
-        return pa.array(np.where(missing, 0.0, num), mask=missing), bad, messages
+        return _check_number(f, num, messages, bad)
+    return _convert_text(f, kind, text, checker, n, bad, messages, present)
 
+
+def _is_number(col) -> bool:
+    t = col.type
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+
+def _numbers(col) -> np.ndarray:
+    return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+
+
+def _check_number(f, num: np.ndarray, messages: list, bad: np.ndarray):
+    """Range and whole-number rules on numbers; returns (Arrow array, bad mask, messages)."""
+    n = len(num)
+    with np.errstate(invalid="ignore"):
+        out_of_range = np.zeros(n, dtype=bool)
+        if f.min is not None:
+            out_of_range |= num < f.min
+        if f.max is not None:
+            out_of_range |= num > f.max
+        if f.kind == "int":
+            fractional = ~np.isnan(num) & (num != np.round(num))
+            for i in np.flatnonzero(fractional & ~bad):
+                messages[i] = f"{f.name} {num[i]} is not a whole number"
+            bad |= fractional
+    for i in np.flatnonzero(out_of_range & ~bad):
+        messages[i] = f"{f.name} {num[i]:g} is out of range [{f.min:g}, {f.max:g}]"
+    bad |= out_of_range
+    missing = np.isnan(num) | bad
+    if f.kind == "int":
+        return pa.array(np.where(missing, 0, num).astype(np.int64), mask=missing), bad, messages
+    return pa.array(np.where(missing, 0.0, num), mask=missing), bad, messages
+
+
+def _convert_text(f, kind, text, checker, n, bad, messages, present):
     if kind == "renewal_code":
         text = ascii_digits(text)
         pattern = "^" + "-".join(r"\d{%d}" % w for w in settings.RENEWAL_CODE_WIDTHS) + "$"
