@@ -4,7 +4,7 @@ demo data on screen."""
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 
 from parcels.models import Block, Building, ImportRun, Owner, Ownership, Parcel, Street
 from tests.conftest import DEMO_TEST_PARCELS

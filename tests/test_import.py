@@ -1,6 +1,5 @@
 """The shared import core on files written here with GDAL in every supported format, against the real PostGIS."""
 
-import json
 import zipfile
 
 import geopandas as gpd

@@ -14,14 +14,11 @@ is computed here in the batch, so COPY receives the table's own columns.
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.db import connection, models
+from django.db import connection
 
-from parcels.importing.merge import encode_table
+from parcels.importing.merge import encode_table, insert_defaults
 from parcels.importing.specs import LayerSpec
 
 
@@ -52,23 +49,13 @@ class BulkLoader:
         return codes, ids
 
     def _constants(self) -> dict:
-        """NOT NULL columns the file does not fill: their model default; and the import run."""
-        provided = {f.db_column for f in self.fields} | {"geom", "attributes" if self.keep_unmapped else ""}
-        out = {}
-        for field in self.model._meta.concrete_fields:
-            if field.primary_key or field.column in provided or field.generated:
-                continue
-            if field.column == "import_run_id":
-                if self.run_id is not None:
-                    out[field.column] = self.run_id
-                continue
-            if field.null:
-                continue
-            if field.has_default() or field.empty_strings_allowed:
-                value = field.get_default()
-                if isinstance(field, models.JSONField):
-                    value = json.dumps(value)
-                out[field.column] = value
+        """NOT NULL columns the file does not fill (their model default), and the import run."""
+        provided = {f.db_column for f in self.fields} | {"geom", "import_run_id"}
+        if self.keep_unmapped:
+            provided.add("attributes")
+        out = insert_defaults(self.spec, provided)
+        if self.run_id is not None and any(f.column == "import_run_id" for f in self.model._meta.concrete_fields):
+            out["import_run_id"] = self.run_id
         return out
 
     def _drop_secondary(self) -> list[str]:

@@ -2,23 +2,24 @@
 
 Data flow, in one transaction:
 
-1. open the file with GDAL (pyogrio), any vector format; find its CRS (or take --srs); resolve the field mapping;
-2. stream it in Arrow batches: geometries through shapely (type, empty, reprojection, validity, optional repair),
-   attributes through the field rules of specs.py; rows with problems are listed in the report with their
-   feature id, key and reason;
-3. COPY the good rows into a temporary staging table (bulk path; no per-row INSERT);
-4. check what needs the whole file in SQL: duplicate keys, duplicates of other unique fields;
-5. merge into the target table with one INSERT … ON CONFLICT (key) DO UPDATE: re-importing the same file updates in
-   place and changes nothing that is equal; history rows are written for every row that changes;
-6. post-load steps (block assignment, derived frontages) set-based;
-7. dry run (the default): roll everything back and return the report. Commit: refuse if any row has a problem
-   (unless skip_invalid), otherwise commit everything or nothing.
+1. open the file with GDAL (pyogrio), any vector format; find its CRS (or take --srs); resolve the field mapping
+   (fields.resolve_mapping) and the optional CSV join;
+2. a reader thread streams the file in Arrow batches: geometries through shapely (present, right type, valid in the
+   file's coordinates or repaired with --fix, reprojected, valid again), attributes through the field rules of
+   specs.py (vectorised in fields.py); every row with a problem goes into the report with its feature id, key and
+   reason; the good rows are encoded as COPY data in the same thread;
+3. the calling thread COPYs them: straight into the target table on a first load (bulkload.py), otherwise into a
+   staging table (merge.py);
+4. whole-file checks: duplicate keys and duplicates of the layer's other unique fields (UniqueTracker);
+5. a commit with problems is refused unless --skip-invalid, and nothing is written; otherwise the bulk path
+   rebuilds indexes and constraints, or the merge path runs one INSERT … ON CONFLICT (key) DO UPDATE, which
+   updates changed rows in place (history kept) and leaves equal rows alone;
+6. post-load steps (links to blocks and districts, derived frontages) run set-based (postload.py);
+7. a dry run (the default) does all of this and rolls back.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import os
 import queue
@@ -709,8 +710,3 @@ def _check_extent(geoms, src_crs: CRS, opts: ImportOptions) -> None:
         )
 
 
-def json_dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-__all__ = ["run_import", "ImportOptions", "ImportReport", "ImportError_", "ImportAborted", "Issue", "io"]

@@ -115,7 +115,7 @@ def _select_list(spec: LayerSpec, staged: set[str], run_id):
     return exprs
 
 
-def _insert_defaults(spec: LayerSpec, provided: set[str]) -> dict[str, list]:
+def insert_defaults(spec: LayerSpec, provided: set[str]) -> dict[str, object]:
     """NOT NULL columns the file does not provide: their model default, on insert only."""
     out = {}
     for field in spec.model._meta.concrete_fields:
@@ -163,7 +163,7 @@ def merge(cursor, spec: LayerSpec, columns, key: str, run_id) -> tuple[int, int,
         _write_history(cursor, spec, history, "+", "state before import (bulk-loaded, first recorded change)",
                        only_without_history=True)
 
-    defaults = _insert_defaults(spec, set(exprs) | {"import_run_id"})
+    defaults = insert_defaults(spec, set(exprs) | {"import_run_id"})
     insert_cols = list(exprs) + list(defaults) + (["import_run_id"] if has_run else [])
     select_sql = [exprs[c][0] for c in exprs] + ["%s"] * len(defaults) + (["%s"] if has_run else [])
     params = [p for c in exprs for p in exprs[c][1]] + list(defaults.values()) + ([run_id] if has_run else [])
