@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from gis_portal.jalali import jalali
 from parcels import privacy
 from parcels.models import (
     Address, Block, Building, CadastralZone, District, ImportRun, LandUse, Owner, Ownership, Parcel,
@@ -169,12 +170,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "layer", "source", "run_by", "committed", "is_demo"]
+    list_display = ["started_jalali", "layer", "source", "run_by", "committed", "is_demo"]
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started_jalali(self, obj):
+        return jalali(obj.started_at)
     list_filter = ["layer", "committed", "is_demo"]
 
 
 @admin.register(PersonalDataAccess)
 class PersonalDataAccessAdmin(ReadOnlyAdmin):
-    list_display = ["at", "user", "action", "owner", "parcel", "path"]
+    list_display = ["at_jalali", "user", "action", "owner", "parcel", "path"]
+
+    @admin.display(description=_("when"), ordering="at")
+    def at_jalali(self, obj):
+        return jalali(obj.at)
     list_filter = ["action"]
     raw_id_fields = ["owner", "parcel"]

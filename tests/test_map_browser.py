@@ -65,3 +65,31 @@ def test_language_switch_flips_direction(page):
     page.click(".lang button")
     page.wait_for_load_state()
     assert page.get_attribute("html", "dir") == "rtl"
+
+
+@pytest.fixture(scope="session")
+def staff_login(django_db_blocker, demo_city):
+    """An administrator committed to the test database (the gunicorn server only sees committed rows)."""
+    from django.contrib.auth.models import User
+
+    with django_db_blocker.unblock():
+        if not User.objects.filter(username="browser-admin").exists():
+            User.objects.create_superuser("browser-admin", "a@example.org", "browser-admin-pw")
+    return "browser-admin", "browser-admin-pw"
+
+
+def test_admin_edits_a_parcel_on_the_map(browser, portal_url, staff_login):
+    from parcels.models import Parcel
+
+    parcel = Parcel.objects.filter(renewal_code__isnull=False).first()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.goto(f"{portal_url}/admin/login/?next=/admin/parcels/parcel/{parcel.pk}/change/")
+    pg.fill("#id_username", staff_login[0])
+    pg.fill("#id_password", staff_login[1])
+    pg.click("input[type=submit]")
+    pg.wait_for_selector("#id_geom-map.leaflet-container", timeout=15000)
+    # The parcel's polygon is drawn on the widget's map (transformed from the municipality's CRS for display).
+    pg.wait_for_selector("#id_geom-map path.leaflet-interactive", timeout=15000)
+    assert parcel.renewal_code in pg.content()
+    context.close()
