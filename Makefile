@@ -3,16 +3,16 @@
 .PHONY: demo test setup migrate db-start db-stop bench
 
 demo:            ## set up, load the demo city if absent, serve the portal on http://127.0.0.1:8000
-	@bash scripts/run.sh demo
+	@./run demo
 
 test:            ## set up, run the whole test suite
-	@bash scripts/run.sh test $(ARGS)
+	@./run test $(ARGS)
 
 setup:
 	@bash scripts/setup.sh --with-browser
 
 migrate:         ## set up and create the schema in an empty database (to load your own city instead of the demo)
-	@bash scripts/setup.sh && bash scripts/run.sh secret >/dev/null && bash scripts/manage.sh migrate
+	@bash scripts/setup.sh && ./run secret >/dev/null && bash scripts/manage.sh migrate
 
 db-start:
 	@bash scripts/localdb.sh start

@@ -11,7 +11,7 @@ def gdal_found(app_configs, **kwargs):
 
         gdal_version()
     except Exception as exc:  # ImproperlyConfigured or OSError from ctypes, depending on what is missing
-        return [Error(f"GDAL was not found: {exc}", hint="Install Debian's gdal-bin (make demo does).", id="gis_portal.E001")]
+        return [Error(f"GDAL was not found: {exc}", hint="Install Debian's gdal-bin (./run demo does).", id="gis_portal.E001")]
     return []
 
 
@@ -59,7 +59,7 @@ def postgis_present(app_configs, databases=None, **kwargs):
         if row is None:
             errors.append(Error(
                 f"PostGIS is not available on the database server of '{alias}'.",
-                hint="Install Debian's postgresql-15-postgis-3 (make demo does).", id="gis_portal.E010",
+                hint="Install Debian's postgresql-15-postgis-3 (./run demo does).", id="gis_portal.E010",
             ))
             continue
         version = row[1] or row[0]

@@ -20,7 +20,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off. "
-            "`make demo` generates one for the local demo in .local/secret_key."
+            "`./run demo` generates one for the local demo in .local/secret_key."
         )
     SECRET_KEY = "insecure-local-debug-key-never-use-in-production"
 
@@ -51,7 +51,7 @@ BATCH_PARALLEL_WORKERS = env_int("BATCH_PARALLEL_WORKERS", 2)
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
     raise ImproperlyConfigured(
-        "DATABASE_URL is not set. `make demo` and `make test` start a project-local PostgreSQL and set it; "
+        "DATABASE_URL is not set. `./run demo` and `./run test` start a project-local PostgreSQL and set it; "
         "otherwise give e.g. postgis://user:password@host:5432/dbname"
     )
 _db = dj_database_url.parse(

@@ -12,15 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent
 REALDATA = ROOT.parent / "shared" / "realdata"
 CAMBRIDGE = REALDATA / "cambridge_ma"
 DEMO_TEST_PARCELS = 2500
-OTHER_CITY_SRID = 26986  # Massachusetts State Plane (metres): the Cambridge run of `make test`
+OTHER_CITY_SRID = 26986  # Massachusetts State Plane (metres): the Cambridge run of `./run test`
 
 
 def pytest_collection_modifyitems(config, items):
-    """other_city tests need the other municipality's CRS (make test runs them with MUNICIPALITY_SRID=26986);
+    """other_city tests need the other municipality's CRS (./run test runs them with MUNICIPALITY_SRID=26986);
     the rest need the reference one."""
     other = settings.MUNICIPALITY_SRID == OTHER_CITY_SRID
-    skip_other = pytest.mark.skip(reason=f"runs with MUNICIPALITY_SRID={OTHER_CITY_SRID} (second run of make test)")
-    skip_main = pytest.mark.skip(reason="runs with the reference municipality (first run of make test)")
+    skip_other = pytest.mark.skip(reason=f"runs with MUNICIPALITY_SRID={OTHER_CITY_SRID} (second run of ./run test)")
+    skip_main = pytest.mark.skip(reason="runs with the reference municipality (first run of ./run test)")
     for item in items:
         is_other = item.get_closest_marker("other_city") is not None
         if is_other and not other:
@@ -80,7 +80,7 @@ def browser():
 
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not Path(chromium).exists():
-        pytest.fail(f"Chromium not found at {chromium}: `make test` installs Debian's chromium")
+        pytest.fail(f"Chromium not found at {chromium}: `./run test` installs Debian's chromium")
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=chromium, headless=True,

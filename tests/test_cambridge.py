@@ -1,5 +1,5 @@
 """The real Cambridge (MA) parcels and zoning, imported as another municipality would: its own projected CRS
-(EPSG:26986, set by the second run of `make test`). Expected figures are computed here independently with
+(EPSG:26986, set by the second run of `./run test`). Expected figures are computed here independently with
 geopandas/shapely from the same files, never typed in."""
 
 import geopandas as gpd
