@@ -26,7 +26,8 @@ as_root() {
 # --- Debian packages -------------------------------------------------------------------------
 packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25
           python3 python3-venv nodejs npm ca-certificates)
-[ "$WITH_BROWSER" = 1 ] && packages+=(chromium fonts-noto-core)
+# Chromium for the browser tests; libatomic1 for the node binary inside the Playwright package.
+[ "$WITH_BROWSER" = 1 ] && packages+=(chromium fonts-noto-core libatomic1)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
