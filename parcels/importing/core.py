@@ -365,7 +365,7 @@ def _load(opts, spec: LayerSpec, info, gdal_path, src_crs, transformer, checker,
                 if late_bad:
                     merge.drop_rows(cursor, late_bad)
                 report.inserted, report.updated, report.unchanged = merge.merge(
-                    cursor, spec, columns, key, run.pk if run else None)
+                    cursor, spec, key, run.pk if run else None)
         except (IntegrityError, DataError) as exc:
             report.abort_reason = f"The database refused the rows: {exc}".strip()
             raise _Rollback() from None

@@ -80,7 +80,7 @@ def _staged_columns(cursor) -> set[str]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _select_list(spec: LayerSpec, staged: set[str], run_id):
+def _select_list(spec: LayerSpec, staged: set[str]):
     """Target column -> (SQL expression over staging row `s`, params). Fields not in the file keep their
     default on insert and are left alone on update."""
     model = spec.model
@@ -129,11 +129,11 @@ def insert_defaults(spec: LayerSpec, provided: set[str]) -> dict[str, object]:
     return out
 
 
-def merge(cursor, spec: LayerSpec, columns, key: str, run_id) -> tuple[int, int, int]:
+def merge(cursor, spec: LayerSpec, key: str, run_id) -> tuple[int, int, int]:
     """Insert new rows, update changed ones, leave equal ones alone. Returns (inserted, updated, unchanged)."""
     table = spec.table
     staged = _staged_columns(cursor)
-    exprs = _select_list(spec, staged, run_id)
+    exprs = _select_list(spec, staged)
     key_col = spec.field(key).db_column
     model = spec.model
     has_run = any(f.column == "import_run_id" for f in model._meta.concrete_fields)
@@ -169,8 +169,9 @@ def merge(cursor, spec: LayerSpec, columns, key: str, run_id) -> tuple[int, int,
     params = [p for c in exprs for p in exprs[c][1]] + list(defaults.values()) + ([run_id] if has_run else [])
     updates = [f'"{c}" = EXCLUDED."{c}"' for c in compare_cols] + (['"import_run_id" = EXCLUDED."import_run_id"']
                                                                     if has_run else [])
+    quoted_cols = ", ".join(f'"{c}"' for c in insert_cols)
     cursor.execute(
-        f'INSERT INTO "{table}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in insert_cols)}) '
+        f'INSERT INTO "{table}" ({quoted_cols}) '
         f"SELECT {', '.join(select_sql)} FROM {STAGING} s "
         f'ON CONFLICT ("{key_col}") DO UPDATE SET {", ".join(updates)} '
         f'WHERE "{table}".id IN (SELECT id FROM import_changed)',
