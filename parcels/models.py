@@ -250,6 +250,8 @@ class Parcel(models.Model):
         db_persist=True,
         verbose_name=_("measured area"),
     )
+    # No index: about twenty values, and queries by land use are city-wide scans anyway (zoning issue);
+    # it would cost a second per million parcels on every first load.
     land_use = models.ForeignKey(
         LandUse, on_delete=models.PROTECT, null=True, blank=True, related_name="parcels", db_index=False
     )
@@ -286,7 +288,6 @@ class Parcel(models.Model):
         ]
         indexes = [
             models.Index(fields=["postal_code"], opclasses=["varchar_pattern_ops"], name="parcel_postal_code_idx"),
-            models.Index(fields=["land_use"], name="parcel_land_use_idx"),
         ]
 
     def __str__(self):
