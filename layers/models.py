@@ -1,4 +1,5 @@
-"""Raster datasets the system keeps (the demo city's DEM; later hillshades and orthophotos)."""
+"""Raster datasets the system keeps (the demo city's DEM; later hillshades and orthophotos), and the data version
+of each published table (for tile caching)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -20,3 +21,15 @@ class Raster(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class TableVersion(models.Model):
+    """Bumped by a statement-level trigger on every write to a published table: tile URLs and ETags carry it, so
+    cached tiles are invalidated exactly when the data changes. Statement-level, so a bulk import costs one bump."""
+
+    table_name = models.CharField(max_length=100, unique=True)
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return f"{self.table_name} v{self.version}"

@@ -2,7 +2,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from gis_portal.errors import BadParameter, NotFound, json_errors
-from layers import geojson
+from layers import geojson, tiles
 from layers.registry import LAYERS
 
 
@@ -51,3 +51,36 @@ def layer_geojson(request, layer):
 @require_GET
 def city_info(request):
     return JsonResponse(geojson.city_extent())
+
+
+@require_GET
+@json_errors
+def tile(request, layer, z, x, y):
+    """A vector tile of a layer. With ?v=<the layer's current version> the response may be cached forever (the
+    map asks for such URLs); otherwise it is revalidated with its ETag, which changes when the data changes."""
+    if layer not in LAYERS:
+        raise NotFound(f"Unknown layer {layer!r}; layers: {', '.join(LAYERS)}")
+    if not tiles.tile_in_range(z, x, y):
+        raise BadParameter(f"Tile {z}/{x}/{y} does not exist: zoom 0-{tiles.MAX_ZOOM}, x and y 0-2^zoom-1")
+    spec = LAYERS[layer]
+    version = tiles.layer_version(spec)
+    tag = tiles.etag(spec, version, z, x, y)
+    if request.headers.get("If-None-Match") == tag:
+        response = HttpResponse(status=304)
+    elif z < spec.tile_min_zoom:
+        response = HttpResponse(status=204)
+    else:
+        response = HttpResponse(tiles.render_tile(spec, z, x, y), content_type="application/vnd.mapbox-vector-tile")
+    response["ETag"] = tag
+    response["X-Layer-Version"] = str(version)
+    if request.GET.get("v") == str(version):
+        response["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response["Cache-Control"] = "public, max-age=0, must-revalidate"
+    return response
+
+
+@require_GET
+def layer_versions(request):
+    """Current data version of every layer, for building cacheable tile URLs."""
+    return JsonResponse({name: tiles.layer_version(spec) for name, spec in LAYERS.items()})
