@@ -1,0 +1,86 @@
+"""JSON API behind the map: parcel at a point, by id, by renewal code; the parcel sheet; search.
+
+Errors are JSON with a clear message (gis_portal.errors). Nothing here returns owners' data to anyone.
+"""
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from gis_portal.errors import BadParameter, NotFound, json_errors
+from parcels import identifiers, search as search_module
+from parcels.models import Parcel
+from parcels.sheet import parcel_sheet
+
+SHEET = Parcel.objects.select_related("land_use", "district", "zone", "block", "import_run")
+
+
+def _json(data, status=200):
+    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _coordinate(request, name, low, high) -> float:
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        raise BadParameter(f"{name} is required (WGS84 degrees)")
+    try:
+        value = float(identifiers.to_ascii_digits(raw))
+    except ValueError:
+        raise BadParameter(f"{name} {raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise BadParameter(f"{name} {value} is out of range [{low}, {high}]")
+    return value
+
+
+@require_GET
+@json_errors
+def parcel_at(request):
+    lon = _coordinate(request, "lon", -180, 180)
+    lat = _coordinate(request, "lat", -90, 90)
+    point = Point(lon, lat, srid=4326)
+    point.transform(settings.MUNICIPALITY_SRID)
+    parcel = SHEET.filter(geom__intersects=point).first()
+    if parcel is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, ST_GeomFromEWKB(%s), 500))",
+                [point.ewkb],
+            )
+            near_city = cursor.fetchone()[0]
+        if not near_city:
+            raise NotFound(f"The point ({lon}, {lat}) is outside the city.")
+        raise NotFound(f"No parcel at ({lon}, {lat}): a street or open land.")
+    return _json(parcel_sheet(parcel))
+
+
+@require_GET
+@json_errors
+def parcel_by_id(request, parcel_id):
+    parcel = SHEET.filter(pk=parcel_id).first()
+    if parcel is None:
+        raise NotFound(f"No parcel with id {parcel_id}.")
+    return _json(parcel_sheet(parcel))
+
+
+@require_GET
+@json_errors
+def parcel_by_code(request, code):
+    try:
+        canonical = identifiers.normalize_renewal_code(code)
+    except identifiers.ValidationError as exc:
+        raise BadParameter(exc.messages[0]) from None
+    parcel = SHEET.filter(renewal_code=canonical).first()
+    if parcel is None:
+        raise NotFound(f"No parcel with renewal code {canonical}.")
+    return _json(parcel_sheet(parcel))
+
+
+@require_GET
+@json_errors
+def search(request):
+    query = request.GET.get("q", "")
+    if len(query) > 200:
+        raise BadParameter("q is longer than 200 characters")
+    return _json({"query": query, "results": search_module.search(query, request)})
