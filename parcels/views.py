@@ -6,9 +6,9 @@ from parcels.models import LandUse
 
 
 def map_page(request):
-    """The simple map of the city's layers (the full citizen portal replaces it)."""
+    """The map portal: vector tiles of the city's layers, search, the parcel sheet."""
     layers = [
-        {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.min_zoom, "max": l.max_features}
+        {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom}
         for l in LAYERS.values()
     ]
     return render(request, "parcels/map.html", {

@@ -3,68 +3,133 @@ right-to-left Persian, and no owner data reaches the anonymous browser."""
 
 import pytest
 
-from parcels.models import Owner
+from parcels.models import Owner, Parcel
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def new_page(browser, portal_url, path="/", **context_options):
+    context = browser.new_context(viewport=context_options.pop("viewport", {"width": 1280, "height": 800}),
+                                  locale="en-US", **context_options)  # Persian must not depend on the browser
+    pg = context.new_page()
+    pg.responses = []
+    pg.on("response", lambda r: pg.responses.append(r))
+    pg.goto(portal_url + path)
+    pg.wait_for_function("() => Number(document.body.dataset.districtsTiles || 0) > 0", timeout=20000)
+    return pg
+
+
 @pytest.fixture
 def page(browser, portal_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="fa-IR")
-    pg = context.new_page()
-    responses = []
-    pg.on("response", lambda r: responses.append(r))
-    pg.goto(portal_url + "/")
-    pg.wait_for_function("() => Number(document.body.dataset.loadedparcels || 0) > 0", timeout=20000)
-    pg.responses = responses
+    pg = new_page(browser, portal_url)
     yield pg
-    context.close()
+    pg.context.close()
 
 
-def test_map_paints_parcels_and_opens_one(page):
+@pytest.fixture
+def target(demo_city):
+    """A demo parcel with a postal code and an address."""
+    return (Parcel.objects.filter(renewal_code__isnull=False, postal_code__isnull=False)
+            .exclude(addresses=None).order_by("id")[10])
+
+
+def search_and_choose(pg, typed):
+    pg.fill("#q", typed)
+    pg.wait_for_selector("#results li[data-index]", timeout=10000)
+    pg.keyboard.press("Enter")
+    pg.wait_for_function("() => document.body.dataset.sheet", timeout=10000)
+
+
+def test_portal_is_persian_and_marks_demo_data(page):
     assert page.get_attribute("html", "dir") == "rtl"
     assert page.is_visible('[data-testid="demo-banner"]')
-    assert int(page.evaluate("document.body.dataset.loadedparcels")) > 10
-    shot = ROOT / ".local" / "test-results" / "map.png"
+    shot = ROOT / ".local" / "test-results" / "portal.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot))
-    box = page.locator("#map").bounding_box()
-    # Click around the centre until a parcel (not a street) is hit.
-    for dx, dy in [(0, 0), (12, 8), (-15, 10), (20, -12), (-8, -20), (30, 25)]:
-        page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
-        if page.locator('[data-testid="parcel-popup"]').count():
-            break
-    popup = page.locator('[data-testid="parcel-popup"]')
-    popup.wait_for(timeout=5000)
-    text = popup.inner_text()
-    assert "کد نوسازی" in text and "کاربری" in text
-    assert page.locator('[data-testid="parcel-popup"] bdi[dir="ltr"]').count() == 1  # code isolated LTR
-    assert any(ch in text for ch in "۰۱۲۳۴۵۶۷۸۹")  # Persian digits
 
 
-def test_no_owner_data_in_anything_the_browser_received(page):
+def test_search_by_renewal_code_in_persian_digits(page, target):
+    typed = target.renewal_code.replace("-", " ").translate(PERSIAN)
+    search_and_choose(page, typed)
+    assert page.evaluate("document.body.dataset.sheet") == str(target.pk)
+    sheet = page.inner_text("#sheet-content")
+    assert target.renewal_code.translate(PERSIAN) in sheet and "کاربری" in sheet
+    # The map flies to the parcel; the permalink follows the view and names the parcel.
+    page.wait_for_function("() => +location.hash.slice(1).split('/')[0] >= 17", timeout=10000)
+    assert page.evaluate("location.hash").endswith(f"/{target.pk}")
+
+
+def test_codes_read_left_to_right(page, target):
+    search_and_choose(page, target.renewal_code)
+    first_x, last_x = page.evaluate("""() => { const t = document.querySelector('#sheet h2 bdi').firstChild;
+        const r = document.createRange(); const x = i => { r.setStart(t, i); r.setEnd(t, i + 1);
+        return r.getBoundingClientRect().left; }; return [x(0), x(t.length - 1)]; }""")
+    assert first_x < last_x  # district first, on the left, even in a right-to-left page
+
+
+def test_search_by_postal_code_and_keyboard(page, target):
+    page.fill("#q", target.postal_code.translate(PERSIAN))
+    page.wait_for_selector("#results li[data-index]", timeout=10000)
+    assert page.get_attribute("#q", "aria-expanded") == "true"
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => document.body.dataset.sheet === '{target.pk}'", timeout=10000)
+    page.keyboard.press("Escape")
+
+
+def test_click_on_the_map_opens_the_sheet(browser, portal_url, target):
+    point = target.geom.point_on_surface.transform(4326, clone=True)
+    pg = new_page(browser, portal_url, f"/#19/{point.y:.7f}/{point.x:.7f}")
+    box = pg.locator("#map").bounding_box()
+    pg.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    pg.wait_for_function(f"() => document.body.dataset.sheet === '{target.pk}'", timeout=10000)
+    pg.context.close()
+
+
+def test_permalink_restores_view_and_parcel(browser, portal_url, page, target):
+    search_and_choose(page, target.renewal_code)
+    page.wait_for_function("() => +location.hash.slice(1).split('/')[0] >= 17", timeout=10000)
+    link = page.evaluate("location.hash")
+    other = new_page(browser, portal_url, "/" + link)
+    other.wait_for_function(f"() => document.body.dataset.sheet === '{target.pk}'", timeout=10000)
+    assert other.evaluate("location.hash").split("/")[0] == link.split("/")[0]  # same zoom
+    other.context.close()
+
+
+def test_language_switch_flips_direction(page, target):
+    page.click(".lang button")
+    page.wait_for_function("() => document.documentElement.dir === 'ltr'", timeout=10000)
+    page.wait_for_function("() => Number(document.body.dataset.districtsTiles || 0) > 0", timeout=20000)
+    assert "property map" in page.inner_text("h1")
+    search_and_choose(page, target.renewal_code)
+    assert "Land use" in page.inner_text("#sheet-content")
+    page.click(".lang button")
+    page.wait_for_function("() => document.documentElement.dir === 'rtl'", timeout=10000)
+
+
+def test_phone_screen(browser, portal_url, target):
+    pg = new_page(browser, portal_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    search_and_choose(pg, target.postal_code)
+    box = pg.locator("#sheet").bounding_box()
+    assert box["width"] <= 390 and box["y"] + 40 < 844  # the sheet is on screen, below the map
+    assert pg.locator("#map").bounding_box()["height"] > 200
+    pg.context.close()
+
+
+def test_no_owner_data_in_anything_the_browser_received(page, target):
+    search_and_choose(page, target.renewal_code)
     # National IDs and phones are unique strings; names are common words that may appear in street names.
-    owners = list(Owner.objects.filter(kind="person").values_list("national_id", "phone")[:200])
-    bodies = []
-    for response in page.responses:
-        if "/api/" in response.url:
-            bodies.append(response.text())
+    owners = list(Owner.objects.filter(kind="person").values_list("national_id", "phone")[:300])
+    owners += list(Owner.objects.filter(ownerships__parcel=target).values_list("national_id", "phone"))
+    bodies = [r.text() for r in page.responses if "/api/" in r.url]
     received = "".join(bodies) + page.content()
     assert bodies
     for national_id, phone in owners:
         assert national_id not in received
         assert not phone or phone not in received
-
-
-def test_language_switch_flips_direction(page):
-    page.click(".lang button")
-    page.wait_for_load_state()
-    assert page.get_attribute("html", "dir") == "ltr"
-    assert "property map" in page.inner_text("h1")
-    page.click(".lang button")
-    page.wait_for_load_state()
-    assert page.get_attribute("html", "dir") == "rtl"
 
 
 @pytest.fixture(scope="session")

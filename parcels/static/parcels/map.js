@@ -1,117 +1,282 @@
-// The simple map of the city's layers: bounded GeoJSON requests for what is in view, per layer and zoom.
+// The map portal: the city's layers as vector tiles made in PostGIS, one search box, the parcel sheet, and a
+// permalink (#zoom/lat/lon[/parcel]) that restores the view and the selected parcel.
 (function () {
   "use strict";
   var cfg = window.MAP_CONFIG;
   var layers = JSON.parse(document.getElementById("layers-data").textContent);
   var landUses = JSON.parse(document.getElementById("land-uses-data").textContent);
-  function landUseName(code) {
-    var lu = landUses[code];
-    return lu ? (fa ? lu[0] : lu[1]) : (code || "—");
-  }
   var fa = cfg.lang === "fa";
   var PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
+
   function num(value) {
     var text = String(value);
     return fa ? text.replace(/[0-9]/g, function (d) { return PERSIAN[+d]; }) : text;
   }
+  function fmt(value, digits) {
+    if (value === null || value === undefined) { return "—"; }
+    return num(Number(value).toLocaleString("en-US", { maximumFractionDigits: digits === undefined ? 1 : digits }));
+  }
+  function esc(text) {
+    return String(text === null || text === undefined ? "" : text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function ltr(text) { return '<bdi dir="ltr">' + esc(num(text)) + "</bdi>"; }
+  function landUseName(code) {
+    var lu = landUses[code];
+    return lu ? (fa ? lu[0] : lu[1]) : (code || "—");
+  }
+  var T = fa ? {
+    code: "کد نوسازی", plate: "پلاک ثبتی", postal: "کد پستی", use: "کاربری", deed: "مساحت سند (م²)",
+    measured: "مساحت اندازه‌گیری‌شده (م²)", mismatch: "اختلاف مساحت سند و اندازه‌گیری", district: "منطقه / حوزه / بلوک",
+    streets: "معابر مجاور", width: "عرض موجود / طرح (م)", frontage: "بَر (م)", corner: "نبش", yes: "بله", no: "خیر",
+    buildings: "ساختمان‌ها", floors: "طبقات", gfa: "زیربنا (م²)", units: "واحد", widening: "عقب‌نشینی (م²)",
+    address: "نشانی", none: "ندارد", demo: "داده نمایشی", noParcel: "قطعه‌ای اینجا نیست", results: "نتیجه‌ای نیست"
+  } : {
+    code: "Renewal code", plate: "Registered plate", postal: "Postal code", use: "Land use", deed: "Deed area (m²)",
+    measured: "Measured area (m²)", mismatch: "Deed and measured area differ", district: "District / zone / block",
+    streets: "Streets fronted", width: "Width existing / planned (m)", frontage: "Frontage (m)", corner: "Corner",
+    yes: "yes", no: "no", buildings: "Buildings", floors: "Floors", gfa: "Gross floor area (m²)", units: "Units",
+    widening: "Road widening (m²)", address: "Address", none: "none", demo: "Demo data",
+    noParcel: "No parcel here", results: "No results"
+  };
+
   var USE_COLORS = {
     residential: "#f4d58d", commercial: "#e4572e", education: "#4e8fd1", religious: "#2e7d32",
     green_space: "#7cc576", health: "#c2185b", administrative: "#6d4c41", sports: "#00897b",
     industrial: "#616161", vacant: "#e0e0e0", historic_heritage: "#8e24aa"
   };
   var STYLES = {
-    districts: function () { return { color: "#123c52", weight: 2, fill: false, dashArray: "6 4" }; },
-    blocks: function () { return { color: "#9e9e9e", weight: 1, fillColor: "#fafafa", fillOpacity: 0.4 }; },
-    zoning: function () { return { color: "#5c6bc0", weight: 1, fillOpacity: 0.08 }; },
-    streets: function (f) { return { color: f.properties.kind === "main" ? "#ffffff" : "#fffdf5",
-      weight: Math.max(2, f.properties.existing_width / 3), opacity: 0.95 }; },
-    parcels: function (f) { return { color: "#5d4037", weight: 0.7,
-      fillColor: USE_COLORS[f.properties.land_use] || "#d7ccc8", fillOpacity: 0.75 }; },
-    buildings: function () { return { color: "#3e2723", weight: 0.5, fillColor: "#8d6e63", fillOpacity: 0.5 }; }
+    districts: { color: "#123c52", weight: 2, fill: false, dashArray: "6 4" },
+    blocks: { color: "#9e9e9e", weight: 1, fill: true, fillColor: "#fafafa", fillOpacity: 0.4 },
+    zoning: { color: "#5c6bc0", weight: 1, fill: false },
+    streets: function (p) {
+      return { color: p.kind === "main" ? "#ffffff" : "#fffdf5", weight: Math.max(2, p.existing_width / 3) };
+    },
+    parcels: function (p) {
+      return { color: "#5d4037", weight: 0.7, fill: true, fillColor: USE_COLORS[p.land_use] || "#d7ccc8",
+               fillOpacity: 0.75 };
+    },
+    buildings: { color: "#3e2723", weight: 0.5, fill: true, fillColor: "#8d6e63", fillOpacity: 0.5 }
   };
-  var map = L.map("map", { zoomControl: true, preferCanvas: true }).setView(cfg.center, 14);
+
+  var map = L.map("map", { zoomControl: true, minZoom: 3, maxZoom: 21 }).setView(cfg.center, 15);
   L.control.scale({ imperial: false }).addTo(map);
   if (cfg.basemapUrl) {
     L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 21 }).addTo(map);
   }
-  var groups = {};
+  var tilesLoaded = {};
   var overlays = {};
-  layers.forEach(function (layer) {
-    groups[layer.name] = L.geoJSON(null, {
-      style: STYLES[layer.name],
-      onEachFeature: layer.name === "parcels" ? bindParcel : undefined
-    }).addTo(map);
-    overlays[fa ? layer.title : layer.title_en] = groups[layer.name];
-  });
-  L.control.layers(null, overlays, { collapsed: true }).addTo(map);
 
-  function bindParcel(feature, lyr) {
-    var p = feature.properties;
-    lyr.on("click", function () {
-      var rows = [
-        // Codes read district first, left to right, in either language: isolated as LTR.
-        [fa ? "کد نوسازی" : "Renewal code", p.renewal_code ? '<bdi dir="ltr">' + num(p.renewal_code) + "</bdi>" : "—"],
-        [fa ? "کاربری" : "Land use", landUseName(p.land_use)],
-        [fa ? "مساحت اندازه‌گیری‌شده (م²)" : "Measured area (m²)", num(p.measured_area)],
-        [fa ? "عریض‌ترین معبر (م)" : "Widest street (m)", p.widest_street_width ? num(p.widest_street_width) : "—"],
-        [fa ? "نبش" : "Corner", p.is_corner ? (fa ? "بله" : "yes") : (fa ? "خیر" : "no")]
-      ];
-      var html = '<dl class="parcel-popup" data-testid="parcel-popup">' + rows.map(function (r) {
-        return "<dt>" + r[0] + "</dt><dd>" + r[1] + "</dd>"; }).join("") + "</dl>";
-      lyr.bindPopup(html).openPopup();
-    });
-  }
-
-  var notice = L.DomUtil.create("div", "map-notice", document.getElementById("map"));
-  notice.setAttribute("role", "status");
-  notice.textContent = fa ? "برای دیدن همهٔ قطعات بزرگ‌نمایی کنید" : "Zoom in to see every parcel";
-  notice.style.display = "none";
-
-  var pending = {};
-  function refresh() {
-    var b = map.getBounds();
-    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",");
+  function addTileLayers(versions) {
     layers.forEach(function (layer) {
-      var group = groups[layer.name];
-      if (map.getZoom() < layer.min_zoom) { group.clearLayers(); return; }
-      if (pending[layer.name]) { pending[layer.name].abort(); }
-      var ctrl = new AbortController();
-      pending[layer.name] = ctrl;
-      fetch(cfg.layerUrl.replace("LAYER", layer.name) + "?bbox=" + bbox, { signal: ctrl.signal })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) {
-          if (!data) { return; }
-          group.clearLayers();
-          group.addData(data);
-          document.body.dataset["loaded" + layer.name] = String(data.features.length);
-          if (layer.name === "parcels") {
-            // The simple map caps what it fetches; say so instead of showing a half-empty city.
-            notice.style.display = data.features.length >= layer.max ? "block" : "none";
-          }
-        })
-        .catch(function () {});
+      var style = {};
+      style[layer.name] = STYLES[layer.name];
+      var url = cfg.tileUrl.replace("LAYER", layer.name) + "?v=" + (versions[layer.name] || 0);
+      var grid = L.vectorGrid.protobuf(url, {
+        vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18, maxZoom: 21,
+        rendererFactory: L.canvas.tile, interactive: false
+      });
+      grid.on("load", function () {
+        tilesLoaded[layer.name] = (tilesLoaded[layer.name] || 0) + 1;
+        document.body.dataset[layer.name + "Tiles"] = String(tilesLoaded[layer.name]);
+      });
+      grid.addTo(map);
+      overlays[fa ? layer.title : layer.title_en] = grid;
+    });
+    L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+  }
+
+  // --- The selected parcel and its sheet -----------------------------------------------------------------------
+  var highlight = L.geoJSON(null, { style: { color: "#00e5ff", weight: 3, fill: false } }).addTo(map);
+  var widening = L.geoJSON(null, { style: { color: "#d50000", weight: 1, fillColor: "#d50000", fillOpacity: 0.45 } })
+    .addTo(map);
+  var sheet = document.getElementById("sheet");
+  var sheetContent = document.getElementById("sheet-content");
+  var selectedId = null;
+
+  function row(label, value) { return "<dt>" + label + "</dt><dd>" + value + "</dd>"; }
+
+  function renderSheet(s) {
+    var plate = s.registered_plate;
+    var plateText = [plate.section, plate.main, plate.sub].map(function (v) { return v === null ? "—" : v; }).join(" / ");
+    var place = [s.district && (fa ? s.district.name : s.district.name_en), s.zone && (fa ? s.zone.name : s.zone.name_en),
+                 s.block && s.block.code].filter(Boolean);
+    var html = "<h2>" + T.code + " " + (s.renewal_code ? ltr(s.renewal_code) : "—") + "</h2>";
+    if (s.is_demo_data) { html += '<p class="demo-tag">' + T.demo + "</p>"; }
+    html += "<dl>" + row(T.plate, ltr(plateText)) + row(T.postal, s.postal_code ? ltr(s.postal_code) : "—");
+    html += row(T.address, s.addresses.map(function (a) { return esc(a.street || "") + " " + ltr(a.plaque); }).join("، ") || "—");
+    html += row(T.district, place.map(function (p) { return ltr(p); }).join(" / ") || "—");
+    html += row(T.use, esc(s.land_use ? (fa ? s.land_use.name_fa : s.land_use.name_en) : "—"));
+    html += row(T.deed, fmt(s.deed_area)) + row(T.measured, fmt(s.measured_area));
+    if (s.area_mismatch) { html += row(T.mismatch, "⚠"); }
+    html += row(T.corner, s.is_corner ? T.yes : T.no);
+    html += row(T.widening, s.road_widening ? fmt(s.road_widening.area) : T.none) + "</dl>";
+    html += "<h3>" + T.streets + "</h3><table><thead><tr><th></th><th>" + T.width + "</th><th>" + T.frontage +
+      "</th></tr></thead><tbody>" + s.frontages.map(function (f) {
+        return "<tr><td>" + esc(fa ? f.name : (f.name_en || f.name)) + "</td><td>" + fmt(f.existing_width) + " / " +
+          (f.planned_width ? fmt(f.planned_width) : "—") + "</td><td>" + fmt(f.frontage_length) + "</td></tr>";
+      }).join("") + "</tbody></table>";
+    var b = s.buildings;
+    html += "<h3>" + T.buildings + "</h3><dl>" + row(T.buildings, fmt(b.count, 0));
+    if (b.count) {
+      html += row(T.floors, fmt(b.floors_above_max, 0) + (b.floors_below_max ? " + " + fmt(b.floors_below_max, 0) : "")) +
+        row(T.gfa, fmt(b.gross_floor_area)) + row(T.units, fmt(b.units, 0));
+    }
+    return html + "</dl>";
+  }
+
+  function openSheet(s, fly) {
+    selectedId = s.id;
+    document.body.dataset.sheet = String(s.id);
+    sheetContent.innerHTML = renderSheet(s);
+    sheet.hidden = false;
+    highlight.clearLayers().addData(s.geometry);
+    widening.clearLayers();
+    if (s.road_widening && s.road_widening.geometry) { widening.addData(s.road_widening.geometry); }
+    if (fly) {
+      map.flyTo([s.point.coordinates[1], s.point.coordinates[0]], Math.max(map.getZoom(), 18), { duration: 0.6 });
+    }
+    updateHash();
+  }
+
+  function closeSheet() {
+    sheet.hidden = true;
+    selectedId = null;
+    delete document.body.dataset.sheet;
+    highlight.clearLayers();
+    widening.clearLayers();
+    updateHash();
+  }
+  sheet.querySelector(".close").addEventListener("click", closeSheet);
+
+  function toast(message) {
+    var el = document.getElementById("toast");
+    el.textContent = message;
+    el.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { el.hidden = true; }, 3000);
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
     });
   }
-  map.on("moveend", refresh);
-  fetch(cfg.cityUrl).then(function (r) { return r.json(); }).then(function (city) {
-    if (city.bbox) {
-      var b = city.bbox;
-      map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
-      var c = map.getCenter();
-      map.setView(c, Math.max(map.getZoom(), 17));
+
+  function loadParcel(id, fly) {
+    return getJSON(cfg.parcelUrl.replace("ID", id)).then(function (res) {
+      if (res.ok) { openSheet(res.body, fly); } else { toast(res.body.message); }
+    });
+  }
+
+  map.on("click", function (e) {
+    getJSON(cfg.atUrl + "?lon=" + e.latlng.lng.toFixed(7) + "&lat=" + e.latlng.lat.toFixed(7)).then(function (res) {
+      if (res.ok) { openSheet(res.body, false); } else { toast(res.body.message || T.noParcel); }
+    });
+  });
+
+  // --- Search: type-ahead with the keyboard ------------------------------------------------------------------
+  var input = document.getElementById("q");
+  var list = document.getElementById("results");
+  var results = [];
+  var active = -1;
+  var pending = null;
+
+  function label(r) {
+    if (r.type === "street") { return esc(r.name); }
+    var main = r.type === "postal_code" ? ltr(r.postal_code) : r.type === "plate" ? ltr(r.plate) : ltr(r.renewal_code || "");
+    return main + ' <span class="muted">' + esc(r.land_use || "") + "</span>";
+  }
+
+  function showResults(items) {
+    results = items;
+    active = items.length ? 0 : -1;
+    list.innerHTML = items.length ? items.map(function (r, i) {
+      return '<li role="option" id="result-' + i + '" data-index="' + i + '"' + (i === 0 ? ' aria-selected="true"' : "") +
+        ">" + label(r) + "</li>";
+    }).join("") : '<li class="muted">' + T.results + "</li>";
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    input.setAttribute("aria-activedescendant", items.length ? "result-0" : "");
+  }
+
+  function hideResults() {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+  }
+
+  function choose(r) {
+    hideResults();
+    if (r.parcel_id) {
+      loadParcel(r.parcel_id, true);
     } else {
-      refresh();
+      map.flyTo([r.lat, r.lon], 18, { duration: 0.6 });
+    }
+  }
+
+  input.addEventListener("input", function () {
+    clearTimeout(pending);
+    var q = input.value.trim();
+    if (!q) { hideResults(); return; }
+    pending = setTimeout(function () {
+      getJSON(cfg.searchUrl + "?q=" + encodeURIComponent(q)).then(function (res) {
+        if (res.ok && input.value.trim() === q) { showResults(res.body.results); }
+      });
+    }, 150);
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      if (!results.length) { return; }
+      e.preventDefault();
+      active = (active + (e.key === "ArrowDown" ? 1 : results.length - 1)) % results.length;
+      Array.prototype.forEach.call(list.children, function (li, i) {
+        li.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+      input.setAttribute("aria-activedescendant", "result-" + active);
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      if (active >= 0 && results[active]) { choose(results[active]); }
+    } else if (e.key === "Escape") {
+      hideResults();
     }
   });
+  list.addEventListener("click", function (e) {
+    var li = e.target.closest("li[data-index]");
+    if (li) { choose(results[+li.dataset.index]); }
+  });
+
+  // --- Permalink --------------------------------------------------------------------------------------------
+  function updateHash() {
+    var c = map.getCenter();
+    var hash = "#" + map.getZoom() + "/" + c.lat.toFixed(6) + "/" + c.lng.toFixed(6) + (selectedId ? "/" + selectedId : "");
+    history.replaceState(null, "", hash);
+  }
+  map.on("moveend", updateHash);
+
+  var restored = false;
+  var parts = location.hash.replace("#", "").split("/");
+  if (parts.length >= 3 && !isNaN(+parts[0]) && !isNaN(+parts[1]) && !isNaN(+parts[2])) {
+    map.setView([+parts[1], +parts[2]], +parts[0]);
+    restored = true;
+    if (parts[3]) { loadParcel(parts[3], false); }
+  }
+
+  getJSON(cfg.versionsUrl).then(function (res) { addTileLayers(res.ok ? res.body : {}); });
+  if (!restored) {
+    getJSON(cfg.cityUrl).then(function (res) {
+      var b = res.ok && res.body.bbox;
+      if (b) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]]); }
+    });
+  }
 
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
     var div = L.DomUtil.create("div", "legend");
-    var names = {};
-    ["residential", "commercial", "education", "religious", "green_space", "health", "industrial",
-     "historic_heritage", "vacant"].forEach(function (k) { names[k] = landUseName(k); });
-    div.innerHTML = Object.keys(names).map(function (k) {
-      return '<i style="background:' + USE_COLORS[k] + '"></i>' + names[k]; }).join("<br>");
+    div.innerHTML = ["residential", "commercial", "education", "religious", "green_space", "health", "industrial",
+                     "historic_heritage", "vacant"].map(function (k) {
+      return '<i style="background:' + USE_COLORS[k] + '"></i>' + esc(landUseName(k));
+    }).join("<br>") + '<br><i style="background:#d50000"></i>' + T.widening.replace(/ \(.*\)/, "");
     return div;
   };
   legend.addTo(map);
