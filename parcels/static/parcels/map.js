@@ -77,7 +77,7 @@
         vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18, maxZoom: 21,
         rendererFactory: L.canvas.tile, interactive: false
       });
-      grid.on("load", function () {
+      grid.on("tileload", function () {  // tiles drawn so far, per layer (tests and diagnostics read it)
         tilesLoaded[layer.name] = (tilesLoaded[layer.name] || 0) + 1;
         document.body.dataset[layer.name + "Tiles"] = String(tilesLoaded[layer.name]);
       });
