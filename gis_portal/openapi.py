@@ -92,7 +92,7 @@ SPEC = {
             "registered_plate": {"type": "object"}, "postal_code": {"type": ["string", "null"]},
             "addresses": {"type": "array"}, "district": {"type": ["object", "null"]},
             "zone": {"type": ["object", "null"]}, "block": {"type": ["object", "null"]},
-            "land_use": {"type": ["object", "null"]}, "deed_area": {"type": ["number", "null"]},
+            "zoning": {"type": "array"}, "land_use": {"type": ["object", "null"]}, "deed_area": {"type": ["number", "null"]},
             "measured_area": {"type": "number"}, "area_mismatch": {"type": "boolean"},
             "frontage_length": {"type": ["number", "null"]}, "widest_street_width": {"type": ["number", "null"]},
             "is_corner": {"type": "boolean"}, "frontages": {"type": "array"},

@@ -26,6 +26,13 @@ WHERE f.parcel_id = %s
 ORDER BY s.existing_width DESC, f.length DESC
 """
 
+_ZONES = """
+SELECT z.code, z.name, z.name_en, ST_Area(ST_Intersection(z.geom, p.geom)) / NULLIF(ST_Area(p.geom), 0) AS share
+FROM parcels_parcel p JOIN zoning_zone z ON ST_Intersects(z.geom, p.geom)
+WHERE p.id = %s
+ORDER BY share DESC
+"""
+
 _GEOMETRY = """
 SELECT ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)::json,
        ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(p.geom), 4326), 7)::json,
@@ -50,6 +57,9 @@ def parcel_sheet(parcel: Parcel) -> dict:
         ]
         cursor.execute(_GEOMETRY, [parcel.pk])
         geometry, point, widening = cursor.fetchone()
+        # The zoning zone(s) the parcel lies in, largest share first (the rulebook plugs its rules in here).
+        cursor.execute(_ZONES, [parcel.pk])
+        zones = [{"code": r[0], "name": r[1], "name_en": r[2], "share": round(r[3], 3)} for r in cursor.fetchall()]
     buildings = Building.objects.filter(parcel=parcel).aggregate(
         count=Count("id"), floors_above_max=Max("floors_above"), floors_below_max=Max("floors_below"),
         gross_floor_area=Sum("gross_floor_area"), units=Sum("units"), oldest=Min("year_built"),
@@ -69,6 +79,7 @@ def parcel_sheet(parcel: Parcel) -> dict:
                       for a in parcel.addresses.select_related("street")],
         "district": _named(parcel.district), "zone": _named(parcel.zone),
         "block": {"code": parcel.block.code, "land_price": parcel.block.land_price} if parcel.block else None,
+        "zoning": [z for z in zones if z["share"] and z["share"] >= 0.01],
         "land_use": {"code": land_use.code, "name_fa": land_use.name_fa, "name_en": land_use.name_en}
         if land_use else None,
         "deed_area": None if parcel.deed_area is None else float(parcel.deed_area),

@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import get_language
 
 from layers.registry import LAYERS
 from parcels.models import LandUse
@@ -17,4 +19,21 @@ def map_page(request):
         "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
         "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
         "land_uses": {lu.code: [lu.name_fa, lu.name_en] for lu in LandUse.objects.all()},
+    })
+
+
+def parcel_page(request, parcel_id):
+    """A text-only page for every parcel: its own URL, readable by screen readers and search engines."""
+    from parcels.api import SHEET
+    from parcels.sheet import parcel_sheet
+
+    parcel = SHEET.filter(pk=parcel_id).first()
+    if parcel is None:
+        raise Http404("No such parcel")
+    sheet = parcel_sheet(parcel)
+    lon, lat = sheet["point"]["coordinates"]
+    plate = " / ".join("—" if v is None else str(v) for v in sheet["registered_plate"].values())
+    return render(request, "parcels/parcel_page.html", {
+        "sheet": sheet, "plate": plate, "lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
+        "is_fa": (get_language() or "fa").startswith("fa"),
     })

@@ -126,3 +126,20 @@ def test_search_limits(client):
     assert search(client, "") == []
     assert client.get("/api/search", {"q": "x" * 201}).status_code == 400
     assert len(search(client, "کوچه")) <= 10
+
+
+def test_text_only_parcel_page(client, widened):
+    page = client.get(f"/parcels/{widened.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'dir="rtl"' in html
+    assert widened.renewal_code.translate(PERSIAN) in html  # Persian digits
+    assert "<table>" in html and "<caption>" in html and 'scope="col"' in html  # a real table for screen readers
+    assert "#18/" in html and f"/{widened.pk}\"" in html  # link to the parcel on the map
+    for owner in Owner.objects.filter(ownerships__parcel=widened):
+        assert (owner.national_id or "x") not in html and owner.display_name not in html
+    assert client.get("/parcels/999999999/").status_code == 404
+
+
+def test_sheet_names_the_zoning_zone(client, widened):
+    zoning = client.get(f"/api/parcels/{widened.pk}").json()["zoning"]
+    assert zoning and zoning[0]["code"] and 0 < zoning[0]["share"] <= 1.0001

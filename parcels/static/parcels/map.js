@@ -31,13 +31,14 @@
     measured: "مساحت اندازه‌گیری‌شده (م²)", mismatch: "اختلاف مساحت سند و اندازه‌گیری", district: "منطقه / حوزه / بلوک",
     streets: "معابر مجاور", width: "عرض موجود / طرح (م)", frontage: "بَر (م)", corner: "نبش", yes: "بله", no: "خیر",
     buildings: "ساختمان‌ها", floors: "طبقات", gfa: "زیربنا (م²)", units: "واحد", widening: "عقب‌نشینی (م²)",
-    address: "نشانی", none: "ندارد", demo: "داده نمایشی", noParcel: "قطعه‌ای اینجا نیست", results: "نتیجه‌ای نیست"
+    address: "نشانی", none: "ندارد", zoning: "پهنهٔ طرح تفصیلی", textPage: "نسخهٔ متنی این صفحه", demo: "داده نمایشی", noParcel: "قطعه‌ای اینجا نیست", results: "نتیجه‌ای نیست"
   } : {
     code: "Renewal code", plate: "Registered plate", postal: "Postal code", use: "Land use", deed: "Deed area (m²)",
     measured: "Measured area (m²)", mismatch: "Deed and measured area differ", district: "District / zone / block",
     streets: "Streets fronted", width: "Width existing / planned (m)", frontage: "Frontage (m)", corner: "Corner",
     yes: "yes", no: "no", buildings: "Buildings", floors: "Floors", gfa: "Gross floor area (m²)", units: "Units",
-    widening: "Road widening (m²)", address: "Address", none: "none", demo: "Demo data",
+    widening: "Road widening (m²)", address: "Address", none: "none", zoning: "Zoning zone",
+    textPage: "Text version of this sheet", demo: "Demo data",
     noParcel: "No parcel here", results: "No results"
   };
 
@@ -108,6 +109,9 @@
     html += row(T.address, s.addresses.map(function (a) { return esc(a.street || "") + " " + ltr(a.plaque); }).join("، ") || "—");
     html += row(T.district, place.map(function (p) { return ltr(p); }).join(" / ") || "—");
     html += row(T.use, esc(s.land_use ? (fa ? s.land_use.name_fa : s.land_use.name_en) : "—"));
+    html += row(T.zoning, s.zoning.length ? s.zoning.map(function (z) {
+      return ltr(z.code) + " " + esc(fa ? z.name : (z.name_en || z.name));
+    }).join("، ") : "—");
     html += row(T.deed, fmt(s.deed_area)) + row(T.measured, fmt(s.measured_area));
     if (s.area_mismatch) { html += row(T.mismatch, "⚠"); }
     html += row(T.corner, s.is_corner ? T.yes : T.no);
@@ -123,7 +127,8 @@
       html += row(T.floors, fmt(b.floors_above_max, 0) + (b.floors_below_max ? " + " + fmt(b.floors_below_max, 0) : "")) +
         row(T.gfa, fmt(b.gross_floor_area)) + row(T.units, fmt(b.units, 0));
     }
-    return html + "</dl>";
+    html += "</dl>";
+    return html + '<p><a href="/parcels/' + s.id + '/">' + T.textPage + "</a></p>";
   }
 
   function openSheet(s, fly) {
