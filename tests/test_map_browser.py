@@ -157,3 +157,26 @@ def test_admin_edits_a_parcel_on_the_map(browser, portal_url, staff_login):
     pg.wait_for_selector("#id_geom-map path.leaflet-interactive", timeout=15000)
     assert parcel.renewal_code in pg.content()
     context.close()
+
+
+def test_locate_me(browser, portal_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, geolocation={"latitude": 28.7551,
+                                  "longitude": 54.5532}, permissions=["geolocation"])
+    pg = context.new_page()
+    pg.goto(portal_url + "/")
+    pg.wait_for_function("() => Number(document.body.dataset.districtsTiles || 0) > 0", timeout=45000)
+    pg.click(".tools .locate")
+    pg.wait_for_function("() => document.body.dataset.located", timeout=10000)
+    assert pg.evaluate("document.body.dataset.located") == "28.75510,54.55320"
+    context.close()
+
+
+def test_print_layout(page, target, tmp_path):
+    search_and_choose(page, target.renewal_code)
+    page.emulate_media(media="print")
+    assert not page.is_visible("#q") and not page.is_visible(".leaflet-control-zoom")
+    for kept in (".north-arrow", ".legend", ".leaflet-control-scale", "#sheet", '[data-testid="demo-banner"]'):
+        assert page.is_visible(kept), kept
+    pdf = tmp_path / "print.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    assert pdf.read_bytes()[:4] == b"%PDF" and pdf.stat().st_size > 20_000

@@ -47,10 +47,16 @@
     green_space: "#7cc576", health: "#c2185b", administrative: "#6d4c41", sports: "#00897b",
     industrial: "#616161", vacant: "#e0e0e0", historic_heritage: "#8e24aa"
   };
+  // Zoning by the letter of the zone code (R residential, C commercial, M mixed, G green, I industrial, H historic,
+  // P public); a city with other codes still gets outlines.
+  var ZONE_COLORS = { R: "#f9a825", C: "#d84315", M: "#8e24aa", G: "#2e7d32", I: "#546e7a", H: "#6d4c41", P: "#1565c0" };
   var STYLES = {
     districts: { color: "#123c52", weight: 2, fill: false, dashArray: "6 4" },
     blocks: { color: "#9e9e9e", weight: 1, fill: true, fillColor: "#fafafa", fillOpacity: 0.4 },
-    zoning: { color: "#5c6bc0", weight: 1, fill: false },
+    zoning: function (p) {
+      var c = ZONE_COLORS[(p.code || "").charAt(0)] || "#5c6bc0";
+      return { color: c, weight: 1.5, fill: true, fillColor: c, fillOpacity: 0.12 };
+    },
     streets: function (p) {
       return { color: p.kind === "main" ? "#ffffff" : "#fffdf5", weight: Math.max(2, p.existing_width / 3) };
     },
@@ -63,6 +69,41 @@
 
   var map = L.map("map", { zoomControl: true, minZoom: 3, maxZoom: 21 }).setView(cfg.center, 15);
   L.control.scale({ imperial: false }).addTo(map);
+
+  // Locate me, north arrow and print: small controls of our own (no extra library).
+  var tools = L.control({ position: "topleft" });
+  tools.onAdd = function () {
+    var div = L.DomUtil.create("div", "leaflet-bar tools");
+    div.innerHTML = '<a href="#" role="button" class="locate" title="' + (fa ? "مکان من" : "Locate me") + '" aria-label="' +
+      (fa ? "مکان من" : "Locate me") + '">◎</a><a href="#" role="button" class="print" title="' + (fa ? "چاپ" : "Print") +
+      '" aria-label="' + (fa ? "چاپ" : "Print") + '">⎙</a>';
+    L.DomEvent.disableClickPropagation(div);
+    div.querySelector(".locate").addEventListener("click", function (e) {
+      e.preventDefault();
+      map.locate({ setView: true, maxZoom: 18 });
+    });
+    div.querySelector(".print").addEventListener("click", function (e) {
+      e.preventDefault();
+      window.print();
+    });
+    return div;
+  };
+  tools.addTo(map);
+  var here = null;
+  map.on("locationfound", function (e) {
+    if (here) { map.removeLayer(here); }
+    here = L.circle(e.latlng, { radius: Math.max(e.accuracy, 5), color: "#1565c0" }).addTo(map);
+    document.body.dataset.located = e.latlng.lat.toFixed(5) + "," + e.latlng.lng.toFixed(5);
+  });
+  map.on("locationerror", function () { toast(fa ? "مکان شما در دسترس نیست" : "Your location is not available"); });
+  var north = L.control({ position: "topright" });
+  north.onAdd = function () {
+    var div = L.DomUtil.create("div", "north-arrow");
+    div.setAttribute("aria-label", fa ? "شمال" : "North");
+    div.innerHTML = "<span>▲</span><b>" + (fa ? "ش" : "N") + "</b>";
+    return div;
+  };
+  north.addTo(map);
   if (cfg.basemapUrl) {
     L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 21 }).addTo(map);
   }
