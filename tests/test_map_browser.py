@@ -180,3 +180,24 @@ def test_print_layout(page, target, tmp_path):
     pdf = tmp_path / "print.pdf"
     page.pdf(path=str(pdf), format="A4")
     assert pdf.read_bytes()[:4] == b"%PDF" and pdf.stat().st_size > 20_000
+
+
+def test_measure_distance_and_area(page):
+    from pyproj import Geod
+
+    page.click(".tools .measure")
+    box = page.locator("#map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in [(0, 0), (200, 0), (200, 150)]:
+        page.mouse.click(cx + dx, cy + dy)
+    page.mouse.click(cx + 2, cy + 1)  # back on the first point: closes the shape
+    page.wait_for_function("() => document.querySelector('.measure-box').dataset.area", timeout=5000)
+    data = page.evaluate("({...document.querySelector('.measure-box').dataset})")
+    points = __import__("json").loads(data["points"])
+    lats, lons = [p[0] for p in points], [p[1] for p in points]
+    geod = Geod(ellps="WGS84")  # an independent geodesic computation
+    perimeter = sum(geod.inv(lons[i], lats[i], lons[(i + 1) % 3], lats[(i + 1) % 3])[2] for i in range(3))
+    area = abs(geod.polygon_area_perimeter(lons, lats)[0])
+    assert float(data["length"]) == pytest.approx(perimeter, rel=0.005)
+    assert float(data["area"]) == pytest.approx(area, rel=0.01)
+    assert area > 0

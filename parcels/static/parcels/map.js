@@ -76,11 +76,23 @@
     var div = L.DomUtil.create("div", "leaflet-bar tools");
     div.innerHTML = '<a href="#" role="button" class="locate" title="' + (fa ? "مکان من" : "Locate me") + '" aria-label="' +
       (fa ? "مکان من" : "Locate me") + '">◎</a><a href="#" role="button" class="print" title="' + (fa ? "چاپ" : "Print") +
-      '" aria-label="' + (fa ? "چاپ" : "Print") + '">⎙</a>';
+      '" aria-label="' + (fa ? "چاپ" : "Print") + '">⎙</a><a href="#" role="button" class="measure" aria-pressed="false" title="' +
+      (fa ? "اندازه‌گیری فاصله و مساحت" : "Measure distance and area") + '" aria-label="' +
+      (fa ? "اندازه‌گیری فاصله و مساحت" : "Measure distance and area") + '">📏</a>';
     L.DomEvent.disableClickPropagation(div);
     div.querySelector(".locate").addEventListener("click", function (e) {
       e.preventDefault();
       map.locate({ setView: true, maxZoom: 18 });
+    });
+    div.querySelector(".measure").addEventListener("click", function (e) {
+      e.preventDefault();
+      measuring = !measuring;
+      this.setAttribute("aria-pressed", String(measuring));
+      this.classList.toggle("active", measuring);
+      measurePoints = [];
+      measureClosed = false;
+      measureLayer.clearLayers();
+      showMeasure();
     });
     div.querySelector(".print").addEventListener("click", function (e) {
       e.preventDefault();
@@ -216,7 +228,58 @@
     });
   }
 
+  // --- Measure: click points for a distance; click the first point again to close a shape and get its area.
+  var measuring = false;
+  var measurePoints = [];
+  var measureClosed = false;  // the last click closed the shape: the next click starts a new one
+  var measureLayer = L.layerGroup().addTo(map);
+  var measureBox = L.control({ position: "bottomleft" });
+  measureBox.onAdd = function () { return L.DomUtil.create("div", "measure-box"); };
+  measureBox.addTo(map);
+
+  function ringArea(latlngs) {
+    // Area of a polygon on the sphere (m²), by the formula of Chamberlain and Duquette (as geodesy libraries do).
+    var R = 6378137, total = 0, rad = Math.PI / 180;
+    for (var i = 0; i < latlngs.length; i++) {
+      var a = latlngs[i], b = latlngs[(i + 1) % latlngs.length];
+      total += (b.lng - a.lng) * rad * (2 + Math.sin(a.lat * rad) + Math.sin(b.lat * rad));
+    }
+    return Math.abs(total * R * R / 2);
+  }
+
+  function showMeasure(closed) {
+    var box = measureBox.getContainer();
+    if (!measuring) { box.style.display = "none"; return; }
+    box.style.display = "block";
+    var length = 0;
+    for (var i = 1; i < measurePoints.length; i++) { length += map.distance(measurePoints[i - 1], measurePoints[i]); }
+    if (closed) { length += map.distance(measurePoints[measurePoints.length - 1], measurePoints[0]); }
+    var text = (fa ? "فاصله: " : "Distance: ") + fmt(length, 1) + (fa ? " متر" : " m");
+    if (closed) { text += " — " + (fa ? "مساحت: " : "Area: ") + fmt(ringArea(measurePoints), 1) + (fa ? " متر مربع" : " m²"); }
+    box.textContent = measurePoints.length ? text : (fa ? "روی نقشه کلیک کنید" : "Click on the map");
+    box.dataset.length = length.toFixed(2);
+    box.dataset.area = closed ? ringArea(measurePoints).toFixed(2) : "";
+    box.dataset.points = JSON.stringify(measurePoints.map(function (p) { return [p.lat, p.lng]; }));
+  }
+
+  function measureClick(e) {
+    var closed = measurePoints.length > 2 &&
+      map.latLngToContainerPoint(measurePoints[0]).distanceTo(e.containerPoint) < 10;
+    measureLayer.clearLayers();
+    if (!closed) { measurePoints.push(e.latlng); }
+    (closed ? L.polygon(measurePoints, { color: "#ff6f00" }) : L.polyline(measurePoints, { color: "#ff6f00" }))
+      .addTo(measureLayer);
+    measurePoints.forEach(function (p) { L.circleMarker(p, { radius: 4, color: "#ff6f00" }).addTo(measureLayer); });
+    showMeasure(closed);
+    measureClosed = closed;
+  }
+
   map.on("click", function (e) {
+    if (measuring) {
+      if (measureClosed) { measurePoints = []; }
+      measureClick(e);
+      return;
+    }
     getJSON(cfg.atUrl + "?lon=" + e.latlng.lng.toFixed(7) + "&lat=" + e.latlng.lat.toFixed(7)).then(function (res) {
       if (res.ok) { openSheet(res.body, false); } else { toast(res.body.message || T.noParcel); }
     });
