@@ -19,6 +19,7 @@ def new_page(browser, portal_url, path="/", **context_options):
     pg.responses = []
     pg.on("response", lambda r: pg.responses.append(r))
     pg.goto(portal_url + path)
+    pg.wait_for_function("() => document.body.dataset.portalReady", timeout=45000)
     pg.wait_for_function("() => Number(document.body.dataset.districtsTiles || 0) > 0", timeout=45000)
     return pg
 
@@ -101,12 +102,14 @@ def test_permalink_restores_view_and_parcel(browser, portal_url, page, target):
 
 def test_language_switch_flips_direction(page, target):
     page.click(".lang button")
-    page.wait_for_function("() => document.documentElement.dir === 'ltr'", timeout=15000)
+    page.wait_for_function("() => document.documentElement.dir === 'ltr' && document.body.dataset.portalReady",
+                           timeout=15000)
     assert "property map" in page.inner_text("h1")
     search_and_choose(page, target.renewal_code)
     assert "Land use" in page.inner_text("#sheet-content")
     page.click(".lang button")
-    page.wait_for_function("() => document.documentElement.dir === 'rtl'", timeout=10000)
+    page.wait_for_function("() => document.documentElement.dir === 'rtl' && document.body.dataset.portalReady",
+                           timeout=15000)
 
 
 def test_phone_screen(browser, portal_url, target):

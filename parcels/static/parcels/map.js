@@ -389,4 +389,5 @@
     return div;
   };
   legend.addTo(map);
+  document.body.dataset.portalReady = "1";  // every control is wired (tests wait for this before typing)
 })();
