@@ -21,6 +21,12 @@ def _json(data, status=200):
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+def _sheet_or_404(parcel, not_found: str):
+    if parcel is None:
+        raise NotFound(not_found)
+    return _json(parcel_sheet(parcel))
+
+
 def _coordinate(request, name, low, high) -> float:
     raw = request.GET.get(name)
     if raw in (None, ""):
@@ -58,10 +64,7 @@ def parcel_at(request):
 @require_GET
 @json_errors
 def parcel_by_id(request, parcel_id):
-    parcel = SHEET.filter(pk=parcel_id).first()
-    if parcel is None:
-        raise NotFound(f"No parcel with id {parcel_id}.")
-    return _json(parcel_sheet(parcel))
+    return _sheet_or_404(SHEET.filter(pk=parcel_id).first(), f"No parcel with id {parcel_id}.")
 
 
 @require_GET
@@ -71,10 +74,7 @@ def parcel_by_code(request, code):
         canonical = identifiers.normalize_renewal_code(code)
     except identifiers.ValidationError as exc:
         raise BadParameter(exc.messages[0]) from None
-    parcel = SHEET.filter(renewal_code=canonical).first()
-    if parcel is None:
-        raise NotFound(f"No parcel with renewal code {canonical}.")
-    return _json(parcel_sheet(parcel))
+    return _sheet_or_404(SHEET.filter(renewal_code=canonical).first(), f"No parcel with renewal code {canonical}.")
 
 
 @require_GET
