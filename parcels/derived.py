@@ -102,6 +102,29 @@ def refresh_frontages(parcel_ids=None) -> None:
         cursor.execute("DROP TABLE tmp_corridor")
 
 
+_NEAR_STREETS = """
+SELECT p.id FROM parcels_parcel p JOIN parcels_street s
+  ON ST_DWithin(p.geom, s.geom, %(reach)s)                             -- index-usable bound
+ AND ST_DWithin(p.geom, s.geom, s.existing_width / 2.0 + %(tol)s)       -- the frontage rule itself
+WHERE s.id = ANY(%(ids)s)
+UNION
+SELECT parcel_id FROM parcels_frontage WHERE street_id = ANY(%(ids)s)   -- fronted them before (moved away?)
+"""
+
+
+def parcels_near_streets(street_ids) -> list[int]:
+    """Parcels whose frontage may change when these streets changed: those within reach of the streets' current
+    centerlines, and those that fronted them before the change (frontages are not refreshed yet)."""
+    ids = list(street_ids)
+    if not ids:
+        return []
+    params = {"ids": ids, "tol": settings.FRONTAGE_TOLERANCE,
+              "reach": _max_street_width() / 2.0 + settings.FRONTAGE_TOLERANCE}
+    with connection.cursor() as cursor:
+        cursor.execute(_NEAR_STREETS, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def parcels_near_street(street_geom_wkb: bytes | None, width: float) -> list[int]:
     """Parcels whose frontage may change when a street with this geometry and width changes."""
     if street_geom_wkb is None:

@@ -29,23 +29,12 @@ def parcel_saved(sender, instance, raw=False, update_fields=None, **kwargs):
     _refresh_later([instance.pk])
 
 
-@receiver(pre_save, sender=Street)
-def street_before_save(sender, instance, raw=False, **kwargs):
-    """Remember the parcels near the street's old position: they may lose their frontage."""
-    instance._parcels_before = []
-    if raw or instance.pk is None:
-        return
-    old = Street.objects.filter(pk=instance.pk).values_list("geom", "existing_width").first()
-    if old:
-        instance._parcels_before = derived.parcels_near_street(old[0].ewkb, old[1])
-
-
 @receiver(post_save, sender=Street)
 def street_saved(sender, instance, raw=False, **kwargs):
     if raw:
         return
-    near = derived.parcels_near_street(instance.geom.ewkb, instance.existing_width)
-    _refresh_later(near + getattr(instance, "_parcels_before", []))
+    # Near its new position, and the parcels that fronted it before (it may have moved away from them).
+    _refresh_later(derived.parcels_near_streets([instance.pk]))
 
 
 @receiver(post_delete, sender=Street)

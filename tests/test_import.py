@@ -299,3 +299,20 @@ def test_bulk_path_keeps_every_constraint(tmp_path, load_path):
     assert constraints() == before
     assert all(validated for _, _, validated, _ in before)
     assert any("st_isvalid" in d for *_, d in before)
+
+
+def test_reimported_street_that_moved_away_releases_its_parcels(tmp_path):
+    def street_file(y_offset, name):
+        frame = gpd.GeoDataFrame({"sid": ["S-move"], "w": [12.0],
+                                  "geometry": [LineString([(X0 - 50, Y0 - 6 + y_offset), (X0 + 250, Y0 - 6 + y_offset)])]},
+                                 crs=32640)
+        return write(frame, tmp_path / name)
+
+    opts = dict(layer="streets", commit=True, mapping={"source_id": "sid", "existing_width": "w"})
+    run_import(ImportOptions(path=str(street_file(0, "s1.gpkg")), **opts))
+    imp(write(parcels_frame(), tmp_path / "p.gpkg"), commit=True)
+    assert Parcel.objects.get(source_id="P0").frontage_length == pytest.approx(20.0)
+    moved = run_import(ImportOptions(path=str(street_file(-500, "s2.gpkg")), **opts))  # 500 m south
+    assert moved.updated == 1
+    parcel = Parcel.objects.get(source_id="P0")
+    assert parcel.frontage_length is None and not parcel.frontages.exists()

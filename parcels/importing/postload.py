@@ -78,12 +78,8 @@ def streets(cursor) -> dict:
         return {}
     if touched > WHOLE_CITY_SHARE * total_streets:
         cursor.execute("SELECT id FROM parcels_parcel")
-    else:
-        cursor.execute("""
-            SELECT DISTINCT p.id FROM parcels_parcel p JOIN parcels_street s ON ST_DWithin(p.geom, s.geom, 60)
-            WHERE s.id IN (SELECT id FROM import_touched)
-        """)
-    return _refresh(cursor, [row[0] for row in cursor.fetchall()])
+        return _refresh(cursor, [row[0] for row in cursor.fetchall()])
+    return _refresh(cursor, derived.parcels_near_streets(_touched(cursor)))
 
 
 def buildings(cursor) -> dict:
