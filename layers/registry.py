@@ -15,8 +15,7 @@ class Layer:
     title_en: str
     table: str
     columns: tuple[str, ...]  # public attribute columns (SQL expressions over alias t, with "AS name")
-    min_zoom: int  # the map asks for the layer from this zoom on
-    max_features: int  # never more per request
+    max_features: int  # never more features per GeoJSON request
     tile_min_zoom: int = 0  # vector tiles of the layer exist from this zoom on (below: no content)
     tile_max_features: int = 20_000  # never more features in one tile
 
@@ -25,19 +24,19 @@ LAYERS = {
     layer.name: layer
     for layer in [
         Layer("districts", "مناطق", "Districts", "parcels_district",
-              ("t.code AS code", "t.name AS name", "t.name_en AS name_en"), 0, 100, 0),
+              ("t.code AS code", "t.name AS name", "t.name_en AS name_en"), 100, 0),
         Layer("blocks", "بلوک‌ها", "Blocks", "parcels_block",
-              ("t.code AS code",), 14, 3000, 13),
+              ("t.code AS code",), 3000, 13),
         Layer("streets", "معابر", "Streets", "parcels_street",
               ("t.name AS name", "t.kind AS kind", "t.existing_width AS existing_width",
-               "t.planned_width AS planned_width"), 13, 5000, 12),
+               "t.planned_width AS planned_width"), 5000, 12),
         Layer("zoning", "پهنه‌بندی", "Zoning", "zoning_zone",
-              ("t.code AS code", "t.name AS name"), 12, 3000, 10),
+              ("t.code AS code", "t.name AS name"), 3000, 10),
         Layer("parcels", "قطعات", "Parcels", "parcels_parcel",
               ("t.id AS id", "t.renewal_code AS renewal_code", "t.land_use_id AS land_use",
                "round(t.measured_area::numeric, 1) AS measured_area", "t.is_corner AS is_corner",
-               "t.widest_street_width AS widest_street_width"), 16, 5000, 14),
+               "t.widest_street_width AS widest_street_width"), 5000, 14),
         Layer("buildings", "ساختمان‌ها", "Buildings", "parcels_building",
-              ("t.floors_above AS floors_above", "t.structure_type_id AS structure_type"), 17, 5000, 15),
+              ("t.floors_above AS floors_above", "t.structure_type_id AS structure_type"), 5000, 15),
     ]
 }
