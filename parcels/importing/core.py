@@ -312,7 +312,6 @@ class _Rollback(Exception):
 def _load(opts, spec: LayerSpec, info, gdal_path, src_crs, transformer, checker, join, key, keep_unmapped, report):
     t0 = time.perf_counter()
     checker.preload()
-    keep_unmapped = keep_unmapped and spec.has_attributes
     with connection.cursor() as cursor:
         # A first load into an empty table takes the bulk path (COPY into the table, indexes and constraints
         # rebuilt set-based); otherwise rows are staged and merged so a re-import updates in place.
