@@ -168,22 +168,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def jalali_column(field: str, description):
+    """An admin list column showing a date field in the Jalali calendar, sortable by the field."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj):
+        return jalali(getattr(obj, field))
+
+    return column
+
+
 @admin.register(ImportRun)
 class ImportRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_jalali", "layer", "source", "run_by", "committed", "is_demo"]
-
-    @admin.display(description=_("started"), ordering="started_at")
-    def started_jalali(self, obj):
-        return jalali(obj.started_at)
+    list_display = [jalali_column("started_at", _("started")), "layer", "source", "run_by", "committed", "is_demo"]
     list_filter = ["layer", "committed", "is_demo"]
 
 
 @admin.register(PersonalDataAccess)
 class PersonalDataAccessAdmin(ReadOnlyAdmin):
-    list_display = ["at_jalali", "user", "action", "owner", "parcel", "path"]
-
-    @admin.display(description=_("when"), ordering="at")
-    def at_jalali(self, obj):
-        return jalali(obj.at)
+    list_display = [jalali_column("at", _("when")), "user", "action", "owner", "parcel", "path"]
     list_filter = ["action"]
     raw_id_fields = ["owner", "parcel"]
