@@ -97,10 +97,40 @@ SPEC = {
             "frontage_length": {"type": ["number", "null"]}, "widest_street_width": {"type": ["number", "null"]},
             "is_corner": {"type": "boolean"}, "frontages": {"type": "array"},
             "road_widening": {"type": ["object", "null"]}, "buildings": {"type": "object"},
-            "geometry": {"type": "object"}, "point": {"type": "object"}, "is_demo_data": {"type": "boolean"}}},
+            "geometry": {"type": "object"}, "point": {"type": "object"}, "is_demo_data": {"type": "boolean"},
+            "sections": {"type": "array", "description": "Sections other parts of the system add to the sheet, each "
+                         "with its own JSON URL", "items": {"type": "object", "required": ["key", "url"], "properties": {
+                             "key": {"type": "string"}, "title_fa": {"type": "string"}, "title_en": {"type": "string"},
+                             "url": {"type": "string"}}}}}},
     }},
 }
 
 
+def full_spec() -> dict:
+    """SPEC plus what each installed app describes in its own `openapi_spec` module (PATHS and SCHEMAS dicts), so
+    an app documents its endpoints next to them."""
+    import copy
+    import importlib
+    import importlib.util
+
+    from django.apps import apps
+
+    spec = copy.deepcopy(SPEC)
+    for config in apps.get_app_configs():
+        name = f"{config.name}.openapi_spec"
+        if config.name.startswith("django") or importlib.util.find_spec(config.name) is None:
+            continue
+        try:
+            found = importlib.util.find_spec(name)
+        except ModuleNotFoundError:
+            found = None
+        if found is None:
+            continue
+        module = importlib.import_module(name)
+        spec["paths"].update(getattr(module, "PATHS", {}))
+        spec["components"]["schemas"].update(getattr(module, "SCHEMAS", {}))
+    return spec
+
+
 def openapi(request):
-    return JsonResponse(SPEC, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(full_spec(), json_dumps_params={"ensure_ascii": False})

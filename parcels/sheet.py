@@ -5,6 +5,8 @@ from the streets' planned widths). Owners are never part of the sheet: the sheet
 """
 
 import json
+from dataclasses import dataclass
+from typing import Callable
 
 from django.conf import settings
 from django.db import connection
@@ -43,6 +45,45 @@ SELECT ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)::json,
         WHERE f.parcel_id = p.id AND s.planned_width > s.existing_width)
 FROM parcels_parcel p WHERE p.id = %s
 """
+
+
+@dataclass(frozen=True)
+class SheetSection:
+    """A section another app plugs into the parcel sheet (eligibility, dues, permits, ...).
+
+    The sheet JSON lists each section with its own URL; the portal fetches it after the base sheet has opened (so a
+    click stays fast and a failing section cannot break the sheet) and draws it with the JavaScript renderer the
+    app ships in `script`, which registers itself as ``window.PortalSections[key] = function (data, h, el) {...}``.
+    The text-only parcel page calls `build` and renders `template` with ``data`` in its context.
+    """
+
+    key: str
+    title_fa: str
+    title_en: str
+    url_name: str                                  # reversed with the parcel id: the section's JSON endpoint
+    build: Callable[[Parcel, object], dict]        # (parcel, request) -> JSON-ready data
+    template: str                                  # text-page template, gets `data` and `parcel`
+    script: str                                    # static path of the portal's renderer
+    order: int = 100
+
+
+SECTIONS: dict[str, SheetSection] = {}
+
+
+def register_section(section: SheetSection) -> None:
+    """Called from an app's AppConfig.ready()."""
+    SECTIONS[section.key] = section
+
+
+def sections() -> list[SheetSection]:
+    return sorted(SECTIONS.values(), key=lambda s: (s.order, s.key))
+
+
+def section_links(parcel_id: int) -> list[dict]:
+    from django.urls import reverse
+
+    return [{"key": s.key, "title_fa": s.title_fa, "title_en": s.title_en,
+             "url": reverse(s.url_name, args=[parcel_id])} for s in sections()]
 
 
 def parcel_sheet(parcel: Parcel) -> dict:
@@ -95,6 +136,7 @@ def parcel_sheet(parcel: Parcel) -> dict:
         "geometry": geometry,
         "point": point,
         "is_demo_data": bool(parcel.import_run and parcel.import_run.is_demo),
+        "sections": section_links(parcel.pk),
     }
 
 

@@ -13,8 +13,11 @@ def map_page(request):
         {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom}
         for l in LAYERS.values()
     ]
+    from parcels.sheet import sections
+
     return render(request, "parcels/map.html", {
         "layers": layers,
+        "section_scripts": [s.script for s in sections()],
         "basemap_url": settings.BASEMAP_URL,
         "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
         "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
@@ -25,7 +28,7 @@ def map_page(request):
 def parcel_page(request, parcel_id):
     """A text-only page for every parcel: its own URL, readable by screen readers and search engines."""
     from parcels.api import SHEET
-    from parcels.sheet import parcel_sheet
+    from parcels.sheet import parcel_sheet, sections
 
     parcel = SHEET.filter(pk=parcel_id).first()
     if parcel is None:
@@ -33,7 +36,10 @@ def parcel_page(request, parcel_id):
     sheet = parcel_sheet(parcel)
     lon, lat = sheet["point"]["coordinates"]
     plate = " / ".join("—" if v is None else str(v) for v in sheet["registered_plate"].values())
+    rendered_sections = [
+        {"section": s, "template": s.template, "data": s.build(parcel, request)} for s in sections()
+    ]
     return render(request, "parcels/parcel_page.html", {
-        "sheet": sheet, "plate": plate, "lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
+        "sheet": sheet, "sections": rendered_sections, "parcel": parcel, "plate": plate, "lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
         "is_fa": (get_language() or "fa").startswith("fa"),
     })

@@ -184,10 +184,40 @@
     return html + '<p><a href="/parcels/' + s.id + '/">' + T.textPage + "</a></p>";
   }
 
+  // Sections other apps plug into the sheet (eligibility, dues, ...): each has its own JSON URL, fetched after the
+  // sheet opens, and a renderer its app registered as window.PortalSections[key](data, helpers, element).
+  var sectionLayer = L.layerGroup().addTo(map);
+  var helpers = { fa: fa, num: num, fmt: fmt, esc: esc, ltr: ltr, row: row, map: map, layer: sectionLayer,
+                  getJSON: function (url) { return getJSON(url); } };
+  window.PortalHelpers = helpers;
+
+  function loadSections(s) {
+    (s.sections || []).forEach(function (sec) {
+      var el = document.createElement("section");
+      el.className = "sheet-section";
+      el.id = "sheet-" + sec.key;
+      el.setAttribute("aria-busy", "true");
+      el.innerHTML = "<h3>" + esc(fa ? sec.title_fa : sec.title_en) + '</h3><div class="body muted">…</div>';
+      sheetContent.appendChild(el);
+      var body = el.querySelector(".body");
+      getJSON(sec.url).then(function (res) {
+        if (selectedId !== s.id) { return; }
+        body.classList.remove("muted");
+        var render = (window.PortalSections || {})[sec.key];
+        if (!res.ok) { body.innerHTML = '<p class="muted">' + esc(res.body.message || "") + "</p>"; }
+        else if (render) { render(res.body, helpers, body, s); }
+        el.setAttribute("aria-busy", "false");
+        el.dataset.loaded = "1";
+      });
+    });
+  }
+
   function openSheet(s, fly) {
     selectedId = s.id;
     document.body.dataset.sheet = String(s.id);
     sheetContent.innerHTML = renderSheet(s);
+    sectionLayer.clearLayers();
+    loadSections(s);
     sheet.hidden = false;
     highlight.clearLayers().addData(s.geometry);
     widening.clearLayers();
@@ -204,6 +234,7 @@
     delete document.body.dataset.sheet;
     highlight.clearLayers();
     widening.clearLayers();
+    sectionLayer.clearLayers();
     updateHash();
   }
   sheet.querySelector(".close").addEventListener("click", closeSheet);
