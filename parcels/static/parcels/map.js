@@ -138,7 +138,10 @@
       grid.addTo(map);
       overlays[fa ? layer.title : layer.title_en] = grid;
     });
-    L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+    var control = L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+    // Other parts of the system add their own layers (e.g. raster tiles) on this event: detail.layersControl.
+    window.Portal.layersControl = control;
+    document.dispatchEvent(new CustomEvent("portal:layers", { detail: window.Portal }));
   }
 
   // --- The selected parcel and its sheet -----------------------------------------------------------------------
@@ -189,7 +192,7 @@
   var sectionLayer = L.layerGroup().addTo(map);
   var helpers = { fa: fa, num: num, fmt: fmt, esc: esc, ltr: ltr, row: row, map: map, layer: sectionLayer,
                   getJSON: function (url) { return getJSON(url); } };
-  window.PortalHelpers = helpers;
+  window.Portal = { map: map, helpers: helpers, layersControl: null };
 
   function loadSections(s) {
     (s.sections || []).forEach(function (sec) {
