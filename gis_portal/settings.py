@@ -61,8 +61,10 @@ _db = dj_database_url.parse(
     conn_health_checks=True,
 )
 _db.setdefault("OPTIONS", {})
-# Serving connections: parallel query start-up costs 10-30 ms per small map query on 2 cores.
-_db["OPTIONS"]["options"] = "-c max_parallel_workers_per_gather=0"
+# Serving connections: parallel query start-up costs 10-30 ms per small map query on 2 cores, and JIT compilation
+# 100-300 ms on a low-zoom vector tile whose estimated cost passes jit_above_cost (measured: bench/tiles.py).
+# Batch jobs turn both back on (gis_portal.db.batch_session).
+_db["OPTIONS"]["options"] = "-c max_parallel_workers_per_gather=0 -c jit=off"
 # The SRID is part of the test database's name so suites run with different municipalities don't clash.
 _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{MUNICIPALITY_SRID}"}
 DATABASES = {"default": _db}
@@ -148,6 +150,16 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
 # Generated files (demo city GeoPackage and DEM, rasters).
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+# Vector tiles already made, keyed by the layer's data version (so a write invalidates them): per process, in memory,
+# by default; TILE_CACHE_ENTRIES=0 turns it off. Any Django cache backend can be put here (e.g. memcached).
+TILE_CACHE_ENTRIES = env_int("TILE_CACHE_ENTRIES", 1000)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "tiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tiles",
+              "TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": TILE_CACHE_ENTRIES, "CULL_FREQUENCY": 4}}
+    if TILE_CACHE_ENTRIES > 0 else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+}
 
 # --- Map ---------------------------------------------------------------------------------------
 # An XYZ base map for online use; empty means the map shows only the city's own layers (closed networks).

@@ -18,6 +18,13 @@ class Layer:
     max_features: int  # never more features per GeoJSON request
     tile_min_zoom: int = 0  # vector tiles of the layer exist from this zoom on (below: no content)
     tile_max_features: int = 20_000  # never more features in one tile
+    # Below detail_zoom tiles carry only overview_columns (what the map styles by): a z14 parcels tile holds
+    # ~10,000 parcels, and their codes and areas tripled its size for nothing the map can show at that scale.
+    detail_zoom: int = 0
+    overview_columns: tuple[str, ...] = ()
+
+    def tile_columns(self, z: int) -> tuple[str, ...]:
+        return self.columns if z >= self.detail_zoom else self.overview_columns
 
 
 LAYERS = {
@@ -35,7 +42,8 @@ LAYERS = {
         Layer("parcels", "قطعات", "Parcels", "parcels_parcel",
               ("t.id AS id", "t.renewal_code AS renewal_code", "t.land_use_id AS land_use",
                "round(t.measured_area::numeric, 1) AS measured_area", "t.is_corner AS is_corner",
-               "t.widest_street_width AS widest_street_width"), 5000, 14),
+               "t.widest_street_width AS widest_street_width"), 5000, 14,
+              detail_zoom=16, overview_columns=("t.land_use_id AS land_use",)),
         Layer("buildings", "ساختمان‌ها", "Buildings", "parcels_building",
               ("t.floors_above AS floors_above", "t.structure_type_id AS structure_type"), 5000, 15),
     ]

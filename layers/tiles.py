@@ -31,8 +31,8 @@ def simplify_tolerance(z: int) -> float:
     return WEB_MERCATOR_WIDTH / (EXTENT * 2**z) / 2
 
 
-def tile_sql(layer: Layer) -> str:
-    cols = ", ".join(layer.columns)
+def tile_sql(layer: Layer, z: int) -> str:
+    cols = "".join(f"{c}, " for c in layer.tile_columns(z))
     return f"""
         WITH env AS (
             SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
@@ -40,8 +40,7 @@ def tile_sql(layer: Layer) -> str:
         ),
         features AS (
             SELECT * FROM (
-                SELECT {cols},
-                       ST_AsMVTGeom(
+                SELECT {cols}ST_AsMVTGeom(
                            ST_Transform(CASE WHEN %(tol)s > 0 THEN ST_Simplify(t.geom, %(tol)s, true) ELSE t.geom END,
                                         3857),
                            env.tile, {EXTENT}, {BUFFER}, true) AS mvtgeom
@@ -55,15 +54,32 @@ def tile_sql(layer: Layer) -> str:
     """
 
 
-def render_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
-    params = {
+def tile_params(layer: Layer, z: int, x: int, y: int) -> dict:
+    return {
         "z": z, "x": x, "y": y, "margin": BUFFER / EXTENT, "srid": settings.MUNICIPALITY_SRID,
-        "tol": simplify_tolerance(z), "cap": layer.tile_max_features, "name": layer.name,
+        "tol": simplify_tolerance(z), "cap": layer.tile_max_features, "name": layer.name, "table": layer.table,
     }
+
+
+def render_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     with connection.cursor() as cursor:
-        cursor.execute(tile_sql(layer), params)
+        cursor.execute(tile_sql(layer, z), tile_params(layer, z, x, y))
         data = cursor.fetchone()[0]
     return bytes(data) if data is not None else b""
+
+
+def render_tile_with_version(layer: Layer, z: int, x: int, y: int) -> tuple[int, bytes]:
+    """The tile and the data version it was made from, in one statement (one round trip, one snapshot)."""
+    sql = (f"SELECT coalesce((SELECT version FROM layers_tableversion WHERE table_name = %(table)s), 0), "
+           f"({tile_sql(layer, z)})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, tile_params(layer, z, x, y))
+        version, data = cursor.fetchone()
+    return version, bytes(data) if data is not None else b""
+
+
+def cache_key(layer: Layer, version: int | str, z: int, x: int, y: int) -> str:
+    return f"{layer.name}:{version}:{z}/{x}/{y}"
 
 
 def layer_version(layer: Layer) -> int:

@@ -2,6 +2,7 @@
 
 Every test runs against the real PostGIS (the project-local cluster or DATABASE_URL)."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -91,10 +92,9 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="session")
-def portal_url(demo_city, django_db_blocker):
-    """The portal served by gunicorn (as in production) on the test database with the demo city in it.
-    (pytest-django's live_server would make tests transactional, and their teardown flushes every table.)"""
+@contextlib.contextmanager
+def serve_portal(django_db_blocker, **extra_env):
+    """The portal served by gunicorn (as in production) on the test database, with extra environment settings."""
     import socket
     import subprocess
     import time
@@ -109,7 +109,7 @@ def portal_url(demo_city, django_db_blocker):
     port = sock.getsockname()[1]
     sock.close()
     url = f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test"}
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test", **extra_env}
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "gis_portal.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
          "--log-level", "warning"],
@@ -126,6 +126,26 @@ def portal_url(demo_city, django_db_blocker):
                 server.kill()
                 pytest.fail("the portal server did not start")
             time.sleep(0.2)
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def portal_url(demo_city, django_db_blocker):
+    """The portal on the test database with the demo city in it. (pytest-django's live_server would make tests
+    transactional, and their teardown flushes every table.)"""
+    with serve_portal(django_db_blocker) as base:
+        yield base
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tile_cache():
+    """Tests roll their writes back, which takes a layer's data version back too: a tile cached under a version
+    inside one test must not be served in another (in production versions only grow)."""
+    from django.core.cache import caches
+
+    caches["tiles"].clear()
+    yield

@@ -78,7 +78,9 @@ def test_search_by_postal_code_and_keyboard(page, target):
     assert page.get_attribute("#q", "aria-expanded") == "true"
     page.keyboard.press("Enter")
     page.wait_for_function(f"() => document.body.dataset.sheet === '{target.pk}'", timeout=10000)
-    page.keyboard.press("Escape")
+    page.wait_for_function("() => document.activeElement.id === 'sheet-content'")  # the sheet has the focus
+    page.keyboard.press("Escape")  # closes it and goes back to the search box
+    page.wait_for_function("() => !document.body.dataset.sheet && document.activeElement.id === 'q'")
 
 
 def test_click_on_the_map_opens_the_sheet(browser, portal_url, target):
@@ -204,3 +206,69 @@ def test_measure_distance_and_area(page):
     assert float(data["length"]) == pytest.approx(perimeter, rel=0.005)
     assert float(data["area"]) == pytest.approx(area, rel=0.01)
     assert area > 0
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(pg, context_selector="body", min_contrast_checks=20):
+    """WCAG 2.1 A and AA checks by axe-core (the standard engine behind Lighthouse's accessibility audit); the map's
+    canvas tiles are pictures it cannot read, everything else is checked, colour contrast included."""
+    pg.add_script_tag(path=str(AXE))
+    result = pg.evaluate("""sel => axe.run(document.querySelector(sel),
+        {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""", context_selector)
+    checked = {p["id"]: len(p["nodes"]) for p in result["passes"]}
+    assert checked.get("color-contrast", 0) >= min_contrast_checks, checked  # the contrast rule really looked at the page's text
+    return [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]]
+
+
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_wcag_aa_with_a_sheet_open(browser, portal_url, target, language):
+    pg = new_page(browser, portal_url)
+    if language == "en":
+        pg.click(".lang button")
+        pg.wait_for_function("() => document.documentElement.lang === 'en' && document.body.dataset.portalReady")
+    search_and_choose(pg, target.postal_code)
+    assert axe_violations(pg) == []
+    pg.fill("#q", target.renewal_code[:5])
+    pg.wait_for_selector("#results li[data-index]", timeout=10000)
+    assert axe_violations(pg, "#results", min_contrast_checks=1) == []  # the result list too
+    # and axe finds a violation where there is one: light grey text on the white sheet
+    pg.keyboard.press("Escape")
+    pg.evaluate("document.querySelector('#sheet dl:nth-of-type(2) dt').style.color = '#c8c8c8'")
+    assert [v[0] for v in axe_violations(pg)] == ["color-contrast"]
+    pg.context.close()
+
+
+@pytest.fixture(scope="module")
+def online_basemap_portal(demo_city, django_db_blocker):
+    """The portal configured with an online base map (a host the browser test answers or refuses itself)."""
+    from tests.conftest import serve_portal
+
+    with serve_portal(django_db_blocker, BASEMAP_URL="http://basemap.invalid/{z}/{x}/{y}.png",
+                      BASEMAP_ATTRIBUTION="test base map") as base:
+        yield base
+
+
+# A 1x1 PNG, the base map's tiles when the network reaches it.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a3e5b70000000049454e44ae426082")
+
+
+@pytest.mark.parametrize("network", ["open", "closed"])
+def test_online_base_map_and_its_fallback(browser, online_basemap_portal, network):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    if network == "open":
+        context.route("http://basemap.invalid/**", lambda route: route.fulfill(body=PNG, content_type="image/png"))
+    else:  # a closed municipal network: the base map's host cannot be reached
+        context.route("http://basemap.invalid/**", lambda route: route.abort("internetdisconnected"))
+    pg = context.new_page()
+    pg.goto(online_basemap_portal + "/")
+    pg.wait_for_function("() => document.body.dataset.portalReady")
+    expected = "online" if network == "open" else "city"
+    pg.wait_for_function(f"() => document.body.dataset.basemap === '{expected}'", timeout=20000)
+    # the city's own layers are drawn either way
+    pg.wait_for_function("() => Number(document.body.dataset.districtsTiles || 0) > 0", timeout=30000)
+    if network == "closed":
+        assert pg.is_visible("#toast")
+    context.close()

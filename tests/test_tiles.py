@@ -109,3 +109,30 @@ def test_every_layer_tiles(client, demo_city, tmp_path):
         response = client.get(f"/tiles/{name}/{z}/{x}/{y}.pbf")
         assert response.status_code == 200, name
         assert len(decode(response.content, z, x, y, tmp_path, name)) > 0, name
+
+
+def test_cached_tiles_follow_the_data(client, demo_city, tmp_path):
+    """A tile is cached under its layer's data version: after a write the versioned URL of the new version shows
+    the new data, never the cached tile."""
+    z = 16
+    x, y = tiles.lonlat_to_tile(*CENTRE, z)
+    url = f"/tiles/parcels/{z}/{x}/{y}.pbf"
+    version = client.get(url)["X-Layer-Version"]
+    before = decode(client.get(url, {"v": version}).content, z, x, y, tmp_path, "parcels")
+    assert client.get(url, {"v": version}).content == client.get(url, {"v": version}).content  # from the cache
+    parcel = Parcel.objects.get(pk=int(before["id"].iloc[0]))
+    new_use = "green_space" if parcel.land_use_id != "green_space" else "residential"
+    Parcel.objects.filter(pk=parcel.pk).update(land_use_id=new_use)
+    new_version = client.get("/api/layers/versions").json()["parcels"]
+    assert new_version > int(version)
+    after = decode(client.get(url, {"v": new_version}).content, z, x, y, tmp_path, "parcels")
+    assert after.set_index("id").loc[parcel.pk, "land_use"] == new_use
+
+
+def test_low_zoom_tiles_carry_only_what_the_map_draws(client, demo_city, tmp_path):
+    spec = LAYERS["parcels"]
+    for z, expected in ((14, spec.overview_columns), (16, spec.columns)):
+        x, y = tiles.lonlat_to_tile(*CENTRE, z)
+        frame = decode(client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf").content, z, x, y, tmp_path, "parcels")
+        names = {c.split(" AS ")[1] for c in expected}
+        assert set(frame.columns) - {"geometry", "mvt_id"} == names

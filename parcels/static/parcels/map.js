@@ -111,14 +111,40 @@
   var north = L.control({ position: "topright" });
   north.onAdd = function () {
     var div = L.DomUtil.create("div", "north-arrow");
+    div.setAttribute("role", "img");
     div.setAttribute("aria-label", fa ? "شمال" : "North");
     div.innerHTML = "<span>▲</span><b>" + (fa ? "ش" : "N") + "</b>";
     return div;
   };
   north.addTo(map);
+  // Base map: an online XYZ layer when one is configured, else (and whenever it cannot be reached, as inside a
+  // closed municipal network) the city's own layers on a plain ground: districts, blocks and streets as tiles.
+  var baseLayers = {};
+  var cityBase = L.layerGroup();
+  var cityBaseName = fa ? "نقشهٔ پایهٔ شهر (بدون اینترنت)" : "City base map (offline)";
+  document.body.dataset.basemap = "city";
   if (cfg.basemapUrl) {
-    L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 21 }).addTo(map);
+    var online = L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 21 });
+    var onlineLoaded = false, onlineErrors = 0;
+    online.on("tileload", function () { onlineLoaded = true; document.body.dataset.basemap = "online"; });
+    online.on("tileerror", function () {
+      onlineErrors += 1;
+      if (!onlineLoaded && onlineErrors >= 3 && map.hasLayer(online)) {
+        map.removeLayer(online);
+        cityBase.addTo(map);
+        document.body.dataset.basemap = "city";
+        toast(fa ? "نقشهٔ پایهٔ برخط در دسترس نیست؛ نقشهٔ پایهٔ شهر نمایش داده می‌شود"
+                 : "The online base map cannot be reached; showing the city's own base map");
+      }
+    });
+    online.on("add", function () { onlineErrors = 0; });
+    baseLayers[fa ? "نقشهٔ پایهٔ برخط" : "Online base map"] = online.addTo(map);
+    document.body.dataset.basemap = "online-pending";
+  } else {
+    cityBase.addTo(map);
   }
+  baseLayers[cityBaseName] = cityBase;
+  map.on("baselayerchange", function (e) { document.body.dataset.basemap = e.layer === cityBase ? "city" : "online"; });
   var tilesLoaded = {};
   var overlays = {};
 
@@ -138,7 +164,7 @@
       grid.addTo(map);
       overlays[fa ? layer.title : layer.title_en] = grid;
     });
-    var control = L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+    var control = L.control.layers(baseLayers, overlays, { collapsed: true }).addTo(map);
     // Other parts of the system add their own layers (e.g. raster tiles) on this event: detail.layersControl.
     window.Portal.layersControl = control;
     document.dispatchEvent(new CustomEvent("portal:layers", { detail: window.Portal }));
@@ -241,6 +267,10 @@
     updateHash();
   }
   sheet.querySelector(".close").addEventListener("click", closeSheet);
+  // Keyboard: Escape in the sheet closes it and returns to the search box.
+  sheet.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { closeSheet(); document.getElementById("q").focus(); }
+  });
 
   function toast(message) {
     var el = document.getElementById("toast");
@@ -352,7 +382,8 @@
   function choose(r) {
     hideResults();
     if (r.parcel_id) {
-      loadParcel(r.parcel_id, true);
+      // the sheet takes the focus, so a keyboard or screen-reader user lands on what they asked for
+      loadParcel(r.parcel_id, true).then(function () { if (!sheet.hidden) { sheetContent.focus(); } });
     } else {
       map.flyTo([r.lat, r.lon], 18, { duration: 0.6 });
     }

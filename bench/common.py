@@ -1,0 +1,130 @@
+"""What the serving benchmarks share: a demo city of N parcels in its own database, gunicorn servers on it, and the
+latency and throughput measurements (PERFORMANCE.md: medians and p95 after warm-up; ratios from one run)."""
+
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python")
+SERVING_OPTIONS = "-c max_parallel_workers_per_gather=0 -c jit=off"  # what the app's serving connections use
+
+
+class City:
+    """The demo city of `parcels` parcels in <DATABASE_URL's name>_tiles_<N> (generated and loaded if absent)."""
+
+    def __init__(self, parcels: int):
+        import psycopg
+
+        base = urlparse(os.environ["DATABASE_URL"])
+        self.name = f"{base.path.lstrip('/')}_tiles_{parcels}"
+        self.admin = f"host={base.hostname} port={base.port or 5432} user={base.username} password={base.password}"
+        self.dsn = self.admin + f" dbname={self.name}"
+        with psycopg.connect(self.admin + " dbname=postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.name]).fetchone():
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+        self.env = {**os.environ, "DATABASE_URL": base._replace(path="/" + self.name).geturl(),
+                    "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "gis_portal.settings"}
+        subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=self.env, check=True)
+        subprocess.run([PY, "manage.py", "load_demo_city", "--if-absent", "--parcels", str(parcels)],
+                       cwd=ROOT, env=self.env, check=True)
+
+    def setup_django(self):
+        os.environ.update(self.env)
+        import sys
+
+        import django
+
+        sys.path.insert(0, str(ROOT))
+        django.setup()
+
+    def raw_connection(self):
+        import psycopg
+
+        return psycopg.connect(self.dsn, options=SERVING_OPTIONS)
+
+
+def free_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+class Server:
+    """gunicorn serving the app, as in production (4 workers), on a free port."""
+
+    def __init__(self, env: dict, workers: int = 4):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "gis_portal.wsgi", "-b", f"127.0.0.1:{self.port}",
+             "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env)
+        for _ in range(150):
+            try:
+                http.client.HTTPConnection("127.0.0.1", self.port, timeout=2).request("GET", "/api/city")
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit("the server did not start")
+
+    def client(self, path_for):
+        """A factory of keep-alive HTTP clients; each call of a client GETs path_for(i) for the i-th call."""
+        def make():
+            conn = http.client.HTTPConnection("127.0.0.1", self.port)
+            counter = [0]
+
+            def get():
+                conn.request("GET", path_for(counter[0]))
+                counter[0] += 1
+                response = conn.getresponse()
+                body = response.read()
+                assert response.status == 200, (response.status, body[:200])
+                return body
+            return get
+        return make
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+def latency(call, samples: int, warmup: int = 5):
+    """(p50, p95, size of the last answer) in ms over `samples` calls after `warmup` calls."""
+    for _ in range(warmup):
+        call()
+    times = []
+    size = 0
+    for _ in range(samples):
+        t = time.perf_counter()
+        data = call()
+        times.append((time.perf_counter() - t) * 1000)
+        size = len(data or b"") if isinstance(data, (bytes, bytearray, memoryview)) else 0
+    times.sort()
+    return statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)], size
+
+
+def throughput(make_client, clients: int, seconds: float) -> float:
+    """Requests per second with `clients` concurrent clients, each made by make_client()."""
+    counts = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def work(i):
+        call = make_client()
+        call()
+        while time.perf_counter() < stop:
+            call()
+            counts[i] += 1
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / seconds
