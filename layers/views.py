@@ -107,4 +107,4 @@ def tile(request, layer, z, x, y):
 @require_GET
 def layer_versions(request):
     """Current data version of every layer, for building cacheable tile URLs."""
-    return JsonResponse({name: tiles.layer_version(spec) for name, spec in LAYERS.items()})
+    return JsonResponse(tiles.layer_versions(LAYERS.values()))

@@ -3,7 +3,9 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import get_language
 
+from layers.geojson import city_extent
 from layers.registry import LAYERS
+from layers.tiles import layer_versions
 from parcels.models import LandUse
 
 
@@ -22,6 +24,8 @@ def map_page(request):
         "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
         "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
         "land_uses": {lu.code: [lu.name_fa, lu.name_en] for lu in LandUse.objects.all()},
+        "versions": layer_versions(LAYERS.values()),  # for cacheable tile URLs
+        "city": city_extent(),  # in the page: the first view needs no extra round trip
     })
 
 

@@ -50,6 +50,9 @@
   // Zoning by the letter of the zone code (R residential, C commercial, M mixed, G green, I industrial, H historic,
   // P public); a city with other codes still gets outlines.
   var ZONE_COLORS = { R: "#f9a825", C: "#d84315", M: "#8e24aa", G: "#2e7d32", I: "#546e7a", H: "#6d4c41", P: "#1565c0" };
+  var ZONE_NAMES = { R: ["مسکونی", "residential"], C: ["تجاری", "commercial"], M: ["مختلط", "mixed use"],
+                     G: ["فضای سبز", "green"], I: ["صنعتی", "industrial"], H: ["تاریخی", "historic"],
+                     P: ["عمومی", "public"] };
   var STYLES = {
     districts: { color: "#123c52", weight: 2, fill: false, dashArray: "6 4" },
     blocks: { color: "#9e9e9e", weight: 1, fill: true, fillColor: "#fafafa", fillOpacity: 0.4 },
@@ -97,6 +100,10 @@
     div.querySelector(".print").addEventListener("click", function (e) {
       e.preventDefault();
       window.print();
+    });
+    window.addEventListener("beforeprint", function () {  // the printed view always carries its legend
+      var legendBox = document.querySelector(".legend details");
+      if (legendBox) { legendBox.open = true; }
     });
     return div;
   };
@@ -148,22 +155,36 @@
   var tilesLoaded = {};
   var overlays = {};
 
+  // The browser fetches six tiles at a time: the parcels (what people open the map for) are asked for first, and
+  // blocks only where parcels are not drawn yet; the registry's order still decides what is drawn on top (zIndex).
+  var FIRST = { parcels: 0, streets: 1 };
   function addTileLayers(versions) {
-    layers.forEach(function (layer) {
+    var grids = {};
+    var parcelsMinZoom = (layers.filter(function (l) { return l.name === "parcels"; })[0] || {}).min_zoom || 22;
+    layers.map(function (layer, index) { return { layer: layer, z: index + 1 }; }).sort(function (a, b) {
+      var fa_ = a.layer.name in FIRST ? FIRST[a.layer.name] : 9, fb = b.layer.name in FIRST ? FIRST[b.layer.name] : 9;
+      return fa_ - fb || a.z - b.z;
+    }).forEach(function (item) {
+      var layer = item.layer;
       var style = {};
       style[layer.name] = STYLES[layer.name];
       var url = cfg.tileUrl.replace("LAYER", layer.name) + "?v=" + (versions[layer.name] || 0);
       var grid = L.vectorGrid.protobuf(url, {
-        vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18, maxZoom: 21,
+        vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18,
+        maxZoom: layer.name === "blocks" ? parcelsMinZoom - 1 : 21, zIndex: item.z,
         rendererFactory: L.canvas.tile, interactive: false
       });
       grid.on("tileload", function () {  // tiles drawn so far, per layer (tests and diagnostics read it)
+        if (!tilesLoaded[layer.name]) {  // ms from navigation start to this layer's first tile drawn
+          document.body.dataset[layer.name + "FirstTile"] = String(Math.round(performance.now()));
+        }
         tilesLoaded[layer.name] = (tilesLoaded[layer.name] || 0) + 1;
         document.body.dataset[layer.name + "Tiles"] = String(tilesLoaded[layer.name]);
       });
       grid.addTo(map);
-      overlays[fa ? layer.title : layer.title_en] = grid;
+      grids[layer.name] = grid;
     });
+    layers.forEach(function (layer) { overlays[fa ? layer.title : layer.title_en] = grids[layer.name]; });
     var control = L.control.layers(baseLayers, overlays, { collapsed: true }).addTo(map);
     // Other parts of the system add their own layers (e.g. raster tiles) on this event: detail.layersControl.
     window.Portal.layersControl = control;
@@ -436,21 +457,31 @@
     if (parts[3]) { loadParcel(parts[3], false); }
   }
 
-  getJSON(cfg.versionsUrl).then(function (res) { addTileLayers(res.ok ? res.body : {}); });
   if (!restored) {
-    getJSON(cfg.cityUrl).then(function (res) {
-      var b = res.ok && res.body.bbox;
-      if (b) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]]); }
-    });
+    // First view: the city, but never so far out that no parcel is drawn (parcels have tiles from their min zoom).
+    var b = JSON.parse(document.getElementById("city-data").textContent).bbox;
+    var parcelsZoom = Math.max.apply(null, layers.filter(function (l) { return l.name === "parcels"; })
+      .map(function (l) { return l.min_zoom; }).concat([0]));
+    if (b) {
+      var bounds = L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]);
+      map.setView(bounds.getCenter(), Math.max(map.getBoundsZoom(bounds), parcelsZoom));
+    }
   }
+  addTileLayers(JSON.parse(document.getElementById("versions-data").textContent));
 
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
     var div = L.DomUtil.create("div", "legend");
-    div.innerHTML = ["residential", "commercial", "education", "religious", "green_space", "health", "industrial",
+    // a <details>: open on wide screens, folded on a phone so the map stays visible (print opens it)
+    div.innerHTML = "<details" + (window.innerWidth > 700 ? " open" : "") + "><summary>" +
+      (fa ? "راهنمای نقشه" : "Legend") + "</summary>" + ["residential", "commercial", "education", "religious", "green_space", "health", "industrial",
                      "historic_heritage", "vacant"].map(function (k) {
       return '<i style="background:' + USE_COLORS[k] + '"></i>' + esc(landUseName(k));
-    }).join("<br>") + '<br><i style="background:#d50000"></i>' + T.widening.replace(/ \(.*\)/, "");
+    }).join("<br>") + '<br><i style="background:#d50000"></i>' + T.widening.replace(/ \(.*\)/, "") +
+      "<hr><b>" + T.zoning + "</b><br>" + Object.keys(ZONE_COLORS).map(function (k) {
+        return '<i style="background:' + ZONE_COLORS[k] + '"></i>' + ltr(k) + " " + ZONE_NAMES[k][fa ? 0 : 1];
+      }).join("<br>") + "</details>";
+    L.DomEvent.disableClickPropagation(div);
     return div;
   };
   legend.addTo(map);
