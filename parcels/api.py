@@ -6,25 +6,22 @@ Errors are JSON with a clear message (gis_portal.errors). Nothing here returns o
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from gis_portal.errors import BadParameter, NotFound, json_errors
 from parcels import identifiers, search as search_module
-from parcels.models import Parcel
-from parcels.sheet import parcel_sheet
-
-SHEET = Parcel.objects.select_related("land_use", "district", "zone", "block", "import_run")
+from parcels.sheet import sheet_json
 
 
 def _json(data, status=200):
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _sheet_or_404(parcel, not_found: str):
-    if parcel is None:
+def _sheet_or_404(text: str | None, not_found: str):
+    if text is None:
         raise NotFound(not_found)
-    return _json(parcel_sheet(parcel))
+    return HttpResponse(text, content_type="application/json")
 
 
 def _coordinate(request, name, low, high) -> float:
@@ -47,8 +44,8 @@ def parcel_at(request):
     lat = _coordinate(request, "lat", -90, 90)
     point = Point(lon, lat, srid=4326)
     point.transform(settings.MUNICIPALITY_SRID)
-    parcel = SHEET.filter(geom__intersects=point).first()
-    if parcel is None:
+    text = sheet_json("point", point.ewkb)
+    if text is None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, ST_GeomFromEWKB(%s), 500))",
@@ -58,13 +55,13 @@ def parcel_at(request):
         if not near_city:
             raise NotFound(f"The point ({lon}, {lat}) is outside the city.")
         raise NotFound(f"No parcel at ({lon}, {lat}): a street or open land.")
-    return _json(parcel_sheet(parcel))
+    return _sheet_or_404(text, "")
 
 
 @require_GET
 @json_errors
 def parcel_by_id(request, parcel_id):
-    return _sheet_or_404(SHEET.filter(pk=parcel_id).first(), f"No parcel with id {parcel_id}.")
+    return _sheet_or_404(sheet_json("id", parcel_id), f"No parcel with id {parcel_id}.")
 
 
 @require_GET
@@ -74,7 +71,7 @@ def parcel_by_code(request, code):
         canonical = identifiers.normalize_renewal_code(code)
     except identifiers.ValidationError as exc:
         raise BadParameter(exc.messages[0]) from None
-    return _sheet_or_404(SHEET.filter(renewal_code=canonical).first(), f"No parcel with renewal code {canonical}.")
+    return _sheet_or_404(sheet_json("renewal_code", canonical), f"No parcel with renewal code {canonical}.")
 
 
 @require_GET

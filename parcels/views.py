@@ -6,7 +6,7 @@ from django.utils.translation import get_language
 from layers.geojson import city_extent
 from layers.registry import LAYERS
 from layers.tiles import layer_versions
-from parcels.models import LandUse
+from parcels.models import LandUse, Parcel
 
 
 def map_page(request):
@@ -31,10 +31,9 @@ def map_page(request):
 
 def parcel_page(request, parcel_id):
     """A text-only page for every parcel: its own URL, readable by screen readers and search engines."""
-    from parcels.api import SHEET
     from parcels.sheet import parcel_sheet, sections
 
-    parcel = SHEET.filter(pk=parcel_id).first()
+    parcel = Parcel.objects.filter(pk=parcel_id).first() if parcel_id < 2**63 else None
     if parcel is None:
         raise Http404("No such parcel")
     sheet = parcel_sheet(parcel)
