@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/click.py --parcels 100000 [--points 200] [--samples 400]
 
-On the demo city of that size (see bench/common.py), picks `points` spots inside parcels spread over the city. For
-each spot it records the SQL statements the app runs for a click there (Django's CaptureQueriesContext: the very
-statements, literals included), then measures, cycling through the spots:
-  raw   - those statements replayed with psycopg on one connection with the serving settings (the physical limit);
+On the demo city of that size (see bench/common.py), picks `points` spots inside parcels spread over the city. It
+measures, cycling through the spots:
+  raw   - the app's statement (parcels/sheet.py) as a prepared statement with psycopg on one connection with the
+          serving settings (the physical limit); throughput by pgbench;
   view  - the Django view called in-process (ORM and JSON, no HTTP);
-  http  - GET /api/parcels/at?lon=&lat= on gunicorn (what the portal does on a click).
+  http  - GET /api/parcels/at?lon=&lat= on gunicorn (what the portal does on a click); throughput by wrk.
 Target (issue 3): http p50 within 3 ms of raw p50.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import City, Server, latency, throughput  # noqa: E402
+from bench.common import City, Server, latency, pgbench_tps, wrk_rps  # noqa: E402
 
 
 def main():
@@ -47,54 +47,54 @@ def main():
             [step, args.points]).fetchall()
     factory = RequestFactory()
     paths = [f"/api/parcels/at?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in points]
-    statements = []
-    for path in paths:
-        with CaptureQueriesContext(connection) as captured:
-            response = parcel_at(factory.get(path))
-        assert response.status_code == 200, response.content
-        statements.append([q["sql"] for q in captured.captured_queries])
-    per_click = statistics.median(len(s) for s in statements)
+    from parcels import sheet
+
+    statement = sheet._SHEET.format(where=sheet.WHERE["point"])
+    params = [{"lon": lon, "lat": lat, "srid": settings.MUNICIPALITY_SRID,
+               "tolerance": float(settings.AREA_MISMATCH_TOLERANCE)} for lon, lat in points]
+    with CaptureQueriesContext(connection) as captured:  # what else the view runs (nothing, if all is well)
+        assert parcel_at(factory.get(paths[0])).status_code == 200
+    per_click = 1 + len(captured.captured_queries)
 
     raw_conn = city.raw_connection()
 
     def raw_call(counter=[0]):
-        sqls = statements[counter[0] % len(statements)]
         counter[0] += 1
-        for sql in sqls:
-            raw_conn.execute(sql).fetchall()
+        return raw_conn.execute(statement, params[counter[0] % len(params)], prepare=True).fetchone()
 
     def view_call(counter=[0]):
         path = paths[counter[0] % len(paths)]
         counter[0] += 1
         return parcel_at(factory.get(path)).content
 
-    raw = latency(raw_call, args.samples, warmup=len(statements))
+    raw = latency(raw_call, args.samples, warmup=len(params))
     view = latency(view_call, args.samples, warmup=len(paths))
     server = Server(city.env)
     try:
         make = server.client(lambda i: paths[i % len(paths)])
         http = latency(make(), args.samples, warmup=len(paths))
-
-        def raw_client():
-            c = city.raw_connection()
-            n = [0]
-
-            def call():
-                for sql in statements[n[0] % len(statements)]:
-                    c.execute(sql).fetchall()
-                n[0] += 1
-            return call
-        raw_rps = throughput(raw_client, 4, args.seconds)
-        http_rps = throughput(make, 4, args.seconds)
+        http_rps = wrk_rps(server.port, paths, args.seconds)
     finally:
         server.stop()
+    # Throughput of the raw lookup: the app's statement by pgbench, the spot drawn at random from a table of them.
+    with city.raw_connection() as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_click_points")
+        conn.execute("CREATE TABLE bench_click_points (i int PRIMARY KEY, pt geometry)")
+        with conn.cursor().copy("COPY bench_click_points (i, pt) FROM STDIN") as copy:
+            for i, (lon, lat) in enumerate(points):
+                copy.write_row((i, f"SRID=4326;POINT({lon} {lat})"))
+        conn.execute("UPDATE bench_click_points SET pt = ST_Transform(pt, %s)", [city.srid])
+    statement = sheet._SHEET.format(where="ST_Intersects(geom, (SELECT pt FROM bench_click_points WHERE i = :i))")
+    # (the spot is looked up already in the municipality's CRS: the raw side is spared the transform)
+    statement = statement.replace("%(tolerance)s", repr(float(settings.AREA_MISMATCH_TOLERANCE)))
+    raw_rps = pgbench_tps(city.dsn, f"\\set i random(0, {len(points) - 1})\n{statement.strip()};\n", args.seconds)
     print(f"\nmap click -> parcel sheet, {args.parcels:,} parcels ({settings.MUNICIPALITY_SRID}), {len(paths)} spots, "
           f"{args.samples} samples, {per_click:.0f} SQL statements per click; ms")
     print(f"{'':>6} {'p50':>7} {'p95':>7}")
     for label, (p50, p95, _) in (("raw", raw), ("view", view), ("http", http)):
         print(f"{label:>6} {p50:>7.2f} {p95:>7.2f}")
-    print(f"http p50 - raw p50 = {http[0] - raw[0]:.2f} ms (target <= 3 ms); "
-          f"throughput with 4 clients: raw {raw_rps:.0f}/s, http {http_rps:.0f}/s ({http_rps / raw_rps:.2f})")
+    print(f"http p50 - raw p50 = {http[0] - raw[0]:.2f} ms (target <= 3 ms); throughput with 4 clients: "
+          f"raw (pgbench) {raw_rps:.0f}/s, http (wrk) {http_rps:.0f}/s, ratio {http_rps / raw_rps:.2f}")
 
 
 if __name__ == "__main__":

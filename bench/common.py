@@ -29,6 +29,7 @@ class City:
         with psycopg.connect(self.admin + " dbname=postgres", autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.name]).fetchone():
                 conn.execute(f'CREATE DATABASE "{self.name}"')
+        self.srid = int(os.environ.get("MUNICIPALITY_SRID", 32640))
         self.env = {**os.environ, "DATABASE_URL": base._replace(path="/" + self.name).geturl(),
                     "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "gis_portal.settings"}
         subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=self.env, check=True)
@@ -128,3 +129,37 @@ def throughput(make_client, clients: int, seconds: float) -> float:
     for t in threads:
         t.join()
     return sum(counts) / seconds
+
+
+def wrk_rps(port: int, paths: list[str], seconds: float, connections: int = 4) -> float:
+    """HTTP requests per second with `connections` keep-alive connections, measured by wrk (C, so the client's own
+    cost stays small next to the server's, as in PERFORMANCE.md), cycling through `paths`."""
+    import re
+    import tempfile
+
+    lua = "paths = {" + ",".join(f'"{p}"' for p in paths) + "}\ni = 0\n" \
+          "request = function()\n  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n" \
+          "response = function(status) if status ~= 200 then error('status ' .. status) end end\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds:.0f}s", "-s", f.name,
+                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    os.unlink(f.name)
+    if "Non-2xx" in out:
+        raise SystemExit(f"wrk saw errors:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def pgbench_tps(dsn: str, script: str, seconds: float, clients: int = 4) -> float:
+    """Statements (transactions of the script) per second with `clients` connections, measured by pgbench with
+    the serving connections' settings: the raw SQL's physical limit."""
+    import re
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    env = {**os.environ, "PGOPTIONS": SERVING_OPTIONS}
+    out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", f"{seconds:.0f}", "-M", "prepared",
+                          "-f", f.name, dsn], capture_output=True, text=True, env=env, check=True).stdout
+    os.unlink(f.name)
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))

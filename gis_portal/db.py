@@ -20,3 +20,19 @@ def batch_session():
             with connection.cursor() as cursor:
                 cursor.execute("SET max_parallel_workers_per_gather = 0")
                 cursor.execute("SET jit = off")
+
+
+def prepared_fetchone(sql: str, params: dict):
+    """Run one hot read statement (a map click, a vector tile) as a server-side prepared statement and return its
+    first row.
+
+    Django's cursors bind parameters on the client, so PostgreSQL parses and plans every statement afresh; for
+    the parcel sheet that planning cost more than running it (bench/click.py). psycopg prepares a statement after
+    it has run a few times on a connection and then only binds and executes it. Same connection and transaction
+    as the ORM; not for use through a transaction-pooling proxy (pgbouncer in transaction mode)."""
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()

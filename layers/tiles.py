@@ -11,6 +11,7 @@ import math
 from django.conf import settings
 from django.db import connection
 
+from gis_portal.db import prepared_fetchone
 from layers.registry import Layer
 
 EXTENT = 4096  # tile coordinate grid
@@ -62,9 +63,7 @@ def tile_params(layer: Layer, z: int, x: int, y: int) -> dict:
 
 
 def render_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
-    with connection.cursor() as cursor:
-        cursor.execute(tile_sql(layer, z), tile_params(layer, z, x, y))
-        data = cursor.fetchone()[0]
+    data = prepared_fetchone(tile_sql(layer, z), tile_params(layer, z, x, y))[0]
     return bytes(data) if data is not None else b""
 
 
@@ -72,9 +71,7 @@ def render_tile_with_version(layer: Layer, z: int, x: int, y: int) -> tuple[int,
     """The tile and the data version it was made from, in one statement (one round trip, one snapshot)."""
     sql = (f"SELECT coalesce((SELECT version FROM layers_tableversion WHERE table_name = %(table)s), 0), "
            f"({tile_sql(layer, z)})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, tile_params(layer, z, x, y))
-        version, data = cursor.fetchone()
+    version, data = prepared_fetchone(sql, tile_params(layer, z, x, y))
     return version, bytes(data) if data is not None else b""
 
 

@@ -4,7 +4,6 @@ Errors are JSON with a clear message (gis_portal.errors). Nothing here returns o
 """
 
 from django.conf import settings
-from django.contrib.gis.geos import Point
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
@@ -42,14 +41,13 @@ def _coordinate(request, name, low, high) -> float:
 def parcel_at(request):
     lon = _coordinate(request, "lon", -180, 180)
     lat = _coordinate(request, "lat", -90, 90)
-    point = Point(lon, lat, srid=4326)
-    point.transform(settings.MUNICIPALITY_SRID)
-    text = sheet_json("point", point.ewkb)
+    text = sheet_json("point", (lon, lat))
     if text is None:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, ST_GeomFromEWKB(%s), 500))",
-                [point.ewkb],
+                "SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, "
+                "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s), 500))",
+                [lon, lat, settings.MUNICIPALITY_SRID],
             )
             near_city = cursor.fetchone()[0]
         if not near_city:

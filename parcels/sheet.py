@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.conf import settings
-from django.db import connection
-
+from gis_portal.db import prepared_fetchone
 from parcels.models import Parcel
 
 @dataclass(frozen=True)
@@ -127,20 +126,22 @@ FROM p
 WHERE = {
     "id": "id = %(key)s",
     "renewal_code": "renewal_code = %(key)s",
-    # the parcel under a point (a map click): the point comes as EWKB in the municipality's CRS
-    "point": "ST_Intersects(geom, ST_GeomFromEWKB(%(key)s))",
+    # the parcel under a point (a map click), given as WGS84 longitude and latitude
+    "point": "ST_Intersects(geom, ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(srid)s))",
 }
 
 
 def sheet_json(by: str, key) -> str | None:
-    """The sheet of the parcel found by `by` (id, renewal_code, point) as JSON text, or None. The API sends this
+    """The sheet of the parcel found by `by` (id, renewal_code, or point: a (lon, lat) pair) as JSON text, or None. The API sends this
     text as it comes from PostGIS, with the sections' links added."""
     if by == "id" and not 0 < key < 2**63:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_SHEET.format(where=WHERE[by]),
-                       {"key": key, "tolerance": settings.AREA_MISMATCH_TOLERANCE})
-        row = cursor.fetchone()
+    params = {"tolerance": float(settings.AREA_MISMATCH_TOLERANCE)}
+    if by == "point":
+        params.update(lon=float(key[0]), lat=float(key[1]), srid=settings.MUNICIPALITY_SRID)
+    else:
+        params["key"] = key
+    row = prepared_fetchone(_SHEET.format(where=WHERE[by]), params)
     if row is None:
         return None
     parcel_id, text = row
