@@ -74,6 +74,10 @@
   L.control.scale({ imperial: false }).addTo(map);
 
   // Locate me, north arrow and print: small controls of our own (no extra library).
+  // A ruler drawn inline: emoji glyphs are missing from the fonts of many office PCs and headless browsers.
+  var RULER = '<svg width="18" height="18" viewBox="0 0 18 18" aria-hidden="true" style="vertical-align:middle">' +
+    '<rect x="1" y="6" width="16" height="6" fill="none" stroke="currentColor" stroke-width="1.5"/>' +
+    '<path d="M4 6v3M7 6v2M10 6v3M13 6v2" stroke="currentColor" stroke-width="1.2"/></svg>';
   var tools = L.control({ position: "topleft" });
   tools.onAdd = function () {
     var div = L.DomUtil.create("div", "leaflet-bar tools");
@@ -81,7 +85,7 @@
       (fa ? "مکان من" : "Locate me") + '">◎</a><a href="#" role="button" class="print" title="' + (fa ? "چاپ" : "Print") +
       '" aria-label="' + (fa ? "چاپ" : "Print") + '">⎙</a><a href="#" role="button" class="measure" aria-pressed="false" title="' +
       (fa ? "اندازه‌گیری فاصله و مساحت" : "Measure distance and area") + '" aria-label="' +
-      (fa ? "اندازه‌گیری فاصله و مساحت" : "Measure distance and area") + '">📏</a>';
+      (fa ? "اندازه‌گیری فاصله و مساحت" : "Measure distance and area") + '">' + RULER + "</a>";
     L.DomEvent.disableClickPropagation(div);
     div.querySelector(".locate").addEventListener("click", function (e) {
       e.preventDefault();
