@@ -3,7 +3,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import get_language
 
-from layers.registry import LAYERS
+from layers.registry import portal_layers
 from parcels.models import LandUse
 
 
@@ -11,7 +11,7 @@ def map_page(request):
     """The map portal: vector tiles of the city's layers, search, the parcel sheet."""
     layers = [
         {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom}
-        for l in LAYERS.values()
+        for l in portal_layers()
     ]
     from parcels.sheet import sections
 
