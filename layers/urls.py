@@ -1,6 +1,6 @@
 from django.urls import path
 
-from layers import ogc, views
+from layers import ogc, raster_views, views
 
 app_name = "layers"
 urlpatterns = [
@@ -10,6 +10,9 @@ urlpatterns = [
     path("api/city", views.city_info, name="city"),
     path("api/layers/versions", views.layer_versions, name="versions"),
     path("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", views.tile, name="tile"),
+    path("tiles/<str:layer>.json", raster_views.vector_tilejson, name="tilejson"),
+    path("api/rasters", raster_views.raster_list, name="rasters"),
+    path("tiles/raster/<slug:slug>/<int:z>/<int:x>/<int:y>.png", raster_views.raster_tile, name="raster_tile"),
     # OGC API - Features (HTML and JSON; documented by its own landing page and conformance classes)
     path("ogc/", ogc.landing, name="ogc_landing"),
     path("ogc", ogc.landing, name="ogc_landing_bare"),  # QGIS does not follow a redirect to the slashed URL
