@@ -88,7 +88,7 @@ def landing(request):
         "links": [
             {"href": url(request, base), "rel": "self", "type": "application/json", "title": "This document"},
             {"href": url(request, base, f="html"), "rel": "alternate", "type": "text/html", "title": "as HTML"},
-            {"href": url(request, "/api/openapi.json"), "rel": "service-desc",
+            {"href": url(request, base + "api"), "rel": "service-desc",
              "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI description"},
             {"href": url(request, base + "conformance"), "rel": "conformance", "type": "application/json",
              "title": "Conformance classes"},
@@ -97,6 +97,15 @@ def landing(request):
         ],
     }
     return respond(request, data, data["title"])
+
+
+@require_GET
+def api(request):
+    """This API's own OpenAPI description (layers/openapi_spec.py)."""
+    from layers.openapi_spec import ogc_spec
+
+    return HttpResponse(json.dumps(ogc_spec(), ensure_ascii=False),
+                        content_type="application/vnd.oai.openapi+json;version=3.0")
 
 
 @require_GET

@@ -38,6 +38,8 @@ def check_geotiff(path: Path) -> "rasterio.crs.CRS":
             if src.crs is None:
                 raise BadParameter(f"{Path(path).name} has no coordinate reference system (unprojected): "
                                    "georeference it (e.g. gdal_translate -a_srs EPSG:…) and upload it again")
+            if src.transform.is_identity and not src.gcps[0]:
+                raise BadParameter(f"{Path(path).name} has a CRS but no georeferencing (no geotransform or GCPs)")
             if src.width < 2 or src.height < 2:
                 raise BadParameter(f"{Path(path).name} is empty")
             src.read(1, window=((0, 1), (0, 1)))  # a corrupt body fails here rather than while tiling

@@ -16,6 +16,7 @@ urlpatterns = [
     # OGC API - Features (HTML and JSON; documented by its own landing page and conformance classes)
     path("ogc/", ogc.landing, name="ogc_landing"),
     path("ogc", ogc.landing, name="ogc_landing_bare"),  # QGIS does not follow a redirect to the slashed URL
+    path("ogc/api", ogc.api, name="ogc_api"),
     path("ogc/conformance", ogc.conformance, name="ogc_conformance"),
     path("ogc/collections", ogc.collections, name="ogc_collections"),
     path("ogc/collections/<str:name>", ogc.collection, name="ogc_collection"),

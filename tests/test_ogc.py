@@ -2,7 +2,7 @@
 portal (listing collections and paging through every parcel)."""
 
 import base64
-import json
+import re
 import subprocess
 
 import pyogrio
@@ -123,3 +123,16 @@ def test_gdal_oapif_driver_lists_and_pages_through_all_parcels(portal_url, tmp_p
     frame = pyogrio.read_dataframe(out)
     assert len(frame) == count("SELECT count(*) FROM parcels_parcel") == frame["id"].nunique()
     assert {"renewal_code", "land_use", "measured_area"} <= set(frame.columns)
+
+
+def test_service_description_is_valid_openapi_and_covers_the_routes(client):
+    from openapi_spec_validator import validate
+
+    response = client.get("/ogc/api")
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    doc = response.json()
+    validate(doc)
+    from layers.urls import urlpatterns
+    routes = {"/" + re.sub(r"<str:name>", "{collectionId}", re.sub(r"<int:fid>", "{featureId}", str(p.pattern)))
+              for p in urlpatterns if str(p.pattern).startswith("ogc/")}
+    assert set(doc["paths"]) == routes - {"/ogc", "/ogc/api"}
