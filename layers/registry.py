@@ -7,7 +7,11 @@ listed here ever leave the server, so owners' data cannot leak through a layer: 
 carries the personal-data permission and is refused to everyone else.
 
 Later apps (assessments, eligibility results, ...) add their layers with `register(Layer(...))` from their
-AppConfig.ready(); a layer over a computed result is a database view (see migration 0004, road widening).
+AppConfig.ready(), over a table or view with an integer `id` and a `geom` column in the municipality's CRS. A table
+gets the data-version trigger in the app's own migration (`CREATE TRIGGER <table>_bump_version AFTER INSERT OR
+UPDATE OR DELETE OR TRUNCATE ON <table> FOR EACH STATEMENT EXECUTE FUNCTION layers_bump_version()`, as layers
+migrations 0003/0004 do), so tile caches and cached OGC counts follow its data; a view over computed results (see
+migration 0004, road widening) is registered with `versioned=False`.
 """
 
 from dataclasses import dataclass, field

@@ -136,3 +136,27 @@ def test_service_description_is_valid_openapi_and_covers_the_routes(client):
     routes = {"/" + re.sub(r"<str:name>", "{collectionId}", re.sub(r"<int:fid>", "{featureId}", str(p.pattern)))
               for p in urlpatterns if str(p.pattern).startswith("ogc/")}
     assert set(doc["paths"]) == routes - {"/ogc", "/ogc/api"}
+
+
+def test_road_widening_layer_matches_the_parcel_sheet(client, demo_city):
+    with connection.cursor() as c:
+        c.execute("SELECT parcel_id FROM layers_road_widening GROUP BY parcel_id ORDER BY sum(area) DESC LIMIT 3")
+        parcel_ids = [r[0] for r in c.fetchall()]
+    assert parcel_ids
+    for pid in parcel_ids:
+        sheet = client.get(f"/api/parcels/{pid}").json()
+        strips = client.get(f"/ogc/collections/road_widening/items?parcel_id={pid}").json()
+        assert "numberMatched" not in strips  # a view has no data version: no cached count that could go stale
+        assert sum(f["properties"]["area"] for f in strips["features"]) == pytest.approx(
+            sheet["road_widening"]["area"], abs=0.05 * len(strips["features"]))
+
+
+def test_registry_endpoint(client, role_users, demo_city):
+    layers = {layer["name"]: layer for layer in client.get("/api/layers").json()["layers"]}
+    assert "parcel_owners" not in layers and "parcels" in layers
+    legend = {entry["value"]: entry for entry in layers["parcels"]["legend"]}
+    assert legend["residential"]["label"] == "مسکونی" and legend["residential"]["colour"].startswith("#")
+    assert layers["parcels"]["fields"][1] == {"name": "renewal_code", "type": "string", "title": "کد نوسازی",
+                                              "title_en": "Renewal code", "filterable": True}
+    client.force_login(role_users["finance"])
+    assert "parcel_owners" in {layer["name"] for layer in client.get("/api/layers").json()["layers"]}
