@@ -5,11 +5,11 @@
   "use strict";
   var fa = (window.MAP_CONFIG || {}).lang === "fa";
   var T = fa ? {
-    download: "دریافت لایه", layer: "لایه", format: "قالب", crs: "سامانهٔ مختصات (EPSG)", view: "فقط محدودهٔ دیدهٔ نقشه",
+    download: "دریافت لایه", layer: "لایه", format: "قالب", crs: "سامانهٔ مختصات (کد EPSG؛ خالی: سامانهٔ شهر)", view: "فقط محدودهٔ دیدهٔ نقشه",
     district: "کد منطقه (اختیاری)", go: "دریافت", close: "بستن", preparing: "در حال آماده‌سازی…", done: "آماده شد",
     failed: "خطا: "
   } : {
-    download: "Download a layer", layer: "Layer", format: "Format", crs: "Coordinate system (EPSG)",
+    download: "Download a layer", layer: "Layer", format: "Format", crs: "Coordinate system (EPSG code; empty: the city's)",
     view: "Only the current map view", district: "District code (optional)", go: "Download", close: "Close",
     preparing: "Preparing…", done: "Done", failed: "Error: "
   };
@@ -45,11 +45,15 @@
     var options = layers.map(function (l) {
       return '<option value="' + l.name + '">' + portal.helpers.esc(fa ? l.title : l.title_en) + "</option>";
     }).join("");
-    dialog.innerHTML = "<form method=\"dialog\"><h2>" + T.download + "</h2>" +
+    dialog.innerHTML = "<style>.layer-download{max-width:26rem;border:1px solid #123c52;border-radius:6px}" +
+      ".layer-download h2{margin:0 0 .6em;font-size:1.1rem}.layer-download label{display:block;margin:.5em 0}" +
+      ".layer-download select,.layer-download input:not([type=checkbox]){display:block;width:100%;margin-top:.2em}" +
+      ".layer-download progress{width:100%}</style>" +
+      "<form method=\"dialog\"><h2>" + T.download + "</h2>" +
       field(T.layer, '<select name="layers">' + options + "</select>") +
       field(T.format, '<select name="format">' + FORMATS.map(function (f) {
         return '<option value="' + f[0] + '">' + f[1] + "</option>"; }).join("") + "</select>") +
-      field(T.crs, '<input name="srid" inputmode="numeric" dir="ltr" placeholder="4326">') +
+      field(T.crs, '<input name="srid" inputmode="numeric" dir="ltr">') +
       field(T.district, '<input name="district" dir="ltr">') +
       '<label><input type="checkbox" name="view"> ' + T.view + "</label>" +
       '<progress hidden></progress><output role="status"></output>' +
