@@ -45,7 +45,7 @@
     var options = layers.map(function (l) {
       return '<option value="' + l.name + '">' + portal.helpers.esc(fa ? l.title : l.title_en) + "</option>";
     }).join("");
-    dialog.innerHTML = "<style>.layer-download{max-width:26rem;border:1px solid #123c52;border-radius:6px}" +
+    dialog.innerHTML = "<style>.layer-download{width:min(24rem,90vw);border:1px solid #123c52;border-radius:6px}" +
       ".layer-download h2{margin:0 0 .6em;font-size:1.1rem}.layer-download label{display:block;margin:.5em 0}" +
       ".layer-download select,.layer-download input:not([type=checkbox]){display:block;width:100%;margin-top:.2em}" +
       ".layer-download progress{width:100%}</style>" +
