@@ -1,5 +1,5 @@
 """Exports of registered layers to the files planners open in QGIS: GeoPackage (with each layer's QGIS style in
-`layer_styles`), zipped Shapefile (.prj and a UTF-8 .cpg, so Persian survives), GeoJSON, CSV (WKT geometry, UTF-8
+`layer_styles` and a QGIS project of all its layers in `qgis_projects`), zipped Shapefile (.prj and a UTF-8 .cpg, so Persian survives), GeoJSON, CSV (WKT geometry, UTF-8
 with BOM for spreadsheets) and FlatGeobuf; in the municipality's CRS or any EPSG; filtered by district, bbox or
 field values.
 
@@ -237,6 +237,32 @@ def add_styles(gpkg: Path, layers: list[Layer]) -> None:
         db.close()
 
 
+def add_project(gpkg: Path, layers: list[Layer], final_name: str, srid: int) -> None:
+    """A QGIS project with all the exported layers, styled, stored in the GeoPackage itself (the `qgis_projects`
+    table QGIS reads: the zipped .qgz as hex text), so *Project → Open From → GeoPackage* opens the whole set."""
+    import io
+    import json
+    from datetime import datetime, timezone
+
+    title = ", ".join(layer.title for layer in layers)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("project.qgs", qml.project(layers, final_name, srid, title))
+    meta = {"last_modified_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+            "last_modified_user": "export"}
+    db = sqlite3.connect(gpkg)
+    try:
+        with db:
+            db.execute("CREATE TABLE IF NOT EXISTS qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)")
+            db.execute("INSERT INTO qgis_projects VALUES (?, ?, ?)",
+                       [PROJECT_NAME, json.dumps(meta), buffer.getvalue().hex()])
+    finally:
+        db.close()
+
+
+PROJECT_NAME = "layers"
+
+
 def export(req: ExportRequest, out: Path) -> Path:
     """Write the export to `out` (created whole or not at all) and return it."""
     check_request(req)
@@ -250,6 +276,7 @@ def export(req: ExportRequest, out: Path) -> Path:
             for i, (layer, sql) in enumerate(sqls):
                 ogr2ogr(target, fmt, layer, sql, req.target_srid, append=i > 0)
             add_styles(target, req.layers)
+            add_project(target, req.layers, Path(out).name, req.target_srid)
         else:
             files = work / "files"
             files.mkdir()

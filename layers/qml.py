@@ -1,9 +1,10 @@
 """QGIS styles (QML) made from the registry's Style: what exports store in a GeoPackage's `layer_styles` table so the
-layers open in QGIS already styled, with Persian (default) or English field aliases and legend labels.
+layers open in QGIS already styled, with Persian (default) or English field aliases and legend labels; and a QGIS
+project (.qgs) with all exported layers, which exports store in the same GeoPackage.
 
 Symbol properties are written as `<prop k= v=>` elements, which every QGIS 3 release reads."""
 
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from layers.registry import Layer, Style
 
@@ -60,31 +61,69 @@ def legend(layer: Layer, english: bool = False) -> list[dict]:
             for value, colour, _, _ in style.classes]
 
 
-def qml(layer: Layer, english: bool = False) -> str:
+def _renderer(layer: Layer, english: bool) -> str:
     style = layer.style
-    if style.by:
-        attr = f'left("{style.by}", 1)' if style.by_prefix else style.by
-        labels = class_labels(layer)
-        categories, symbols = [], []
-        for i, (value, colour, _, _) in enumerate(style.classes):
-            label = labels.get(value, (value, value))[1 if english else 0] or value
-            categories.append(f'<category symbol="{i}" value={quoteattr(value)} label={quoteattr(label)} render="true"/>')
-            symbols.append(_symbol(style, str(i), colour if style.fill else None))
-        other = len(style.classes)  # everything else: the layer's own colours
-        categories.append(f'<category symbol="{other}" value="" label={quoteattr("other" if english else "سایر")} '
-                          'render="true"/>')
-        symbols.append(_symbol(style, str(other), style.fill))
-        renderer = (f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(attr)} symbollevels="0" forceraster="0" '
-                    f'enableorderby="0"><categories>{"".join(categories)}</categories>'
-                    f'<symbols>{"".join(symbols)}</symbols>'
-                    f'<source-symbol>{_symbol(style, "0", style.fill)}</source-symbol></renderer-v2>')
-    else:
-        renderer = (f'<renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0">'
-                    f'<symbols>{_symbol(style, "0", style.fill)}</symbols></renderer-v2>')
-    aliases = "".join(
+    if not style.by:
+        return (f'<renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0">'
+                f'<symbols>{_symbol(style, "0", style.fill)}</symbols></renderer-v2>')
+    attr = f'left("{style.by}", 1)' if style.by_prefix else style.by
+    labels = class_labels(layer)
+    categories, symbols = [], []
+    for i, (value, colour, _, _) in enumerate(style.classes):
+        label = labels.get(value, (value, value))[1 if english else 0] or value
+        categories.append(f'<category symbol="{i}" value={quoteattr(value)} label={quoteattr(label)} render="true"/>')
+        symbols.append(_symbol(style, str(i), colour if style.fill else None))
+    other = len(style.classes)  # everything else: the layer's own colours
+    categories.append(f'<category symbol="{other}" value="" label={quoteattr("other" if english else "سایر")} '
+                      'render="true"/>')
+    symbols.append(_symbol(style, str(other), style.fill))
+    return (f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(attr)} symbollevels="0" forceraster="0" '
+            f'enableorderby="0"><categories>{"".join(categories)}</categories>'
+            f'<symbols>{"".join(symbols)}</symbols>'
+            f'<source-symbol>{_symbol(style, "0", style.fill)}</source-symbol></renderer-v2>')
+
+
+def _aliases(layer: Layer, english: bool) -> str:
+    return "<aliases>" + "".join(
         f'<alias field={quoteattr(f.name)} index="{i}" name={quoteattr(f.title_en if english else f.title)}/>'
         for i, f in enumerate(layer.fields)
-    )
+    ) + "</aliases>"
+
+
+def qml(layer: Layer, english: bool = False) -> str:
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-            f'<qgis version="3.22.16" styleCategories="Symbology|Fields">{renderer}'
-            f"<aliases>{aliases}</aliases></qgis>\n")
+            f'<qgis version="3.22.16" styleCategories="Symbology|Fields">{_renderer(layer, english)}'
+            f"{_aliases(layer, english)}</qgis>\n")
+
+
+GEOMETRY = {"polygon": "Polygon", "line": "Line", "point": "Point", "mixed": "Polygon"}
+
+
+def project(layers: list[Layer], gpkg_name: str, srid: int, title: str) -> str:
+    """A QGIS project (.qgs) with the layers of a GeoPackage named `gpkg_name`, styled, in the export's CRS, first
+    layer drawn on top. QGIS resolves "./<name>" next to the GeoPackage the project is stored in."""
+    from pyproj import CRS
+
+    definition = CRS.from_epsg(srid)
+    crs = (f"<spatialrefsys><wkt>{escape(definition.to_wkt())}</wkt><authid>EPSG:{srid}</authid>"
+           f"<description>{escape(definition.name)}</description></spatialrefsys>")
+    tree, maplayers, order = [], [], []
+    for layer in layers:
+        source = f"./{gpkg_name}|layername={layer.name}"
+        lid = f"{layer.name}_layer"
+        tree.append(f'<layer-tree-layer id="{lid}" name={quoteattr(layer.title)} source={quoteattr(source)} '
+                    'providerKey="ogr" checked="Qt::Checked" expanded="1"/>')
+        maplayers.append(
+            f'<maplayer type="vector" geometry="{GEOMETRY[layer.style.geometry]}" styleCategories="AllStyleCategories">'
+            f"<id>{lid}</id><datasource>{escape(source)}</datasource><layername>{escape(layer.title)}</layername>"
+            f'<srs>{crs}</srs><provider encoding="UTF-8">ogr</provider>{_renderer(layer, False)}{_aliases(layer, False)}'
+            "</maplayer>")
+        order.append(f'<layer id="{lid}"/>')
+    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+            f'<qgis version="3.22.16" projectname={quoteattr(title)}><title>{escape(title)}</title>'
+            f"<projectCrs>{crs}</projectCrs>"
+            '<properties><SpatialRefSys><ProjectionsEnabled type="int">1</ProjectionsEnabled></SpatialRefSys>'
+            "</properties>"
+            f'<layer-tree-group>{"".join(tree)}</layer-tree-group>'
+            f'<projectlayers>{"".join(maplayers)}</projectlayers><layerorder>{"".join(order)}</layerorder></qgis>\n')
+

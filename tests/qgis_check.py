@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from qgis.core import QgsApplication, QgsVectorLayer
+from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
 
 gpkg, ogc, user, password = sys.argv[1:5]
 app = QgsApplication([], False)
@@ -22,6 +22,12 @@ for name in ("parcels", "streets"):
         "categories": len(renderer.categories()) if renderer and renderer.type() == "categorizedSymbol" else 0,
         "aliases": {f.name(): f.alias() for f in layer.fields()},
     }
+project = QgsProject.instance()
+opened = project.read(f"geopackage:{gpkg}?projectName=layers")
+out["project"] = {"opened": opened, "crs": project.crs().authid(), "layers": {
+    layer.source().split("layername=")[-1]: {"valid": layer.isValid(), "count": layer.featureCount(),
+                                             "renderer": layer.renderer().type()}
+    for layer in project.mapLayers().values()}}
 remote = QgsVectorLayer(f"url='{ogc}' typename='parcels' pagingEnabled='true'", "oapif", "OAPIF")
 out["oapif"] = {"valid": remote.isValid(), "count": sum(1 for _ in remote.getFeatures()),
                 "fields": [f.name() for f in remote.fields()]}

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from layers.exports import ExportRequest, export
@@ -63,6 +64,10 @@ def test_qgis_opens_geopackage_with_styles_and_ogc_api(demo_city, portal_url, co
     assert p["aliases"]["renewal_code"] == "کد نوسازی"
     assert found["streets"]["valid"] and found["streets"]["count"] == streets
     assert found["streets"]["renderer"] == "singleSymbol"
+    project = found["project"]  # the QGIS project stored in the GeoPackage, with both layers styled
+    assert project["opened"] and project["crs"] == f"EPSG:{settings.MUNICIPALITY_SRID}"
+    assert project["layers"]["parcels"] == {"valid": True, "count": parcels, "renderer": "categorizedSymbol"}
+    assert project["layers"]["streets"]["valid"] and project["layers"]["streets"]["count"] == streets
     assert found["oapif"]["valid"] and found["oapif"]["count"] == parcels
     assert "renewal_code" in found["oapif"]["fields"]
     assert found["protected"]["valid"] and found["protected"]["count"] == parcels  # HTTP basic from the URI
