@@ -1,7 +1,7 @@
 """Exports of registered layers to the files planners open in QGIS: GeoPackage (with each layer's QGIS style in
-`layer_styles` and a QGIS project of all its layers in `qgis_projects`), zipped Shapefile (.prj and a UTF-8 .cpg, so Persian survives), GeoJSON, CSV (WKT geometry, UTF-8
-with BOM for spreadsheets) and FlatGeobuf; in the municipality's CRS or any EPSG; filtered by district, bbox or
-field values.
+`layer_styles` and a QGIS project of all its layers in `qgis_projects`), zipped Shapefile (.prj and a UTF-8 .cpg,
+so Persian survives), GeoJSON, CSV (WKT geometry, UTF-8 with BOM for spreadsheets) and FlatGeobuf; in the
+municipality's CRS or any EPSG; filtered by district, bbox or field values.
 
 The engine is GDAL's ogr2ogr reading PostGIS through one SQL statement per layer: it streams rows from a server
 cursor into the file (a whole city is never held in memory) and is the yardstick the speed target is measured
@@ -40,7 +40,6 @@ FORMATS = {
     "csv": Format("CSV", ".csv", "text/csv; charset=utf-8", ("-lco", "GEOMETRY=AS_WKT", "-lco", "WRITE_BOM=YES")),
     "fgb": Format("FlatGeobuf", ".fgb", "application/flatgeobuf"),
 }
-WGS84_BOUNDS = (-180.0, -90.0, 180.0, 90.0)
 
 
 class ExportFailed(Exception):

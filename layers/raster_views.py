@@ -4,7 +4,6 @@ the list, staff upload of a GeoTIFF, XYZ PNG tiles."""
 import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 

@@ -14,7 +14,7 @@ migrations 0003/0004 do), so tile caches and cached OGC counts follow its data; 
 migration 0004, road widening) is registered with `versioned=False`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PERSONAL_DATA_PERMISSION = "parcels.view_personal_data"
 
