@@ -85,7 +85,7 @@ def main():
     bbox = ",".join(f"{v:.6f}" for v in box)
     where = " WHERE t.geom && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), %s)"
     params = [*box, 4326, srid]
-    page_sql = ogc.features_sql(layer, where, 4326, False, "ORDER BY t.id LIMIT %s OFFSET %s")
+    page_sql = ogc.features_sql(layer, where, 4326, False)
     count_sql = f'SELECT count(*) FROM "{layer.table}" t{where}'
 
     def raw_client(with_count):
@@ -93,7 +93,7 @@ def main():
             conn = psycopg.connect(conninfo, options="-c max_parallel_workers_per_gather=0")
 
             def run():
-                text, n = conn.execute(page_sql, [*params, 100, 0], prepare=True).fetchone()
+                text = conn.execute(page_sql, [*params, 101, 0, 100], prepare=True).fetchone()[0]
                 if with_count:
                     conn.execute(count_sql, params, prepare=True).fetchone()
                 return text.encode()

@@ -33,7 +33,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
 DEFAULT_LIMIT = 100
-ITEM_PARAMS = {"f", "limit", "offset", "bbox", "bbox-crs", "crs"}
+ITEM_PARAMS = {"f", "limit", "offset", "after", "bbox", "bbox-crs", "crs"}
 
 
 def supported_crs() -> list[str]:
@@ -221,25 +221,31 @@ def number_matched(layer: Layer, where: str, params: list) -> int | None:
     return count
 
 
-def features_sql(layer: Layer, where: str, srid: int, lat_first: bool, tail: str) -> str:
+def features_sql(layer: Layer, where: str, srid: int, lat_first: bool) -> str:
+    """A page of features as GeoJSON text made in PostGIS, ordered by id, and (returned, last id, more after it).
+    Parameters: the where clause's, then limit + 1, offset, limit (one row more than the page tells whether a
+    next page exists without a count)."""
     digits = 7 if srid == 4326 else 2
     geom = f"ST_Transform(hits.geom, {int(srid)})"
     if lat_first:
         geom = f"ST_FlipCoordinates({geom})"
     return f"""
-        WITH hits AS (
-            SELECT {", ".join(layer.columns)}, t.id AS "__fid", t.geom FROM "{layer.table}" t{where} {tail}
-        )
+        WITH page AS (
+            SELECT {", ".join(layer.columns)}, t.id AS "__fid", t.geom FROM "{layer.table}" t{where}
+            ORDER BY t.id LIMIT %s OFFSET %s
+        ),
+        hits AS (SELECT * FROM page ORDER BY "__fid" LIMIT %s)
         SELECT COALESCE(json_agg(json_build_object(
             'type', 'Feature', 'id', hits."__fid",
             'geometry', ST_AsGeoJSON({geom}, {digits})::json,
             'properties', to_jsonb(hits) - 'geom' - '__fid'
-        ) ORDER BY hits."__fid"), '[]'::json)::text, count(*)
+        ) ORDER BY hits."__fid"), '[]'::json)::text, count(*), max(hits."__fid"),
+        (SELECT count(*) FROM page) > count(*)
         FROM hits
     """
 
 
-def parse_int(request, name: str, default: int, low: int, high: int) -> int:
+def parse_int(request, name: str, default: int | None, low: int, high: int) -> int | None:
     raw = request.GET.get(name)
     if raw in (None, ""):
         return default
@@ -255,27 +261,33 @@ def parse_int(request, name: str, default: int, low: int, high: int) -> int:
 @require_GET
 @json_errors
 def items(request, name):
+    """A page of features. `next` links continue after the page's last id (`after=`), so deep pages cost no more
+    than the first (an offset would make the database skip every earlier feature again)."""
     layer = layer_for(request, name)
     limit = parse_int(request, "limit", min(DEFAULT_LIMIT, layer.max_features), 1, layer.max_features)
     offset = parse_int(request, "offset", 0, 0, 10**9)
+    after = parse_int(request, "after", None, 0, 2**63 - 1)
     srid, lat_first = parse_crs(request.GET.get("crs"), "crs")
     where, params = where_clause(layer, request)
+    page_where, page_params = where, params
+    if after is not None:
+        page_where = (where + " AND" if where else " WHERE") + " t.id > %s"
+        page_params = [*params, after]
     with connection.cursor() as cursor:
-        cursor.execute(features_sql(layer, where, srid, lat_first, "ORDER BY t.id LIMIT %s OFFSET %s"),
-                       [*params, limit, offset])
-        features, returned = cursor.fetchone()
+        cursor.execute(features_sql(layer, page_where, srid, lat_first), [*page_params, limit + 1, offset, limit])
+        features, returned, last_id, more = cursor.fetchone()
     matched = number_matched(layer, where, params)
     base = f"/ogc/collections/{layer.name}/items"
-    query = {k: v for k, v in request.GET.items() if k not in ("offset", "f")}
-    links = [{"href": url(request, base, **query, offset=offset or None), "rel": "self",
-              "type": "application/geo+json", "title": "This page"},
-             {"href": url(request, base, **query, offset=offset or None, f="html"), "rel": "alternate",
-              "type": "text/html", "title": "This page as HTML"}]
-    more = returned == limit and (matched is None or offset + limit < matched)
+    query = {k: v for k, v in request.GET.items() if k not in ("offset", "after", "f")}
+    here = {"offset": offset or None, "after": after}
+    links = [{"href": url(request, base, **query, **here), "rel": "self", "type": "application/geo+json",
+              "title": "This page"},
+             {"href": url(request, base, **query, **here, f="html"), "rel": "alternate", "type": "text/html",
+              "title": "This page as HTML"}]
     if more:
-        links.append({"href": url(request, base, **query, offset=offset + limit), "rel": "next",
+        links.append({"href": url(request, base, **query, after=last_id), "rel": "next",
                       "type": "application/geo+json", "title": "Next page"})
-    if offset > 0:
+    if offset > 0 and after is None:
         links.append({"href": url(request, base, **query, offset=max(offset - limit, 0) or None), "rel": "prev",
                       "type": "application/geo+json", "title": "Previous page"})
     from django.utils import timezone
@@ -302,8 +314,8 @@ def item(request, name, fid):
     layer = layer_for(request, name)
     srid, lat_first = parse_crs(request.GET.get("crs"), "crs")
     with connection.cursor() as cursor:
-        cursor.execute(features_sql(layer, " WHERE t.id = %s", srid, lat_first, ""), [fid])
-        features, returned = cursor.fetchone()
+        cursor.execute(features_sql(layer, " WHERE t.id = %s", srid, lat_first), [fid, 1, 0, 1])
+        features, returned, _, _ = cursor.fetchone()
     if not returned:
         raise NotFound(f"Layer {name!r} has no feature {fid}")
     feature = json.loads(features)[0]

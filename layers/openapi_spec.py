@@ -108,6 +108,8 @@ OGC_PATHS = {
             _param("limit", "features per page (default 100, at most the layer's cap)",
                    {"type": "integer", "minimum": 1, "maximum": 5000, "default": 100}, required=False),
             _param("offset", "features to skip", {"type": "integer", "minimum": 0, "default": 0}, required=False),
+            _param("after", "continue after this feature id (what next links use: deep pages cost as the first)",
+                   {"type": "integer", "minimum": 0}, required=False),
             _param("bbox", "minx,miny,maxx,maxy (in bbox-crs; default CRS84 lon/lat)", {"type": "string"},
                    required=False),
             _param("bbox-crs", "CRS URI of bbox", {"type": "string", "format": "uri"}, required=False),

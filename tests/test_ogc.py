@@ -50,6 +50,11 @@ def test_items_paging_and_count(client, demo_city):
         url = nxt[0].replace("http://testserver", "") if nxt else None
         pages += 1
     assert len(seen) == len(set(seen)) == total and pages == -(-total // 500)
+    assert seen == sorted(seen)
+    # offset paging (what QGIS does) gives the same features
+    third = client.get("/ogc/collections/parcels/items?limit=500&offset=1000").json()
+    assert [f["id"] for f in third["features"]] == seen[1000:1500]
+    assert "prev" in {link["rel"] for link in third["links"]}
 
 
 def test_bbox_filter_crs_and_single_item(client, demo_city, settings):
