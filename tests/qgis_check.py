@@ -1,14 +1,14 @@
 """Run by tests/test_qgis.py with Debian's /usr/bin/python3 (PyQGIS), QT_QPA_PLATFORM=offscreen, as a separate
 process: opens an exported GeoPackage (its styles from layer_styles) and the OGC API layers as QGIS would, and
-prints what it found as JSON. Usage: qgis_check.py GPKG OGC_URL USER PASSWORD"""
+prints what it found as JSON. Usage: qgis_check.py GPKG OGC_URL USER PASSWORD TILE_URL MINZOOM MAXZOOM (the last three from the TileJSON)"""
 
 import json
 import os
 import sys
 
-from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
+from qgis.core import QgsApplication, QgsProject, QgsVectorLayer, QgsVectorTileLayer
 
-gpkg, ogc, user, password = sys.argv[1:5]
+gpkg, ogc, user, password, tile_url, zmin, zmax = sys.argv[1:8]
 app = QgsApplication([], False)
 app.setPrefixPath("/usr", True)
 app.initQgis()
@@ -35,5 +35,9 @@ protected = QgsVectorLayer(f"url='{ogc}' typename='parcel_owners' username='{use
                            "owners", "OAPIF")
 out["protected"] = {"valid": protected.isValid(),
                     "count": sum(1 for _ in protected.getFeatures()) if protected.isValid() else 0}
+from urllib.parse import quote
+
+tiles = QgsVectorTileLayer(f"type=xyz&url={quote(tile_url, safe=':/{}')}&zmin={zmin}&zmax={zmax}", "tiles")
+out["vector_tiles"] = {"valid": tiles.isValid(), "zmin": tiles.sourceMinZoom(), "zmax": tiles.sourceMaxZoom()}
 print(json.dumps(out, ensure_ascii=False), flush=True)
 os._exit(0)  # QGIS 3.22 may crash while tearing down its network threads; the answer is already out

@@ -54,7 +54,10 @@ def test_qgis_opens_geopackage_with_styles_and_ogc_api(demo_city, portal_url, co
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
     env.pop("PYTHONPATH", None)
     script = Path(__file__).with_name("qgis_check.py")
-    result = subprocess.run([QGIS_PYTHON, str(script), str(gpkg), f"{portal_url}/ogc", *committed_finance_user],
+    import urllib.request
+    tilejson = json.load(urllib.request.urlopen(f"{portal_url}/tiles/parcels.json"))
+    result = subprocess.run([QGIS_PYTHON, str(script), str(gpkg), f"{portal_url}/ogc", *committed_finance_user,
+                             tilejson["tiles"][0], str(tilejson["minzoom"]), str(tilejson["maxzoom"])],
                             capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
@@ -70,4 +73,5 @@ def test_qgis_opens_geopackage_with_styles_and_ogc_api(demo_city, portal_url, co
     assert project["layers"]["streets"]["valid"] and project["layers"]["streets"]["count"] == streets
     assert found["oapif"]["valid"] and found["oapif"]["count"] == parcels
     assert "renewal_code" in found["oapif"]["fields"]
+    assert found["vector_tiles"] == {"valid": True, "zmin": 14, "zmax": 18}  # from the TileJSON
     assert found["protected"]["valid"] and found["protected"]["count"] == parcels  # HTTP basic from the URI
