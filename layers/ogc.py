@@ -227,6 +227,8 @@ def features_sql(layer: Layer, where: str, srid: int, lat_first: bool) -> str:
     next page exists without a count)."""
     digits = 7 if srid == 4326 else 2
     geom = f"ST_Transform(hits.geom, {int(srid)})"
+    # Named fields, not to_jsonb(row) minus the geometry: that would encode every geometry as hex only to drop it.
+    properties = ", ".join(f"'{f.name}', hits.{f.name}" for f in layer.fields)
     if lat_first:
         geom = f"ST_FlipCoordinates({geom})"
     return f"""
@@ -238,7 +240,7 @@ def features_sql(layer: Layer, where: str, srid: int, lat_first: bool) -> str:
         SELECT COALESCE(json_agg(json_build_object(
             'type', 'Feature', 'id', hits."__fid",
             'geometry', ST_AsGeoJSON({geom}, {digits})::json,
-            'properties', to_jsonb(hits) - 'geom' - '__fid'
+            'properties', json_build_object({properties})
         ) ORDER BY hits."__fid"), '[]'::json)::text, count(*), max(hits."__fid"),
         (SELECT count(*) FROM page) > count(*)
         FROM hits
