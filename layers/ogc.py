@@ -207,10 +207,10 @@ def where_clause(layer: Layer, request) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
-def number_matched(layer: Layer, where: str, params: list) -> int | None:
+def number_matched(layer: Layer, where: str, params: list, version: int) -> int | None:
+    """The exact count of a query, cached until the layer's data version changes."""
     if not layer.versioned:
         return None  # a view without a data version: a cached count could go stale
-    version = tiles.layer_version(layer)
     key = "ogc-count:" + hashlib.sha1(f"{layer.name}:{version}:{where}:{params}".encode()).hexdigest()
     count = cache.get(key)
     if count is None:
@@ -222,7 +222,8 @@ def number_matched(layer: Layer, where: str, params: list) -> int | None:
 
 
 def features_sql(layer: Layer, where: str, srid: int, lat_first: bool) -> str:
-    """A page of features as GeoJSON text made in PostGIS, ordered by id, and (returned, last id, more after it).
+    """A page of features as GeoJSON text made in PostGIS, ordered by id, and (returned, last id, more after it,
+    the table's data version: read in the same round trip, for the cached count).
     Parameters: the where clause's, then limit + 1, offset, limit (one row more than the page tells whether a
     next page exists without a count)."""
     digits = 7 if srid == 4326 else 2
@@ -242,7 +243,8 @@ def features_sql(layer: Layer, where: str, srid: int, lat_first: bool) -> str:
             'geometry', ST_AsGeoJSON({geom}, {digits})::json,
             'properties', json_build_object({properties})
         ) ORDER BY hits."__fid"), '[]'::json)::text, count(*), max(hits."__fid"),
-        (SELECT count(*) FROM page) > count(*)
+        (SELECT count(*) FROM page) > count(*),
+        (SELECT version FROM layers_tableversion WHERE table_name = '{layer.table}')
         FROM hits
     """
 
@@ -277,8 +279,8 @@ def items(request, name):
         page_params = [*params, after]
     with connection.cursor() as cursor:
         cursor.execute(features_sql(layer, page_where, srid, lat_first), [*page_params, limit + 1, offset, limit])
-        features, returned, last_id, more = cursor.fetchone()
-    matched = number_matched(layer, where, params)
+        features, returned, last_id, more, version = cursor.fetchone()
+    matched = number_matched(layer, where, params, version or 0)
     base = f"/ogc/collections/{layer.name}/items"
     query = {k: v for k, v in request.GET.items() if k not in ("offset", "after", "f")}
     here = {"offset": offset or None, "after": after}
@@ -317,7 +319,7 @@ def item(request, name, fid):
     srid, lat_first = parse_crs(request.GET.get("crs"), "crs")
     with connection.cursor() as cursor:
         cursor.execute(features_sql(layer, " WHERE t.id = %s", srid, lat_first), [fid, 1, 0, 1])
-        features, returned, _, _ = cursor.fetchone()
+        features, returned, *_ = cursor.fetchone()
     if not returned:
         raise NotFound(f"Layer {name!r} has no feature {fid}")
     feature = json.loads(features)[0]

@@ -165,3 +165,13 @@ def test_registry_endpoint(client, role_users, demo_city):
                                               "title_en": "Renewal code", "filterable": True}
     client.force_login(role_users["finance"])
     assert "parcel_owners" in {layer["name"] for layer in client.get("/api/layers").json()["layers"]}
+
+
+def test_number_matched_follows_data_changes(client, demo_city):
+    url = "/ogc/collections/parcels/items?land_use=vacant&limit=1"
+    before = client.get(url).json()["numberMatched"]
+    assert client.get(url).json()["numberMatched"] == before  # served from the cache
+    with connection.cursor() as c:
+        c.execute("UPDATE parcels_parcel SET land_use_id = 'vacant' WHERE id = (SELECT min(id) FROM parcels_parcel"
+                  " WHERE land_use_id <> 'vacant')")  # the statement trigger bumps the table's data version
+    assert client.get(url).json()["numberMatched"] == before + 1
