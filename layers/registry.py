@@ -1,11 +1,49 @@
-"""Published layers: what each may show to the public and how its features are fetched.
+"""The layer registry: the one description of every published layer.
 
-The seed of the layer registry (the layers issue extends it with styles, exports, OGC API and tiles): one entry per
-layer, read alike by the map page and the API. Only the columns listed here ever leave the server, so owners'
-data cannot leak through a layer.
+Each layer is registered once with its Persian and English title, its fields (SQL expression, type, labels), its
+style (enough for a QGIS QML and the portal's legend) and who may see it. Exports (`layers/exports.py`), the OGC API
+(`layers/ogc.py`), vector tiles (`layers/tiles.py`) and the portal's layer switcher all read it. Only the fields
+listed here ever leave the server, so owners' data cannot leak through a layer: a layer that shows personal data
+carries the personal-data permission and is refused to everyone else.
+
+Later apps (assessments, eligibility results, ...) add their layers with `register(Layer(...))` from their
+AppConfig.ready(), over a table or view with an integer `id` and a `geom` column in the municipality's CRS. A table
+gets the data-version trigger in the app's own migration (`CREATE TRIGGER <table>_bump_version AFTER INSERT OR
+UPDATE OR DELETE OR TRUNCATE ON <table> FOR EACH STATEMENT EXECUTE FUNCTION layers_bump_version()`, as layers
+migrations 0003/0004 do), so tile caches and cached OGC counts follow its data; a view over computed results (see
+migration 0004, road widening) is registered with `versioned=False`.
 """
 
 from dataclasses import dataclass
+
+PERSONAL_DATA_PERMISSION = "parcels.view_personal_data"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    sql: str  # SQL expression over the layer's table (alias t)
+    type: str  # "integer" | "real" | "string" | "boolean": the type exports and the OGC API declare
+    title: str
+    title_en: str
+    filterable: bool = True  # may be used in ?name=value filters (exports, OGC API)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a layer is drawn, in QGIS and in the portal's legend. Colours are #rrggbb; widths in millimetres (QGIS).
+    With `by`, features are coloured by the value of a field (or of its first letter with `by_prefix`):
+    `classes` maps a value to (colour, Persian label, English label); an empty label means "look it up" (land uses)."""
+
+    geometry: str  # "polygon" | "line" | "point" | "mixed"
+    stroke: str
+    stroke_width: float = 0.26
+    fill: str | None = None  # None: outline only
+    fill_opacity: float = 1.0
+    dashed: bool = False
+    by: str | None = None
+    by_prefix: bool = False
+    classes: tuple[tuple[str, str, str, str], ...] = ()  # (value, colour, label, label_en)
 
 
 @dataclass(frozen=True)
@@ -13,38 +51,159 @@ class Layer:
     name: str
     title: str
     title_en: str
-    table: str
-    columns: tuple[str, ...]  # public attribute columns (SQL expressions over alias t, with "AS name")
-    max_features: int  # never more features per GeoJSON request
+    table: str  # a table or view with an integer id and a geom column in the municipality's CRS
+    fields: tuple[Field, ...]
+    style: Style
+    max_features: int  # never more features per GeoJSON / OGC API page
     tile_min_zoom: int = 0  # vector tiles of the layer exist from this zoom on (below: no content)
     tile_max_features: int = 20_000  # never more features in one tile
-    # Below detail_zoom tiles carry only overview_columns (what the map styles by): a z14 parcels tile holds
+    # Below detail_zoom tiles carry only overview_fields (what the map styles by): a z14 parcels tile holds
     # ~10,000 parcels, and their codes and areas tripled its size for nothing the map can show at that scale.
     detail_zoom: int = 0
-    overview_columns: tuple[str, ...] = ()
+    overview_fields: tuple[str, ...] = ()
+    permission: str | None = None  # None: public; otherwise the Django permission needed to see the layer
+    in_portal: bool = True  # drawn as vector tiles in the portal's layer switcher
+    versioned: bool = True  # the table has a data-version trigger (layers migrations 0003/0004); views do not
+    description_en: str = ""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The public attribute columns as SQL select items ("expr AS name"), as the tile and GeoJSON SQL use."""
+        return tuple(f"{f.sql} AS {f.name}" for f in self.fields)
 
     def tile_columns(self, z: int) -> tuple[str, ...]:
-        return self.columns if z >= self.detail_zoom else self.overview_columns
+        """The columns a vector tile at zoom z carries."""
+        if z >= self.detail_zoom or not self.overview_fields:
+            return self.columns
+        return tuple(f"{f.sql} AS {f.name}" for f in self.fields if f.name in self.overview_fields)
+
+    @property
+    def is_public(self) -> bool:
+        return self.permission is None
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def visible_to(self, user) -> bool:
+        if self.is_public:
+            return True
+        return bool(user is not None and user.is_authenticated and user.has_perm(self.permission))
 
 
-LAYERS = {
-    layer.name: layer
-    for layer in [
-        Layer("districts", "مناطق", "Districts", "parcels_district",
-              ("t.code AS code", "t.name AS name", "t.name_en AS name_en"), 100, 0),
-        Layer("blocks", "بلوک‌ها", "Blocks", "parcels_block",
-              ("t.code AS code",), 3000, 13),
-        Layer("streets", "معابر", "Streets", "parcels_street",
-              ("t.name AS name", "t.kind AS kind", "t.existing_width AS existing_width",
-               "t.planned_width AS planned_width"), 5000, 12),
-        Layer("zoning", "پهنه‌بندی", "Zoning", "zoning_zone",
-              ("t.code AS code", "t.name AS name"), 3000, 10),
-        Layer("parcels", "قطعات", "Parcels", "parcels_parcel",
-              ("t.id AS id", "t.renewal_code AS renewal_code", "t.land_use_id AS land_use",
-               "round(t.measured_area::numeric, 1) AS measured_area", "t.is_corner AS is_corner",
-               "t.widest_street_width AS widest_street_width"), 5000, 14,
-              detail_zoom=16, overview_columns=("t.land_use_id AS land_use",)),
-        Layer("buildings", "ساختمان‌ها", "Buildings", "parcels_building",
-              ("t.floors_above AS floors_above", "t.structure_type_id AS structure_type"), 5000, 15),
-    ]
-}
+def _s(name, title, title_en, sql=None):
+    return Field(name, sql or f"t.{name}", "string", title, title_en)
+
+
+LAND_USE_COLOURS = (  # labels come from the land-use table (data/reference/land_uses.csv)
+    ("residential", "#f4d58d"), ("commercial", "#e4572e"), ("education", "#4e8fd1"), ("religious", "#2e7d32"),
+    ("green_space", "#7cc576"), ("health", "#c2185b"), ("administrative", "#6d4c41"), ("sports", "#00897b"),
+    ("industrial", "#616161"), ("vacant", "#e0e0e0"), ("historic_heritage", "#8e24aa"),
+)
+ZONE_COLOURS = (
+    ("R", "#f9a825", "مسکونی", "Residential"), ("C", "#d84315", "تجاری", "Commercial"),
+    ("M", "#8e24aa", "مختلط", "Mixed use"), ("G", "#2e7d32", "فضای سبز", "Green space"),
+    ("I", "#546e7a", "صنعتی", "Industrial"), ("H", "#6d4c41", "تاریخی", "Historic"),
+    ("P", "#1565c0", "عمومی", "Public"),
+)
+OVERLAY_COLOURS = (
+    ("historic_core", "#6d4c41", "بافت تاریخی", "Historic core"), ("river", "#0277bd", "رودخانه", "River"),
+    ("floodplain", "#4fc3f7", "حریم سیلاب", "Floodplain"), ("fault_line", "#c62828", "گسل", "Fault line"),
+    ("other", "#757575", "سایر", "Other"),
+)
+
+_LAYERS: dict[str, Layer] = {}
+LAYERS = _LAYERS  # name -> Layer, in registration order (the map draws them in this order)
+
+
+def register(layer: Layer) -> Layer:
+    if layer.name in _LAYERS:
+        raise ValueError(f"layer {layer.name!r} is registered twice")
+    if not layer.is_public and layer.in_portal:
+        raise ValueError(f"layer {layer.name!r}: only public layers are drawn in the portal")
+    _LAYERS[layer.name] = layer
+    return layer
+
+
+def portal_layers() -> list[Layer]:
+    return [layer for layer in _LAYERS.values() if layer.in_portal]
+
+
+def layers_for(user) -> list[Layer]:
+    return [layer for layer in _LAYERS.values() if layer.visible_to(user)]
+
+
+register(Layer(
+    "districts", "مناطق", "Districts", "parcels_district",
+    (_s("code", "کد منطقه", "District code"), _s("name", "نام", "Name"), _s("name_en", "نام انگلیسی", "English name")),
+    Style("polygon", "#123c52", 0.6, dashed=True), 100, 0,
+))
+register(Layer(
+    "blocks", "بلوک‌ها", "Blocks", "parcels_block",
+    (_s("code", "کد بلوک", "Block code"),),
+    Style("polygon", "#9e9e9e", 0.26, fill="#fafafa", fill_opacity=0.4), 3000, 13,
+))
+register(Layer(
+    "streets", "معابر", "Streets", "parcels_street",
+    (_s("name", "نام معبر", "Street name"), _s("kind", "نوع", "Kind"),
+     Field("existing_width", "t.existing_width", "real", "عرض موجود (م)", "Existing width (m)"),
+     Field("planned_width", "t.planned_width", "real", "عرض طرح (م)", "Planned width (m)")),
+    Style("line", "#9e8f6a", 0.8), 5000, 12,
+))
+register(Layer(
+    "zoning", "پهنه‌بندی", "Zoning", "zoning_zone",
+    (_s("code", "کد پهنه", "Zone code"), _s("name", "نام پهنه", "Zone name")),
+    Style("polygon", "#5c6bc0", 0.4, fill="#5c6bc0", fill_opacity=0.12, by="code", by_prefix=True,
+          classes=ZONE_COLOURS), 3000, 10,
+))
+register(Layer(
+    "parcels", "قطعات", "Parcels", "parcels_parcel",
+    (Field("id", "t.id", "integer", "شناسه", "Id"),
+     _s("renewal_code", "کد نوسازی", "Renewal code"),
+     _s("land_use", "کاربری", "Land use", "t.land_use_id"),
+     Field("measured_area", "round(t.measured_area::numeric, 1)", "real", "مساحت (م²)", "Measured area (m²)"),
+     Field("is_corner", "t.is_corner", "boolean", "نبش", "Corner parcel"),
+     Field("widest_street_width", "t.widest_street_width", "real", "عرض عریض‌ترین معبر (م)",
+           "Widest street width (m)")),
+    Style("polygon", "#5d4037", 0.2, fill="#d7ccc8", fill_opacity=0.75, by="land_use",
+          classes=tuple((code, colour, "", "") for code, colour in LAND_USE_COLOURS)), 5000, 14,
+    detail_zoom=16, overview_fields=("land_use",),
+))
+register(Layer(
+    "buildings", "ساختمان‌ها", "Buildings", "parcels_building",
+    (Field("floors_above", "t.floors_above", "integer", "طبقات روی زمین", "Floors above ground"),
+     _s("structure_type", "نوع سازه", "Structure type", "t.structure_type_id")),
+    Style("polygon", "#3e2723", 0.15, fill="#8d6e63", fill_opacity=0.5), 5000, 15,
+))
+register(Layer(
+    "cadastral_zones", "حوزه‌ها", "Cadastral zones", "parcels_cadastralzone",
+    (_s("code", "کد حوزه", "Zone code"), _s("name", "نام", "Name"), _s("name_en", "نام انگلیسی", "English name")),
+    Style("polygon", "#37474f", 0.4, dashed=True), 500, 11, in_portal=False,
+))
+register(Layer(
+    "overlays", "لایه‌های روی‌نهاده", "Overlays", "zoning_overlay",
+    (_s("kind", "نوع", "Kind"), _s("name", "نام", "Name"), _s("name_en", "نام انگلیسی", "English name")),
+    Style("mixed", "#757575", 0.5, fill="#757575", fill_opacity=0.25, by="kind", classes=OVERLAY_COLOURS),
+    1000, 10, in_portal=False,
+))
+register(Layer(
+    "road_widening", "عقب‌نشینی", "Road widening", "layers_road_widening",
+    (Field("parcel_id", "t.parcel_id", "integer", "شناسهٔ قطعه", "Parcel id"),
+     _s("renewal_code", "کد نوسازی", "Renewal code"),
+     _s("street", "معبر", "Street"),
+     Field("planned_width", "t.planned_width", "real", "عرض طرح (م)", "Planned width (m)"),
+     Field("area", "round(t.area::numeric, 2)", "real", "مساحت (م²)", "Area (m²)")),
+    Style("polygon", "#d50000", 0.2, fill="#d50000", fill_opacity=0.45), 5000, 15, in_portal=False, versioned=False,
+    description_en="The strip of each parcel inside the planned width of a street it fronts (computed on the fly).",
+))
+register(Layer(
+    "parcel_owners", "مالکان قطعات", "Parcel owners", "parcels_parcel",
+    (Field("id", "t.id", "integer", "شناسه", "Id"),
+     _s("renewal_code", "کد نوسازی", "Renewal code"),
+     Field("owners", "(SELECT string_agg(concat_ws(' ', NULLIF(w.legal_name, ''), NULLIF(w.first_name, ''),"
+                     " NULLIF(w.last_name, ''), '(' || o.share_dang || ' دانگ)'), '، ' ORDER BY o.id)"
+                     " FROM parcels_ownership o JOIN parcels_owner w ON w.id = o.owner_id WHERE o.parcel_id = t.id)",
+           "string", "مالکان", "Owners", filterable=False)),
+    Style("polygon", "#4a148c", 0.3, fill="#ce93d8", fill_opacity=0.4), 5000, 14,
+    permission=PERSONAL_DATA_PERMISSION, in_portal=False,
+    description_en="Owners' names and shares: staff with the personal-data permission only; every use is recorded.",
+))

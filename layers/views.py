@@ -2,8 +2,9 @@ from django.core.cache import caches
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from gis_portal.errors import BadParameter, NotFound, json_errors
+from gis_portal.errors import BadParameter, json_errors
 from layers import geojson, tiles
+from layers.access import layer_for
 from layers.registry import LAYERS
 
 MAX_CACHED_TILE = 1_000_000  # bytes; the cache holds TILE_CACHE_ENTRIES tiles per process
@@ -40,9 +41,7 @@ def parse_limit(raw: str | None, maximum: int) -> int:
 @require_GET
 @json_errors
 def layer_geojson(request, layer):
-    if layer not in LAYERS:
-        raise NotFound(f"Unknown layer {layer!r}; layers: {', '.join(LAYERS)}")
-    spec = LAYERS[layer]
+    spec = layer_for(request, layer)
     bbox = parse_bbox(request.GET.get("bbox"))
     limit = parse_limit(request.GET.get("limit"), spec.max_features)
     text, truncated = geojson.features_in_bbox(spec, bbox, limit)
@@ -65,17 +64,15 @@ def tile(request, layer, z, x, y):
     Tiles made are kept in the "tiles" cache under (layer, data version, z/x/y): a write bumps the version, so a
     cached tile is never served for data that changed since. A versioned URL whose tile is cached is answered
     without touching the database; otherwise the tile and the version come from one statement."""
-    if layer not in LAYERS:
-        raise NotFound(f"Unknown layer {layer!r}; layers: {', '.join(LAYERS)}")
+    spec = layer_for(request, layer)
     if not tiles.tile_in_range(z, x, y):
         raise BadParameter(f"Tile {z}/{x}/{y} does not exist: zoom 0-{tiles.MAX_ZOOM}, x and y 0-2^zoom-1")
-    spec = LAYERS[layer]
     cache = caches["tiles"]
     requested = request.GET.get("v", "")
     if_none_match = request.headers.get("If-None-Match")
     if z < spec.tile_min_zoom:
         version, data = tiles.layer_version(spec), None
-    elif requested.isdigit() and not if_none_match and \
+    elif spec.versioned and requested.isdigit() and not if_none_match and \
             (hit := cache.get(tiles.cache_key(spec, int(requested), z, x, y))) is not None:
         version, data = int(requested), hit
     else:
@@ -86,7 +83,7 @@ def tile(request, layer, z, x, y):
             data = hit
         else:
             version, data = tiles.render_tile_with_version(spec, z, x, y)
-            if len(data) <= MAX_CACHED_TILE:
+            if spec.versioned and len(data) <= MAX_CACHED_TILE:  # a view has no data version: never cached
                 cache.set(tiles.cache_key(spec, version, z, x, y), data)
     tag = tiles.etag(spec, version, z, x, y)
     if z < spec.tile_min_zoom:
@@ -107,4 +104,65 @@ def tile(request, layer, z, x, y):
 @require_GET
 def layer_versions(request):
     """Current data version of every layer, for building cacheable tile URLs."""
-    return JsonResponse(tiles.layer_versions(LAYERS.values()))
+    return JsonResponse(tiles.layer_versions(spec for spec in LAYERS.values() if spec.is_public))
+
+
+@require_GET
+@json_errors
+def layer_list(request):
+    """The registry as the portal and clients see it: the layers this user may see, their titles, fields and
+    legend (colours and labels), and where to get them."""
+    from layers import qml
+    from layers.access import request_user
+    from layers.registry import layers_for
+
+    english = getattr(request, "LANGUAGE_CODE", "fa") != "fa"
+    return JsonResponse({"layers": [
+        {"name": layer.name, "title": layer.title, "title_en": layer.title_en, "public": layer.is_public,
+         "in_portal": layer.in_portal, "geometry": layer.style.geometry,
+         "fields": [{"name": f.name, "type": f.type, "title": f.title, "title_en": f.title_en,
+                     "filterable": f.filterable} for f in layer.fields],
+         "legend": qml.legend(layer, english),
+         "ogc_items": f"/ogc/collections/{layer.name}/items",
+         "tilejson": f"/tiles/{layer.name}.json" if layer.is_public else None}
+        for layer in layers_for(request_user(request))
+    ]}, json_dumps_params={"ensure_ascii": False})
+
+
+EXPORT_PARAMS = {"layers", "format", "srid", "district", "bbox"}
+
+
+@require_GET
+@json_errors
+def export_download(request):
+    """One export as a download: checked first (4xx, nothing written), made by ogr2ogr into a temporary file that
+    is unlinked as soon as it is open, then streamed from disk (a whole city never sits in memory)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from django.http import FileResponse
+
+    from layers.access import layer_for
+    from layers.exports import FORMATS, ExportFailed, ExportRequest, check_request, export
+
+    names = [n for n in request.GET.get("layers", "").split(",") if n]
+    if not names:
+        raise BadParameter("layers is required, e.g. layers=parcels,streets")
+    layers = [layer_for(request, n) for n in names]
+    filters = {k: v for k, v in request.GET.items() if k not in EXPORT_PARAMS}
+    req = check_request(ExportRequest(layers, request.GET.get("format", "gpkg"), request.GET.get("srid") or None,
+                                      request.GET.get("district") or None, request.GET.get("bbox") or None,
+                                      filters))
+    work = Path(tempfile.mkdtemp(prefix="export-"))
+    out = work / req.filename()
+    try:
+        export(req, out)
+        handle = open(out, "rb")
+    except ExportFailed as exc:
+        return JsonResponse({"error": "export_failed", "message": str(exc)}, status=500)
+    finally:
+        out.unlink(missing_ok=True)  # an open handle keeps the data readable until the response is sent
+        os.rmdir(work)
+    content_type = FORMATS[req.format].content_type if not req.filename().endswith(".zip") else "application/zip"
+    return FileResponse(handle, as_attachment=True, filename=req.filename(), content_type=content_type)

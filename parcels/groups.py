@@ -15,6 +15,7 @@ ROLE_PERMISSIONS = {
         "parcels.view_district", "parcels.view_cadastralzone", "parcels.view_address",
         "zoning.view_zone", "zoning.add_zone", "zoning.change_zone",
         "zoning.view_overlay", "zoning.add_overlay", "zoning.change_overlay",
+        "layers.view_raster", "layers.add_raster", "layers.change_raster",
     ],
     # Finance staff assess and collect dues: they need owners (personal data, access recorded).
     "finance": [
@@ -31,7 +32,8 @@ ROLE_PERMISSIONS = {
         }.items()
         for model in models
         for action in ("view", "add", "change", "delete")
-    ] + ["parcels.view_personal_data", "parcels.view_personaldataaccess"],
+    ] + ["parcels.view_personal_data", "parcels.view_personaldataaccess",
+         "layers.view_raster", "layers.add_raster", "layers.change_raster", "layers.delete_raster"],
 }
 
 

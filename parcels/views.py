@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 
 from layers.geojson import city_extent
-from layers.registry import LAYERS
+from layers.registry import portal_layers
 from layers.tiles import layer_versions
 from parcels.models import LandUse, Parcel
 
@@ -13,7 +13,7 @@ def map_page(request):
     """The map portal: vector tiles of the city's layers, search, the parcel sheet."""
     layers = [
         {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom}
-        for l in LAYERS.values()
+        for l in portal_layers()
     ]
     from parcels.sheet import sections
 
@@ -24,7 +24,7 @@ def map_page(request):
         "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
         "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
         "land_uses": {lu.code: [lu.name_fa, lu.name_en] for lu in LandUse.objects.all()},
-        "versions": layer_versions(LAYERS.values()),  # for cacheable tile URLs
+        "versions": layer_versions(portal_layers()),  # for cacheable tile URLs
         "city": city_extent(),  # in the page: the first view needs no extra round trip
     })
 

@@ -28,6 +28,8 @@ packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 
           python3 python3-venv nodejs npm ca-certificates)
 # Chromium for the browser tests; libatomic1 for the node binary inside the Playwright package.
 [ "$WITH_BROWSER" = 1 ] && packages+=(chromium fonts-noto-core libatomic1)
+# PyQGIS for the tests that open exports and the OGC API in QGIS itself (headless, QT_QPA_PLATFORM=offscreen).
+[ "$WITH_BROWSER" = 1 ] && packages+=(python3-qgis qgis-providers)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from layers import tiles
-from layers.registry import LAYERS
+from layers.registry import LAYERS, portal_layers
 from parcels.models import Parcel
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +103,8 @@ def test_bad_tiles(client, url, status):
 
 
 def test_every_layer_tiles(client, demo_city, tmp_path):
-    for name, spec in LAYERS.items():
+    for spec in portal_layers():
+        name = spec.name
         z = max(spec.tile_min_zoom, 15)
         x, y = tiles.lonlat_to_tile(*CENTRE, z)
         response = client.get(f"/tiles/{name}/{z}/{x}/{y}.pbf")
@@ -131,8 +132,9 @@ def test_cached_tiles_follow_the_data(client, demo_city, tmp_path):
 
 def test_low_zoom_tiles_carry_only_what_the_map_draws(client, demo_city, tmp_path):
     spec = LAYERS["parcels"]
-    for z, expected in ((14, spec.overview_columns), (16, spec.columns)):
+    for z, expected in ((14, spec.tile_columns(14)), (16, spec.columns)):
         x, y = tiles.lonlat_to_tile(*CENTRE, z)
         frame = decode(client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf").content, z, x, y, tmp_path, "parcels")
         names = {c.split(" AS ")[1] for c in expected}
         assert set(frame.columns) - {"geometry", "mvt_id"} == names
+    assert {c.split(" AS ")[1] for c in spec.tile_columns(14)} == set(spec.overview_fields) == {"land_use"}

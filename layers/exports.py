@@ -1,0 +1,296 @@
+"""Exports of registered layers to the files planners open in QGIS: GeoPackage (with each layer's QGIS style in
+`layer_styles` and a QGIS project of all its layers in `qgis_projects`), zipped Shapefile (.prj and a UTF-8 .cpg,
+so Persian survives), GeoJSON, CSV (WKT geometry, UTF-8 with BOM for spreadsheets) and FlatGeobuf; in the
+municipality's CRS or any EPSG; filtered by district, bbox or field values.
+
+The engine is GDAL's ogr2ogr reading PostGIS through one SQL statement per layer: it streams rows from a server
+cursor into the file (a whole city is never held in memory) and is the yardstick the speed target is measured
+against. Everything is checked before ogr2ogr starts (bad input is a 4xx with nothing written) and written into
+a temporary directory first: a failed export leaves no file behind.
+"""
+
+import os
+import sqlite3
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from gis_portal.errors import BadParameter
+from layers import qml
+from layers.registry import Layer
+
+
+@dataclass(frozen=True)
+class Format:
+    driver: str
+    suffix: str  # of the file handed out
+    content_type: str
+    options: tuple[str, ...] = ()
+
+
+FORMATS = {
+    "gpkg": Format("GPKG", ".gpkg", "application/geopackage+sqlite3"),
+    "shp": Format("ESRI Shapefile", ".zip", "application/zip", ("-lco", "ENCODING=UTF-8")),
+    "geojson": Format("GeoJSON", ".geojson", "application/geo+json", ("-lco", "RFC7946=NO")),
+    "csv": Format("CSV", ".csv", "text/csv; charset=utf-8", ("-lco", "GEOMETRY=AS_WKT", "-lco", "WRITE_BOM=YES")),
+    "fgb": Format("FlatGeobuf", ".fgb", "application/flatgeobuf"),
+}
+
+
+class ExportFailed(Exception):
+    """ogr2ogr failed after the input was accepted (a server-side problem, not the user's)."""
+
+
+@dataclass
+class ExportRequest:
+    layers: list[Layer]
+    format: str = "gpkg"
+    srid: int | None = None  # None: the municipality's CRS
+    district: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # lon/lat (WGS84)
+    filters: dict[str, str] = field(default_factory=dict)  # field name -> value (equality)
+
+    @property
+    def target_srid(self) -> int:
+        return self.srid or settings.MUNICIPALITY_SRID
+
+    def filename(self) -> str:
+        stem = self.layers[0].name if len(self.layers) == 1 else "layers"
+        several = len(self.layers) > 1 and self.format not in ("gpkg", "shp")
+        return stem + (".zip" if several else FORMATS[self.format].suffix)
+
+
+def check_srid(raw) -> int:
+    """An EPSG code GDAL can write: a 2D geographic or projected CRS (not geocentric, vertical or compound)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    text = str(raw).strip().upper().removeprefix("EPSG:")
+    if not text.isdigit():
+        raise BadParameter(f"CRS {raw!r} must be an EPSG code, e.g. 4326 or EPSG:32640")
+    try:
+        crs = CRS.from_epsg(int(text))
+    except CRSError:
+        raise BadParameter(f"EPSG:{text} is not a known coordinate reference system") from None
+    if not (crs.is_geographic or crs.is_projected) or len(crs.axis_info) != 2:
+        raise BadParameter(f"EPSG:{text} ({crs.name}) is not a 2D geographic or projected CRS")
+    return int(text)
+
+
+def check_bbox(raw) -> tuple[float, float, float, float]:
+    values = raw
+    if isinstance(raw, str):
+        try:
+            values = tuple(float(v) for v in raw.split(","))
+        except ValueError:
+            raise BadParameter(f"bbox {raw!r} must be four numbers: minlon,minlat,maxlon,maxlat") from None
+    if len(values) != 4:
+        raise BadParameter(f"bbox {raw!r} must be four numbers: minlon,minlat,maxlon,maxlat")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise BadParameter(f"bbox {raw!r} is not a valid longitude/latitude box (min < max, within ±180/±90)")
+    return tuple(values)
+
+
+def check_filters(layers: list[Layer], filters: dict[str, str]) -> dict[str, str]:
+    for name, value in filters.items():
+        for layer in layers:
+            f = layer.field(name)
+            if f is None:
+                raise BadParameter(f"Layer {layer.name!r} has no field {name!r}; fields: "
+                                   f"{', '.join(x.name for x in layer.fields)}")
+            if not f.filterable:
+                raise BadParameter(f"Field {name!r} of layer {layer.name!r} cannot be used in a filter")
+            typed_value(f, value)
+    return filters
+
+
+def typed_value(f, value: str):
+    try:
+        if f.type == "integer":
+            return int(value)
+        if f.type == "real":
+            return float(value)
+    except ValueError:
+        raise BadParameter(f"Field {f.name!r} takes a number, not {value!r}") from None
+    if f.type == "boolean":
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise BadParameter(f"Field {f.name!r} takes true or false, not {value!r}")
+        return value.lower() in ("true", "1")
+    return value
+
+
+def check_district(code: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM parcels_district WHERE code = %s", [code])
+        if cursor.fetchone() is None:
+            cursor.execute("SELECT string_agg(code, ', ' ORDER BY code) FROM parcels_district")
+            raise BadParameter(f"Unknown district {code!r}; districts: {cursor.fetchone()[0]}")
+    return code
+
+
+def check_request(req: ExportRequest) -> ExportRequest:
+    """Every check an export needs before anything is written (BadParameter with a clear message otherwise)."""
+    if not req.layers:
+        raise BadParameter("Name at least one layer to export")
+    if req.format not in FORMATS:
+        raise BadParameter(f"Unknown format {req.format!r}; formats: {', '.join(FORMATS)}")
+    if req.srid is not None:
+        req.srid = check_srid(req.srid)
+    if req.bbox is not None:
+        req.bbox = check_bbox(req.bbox)
+    if req.district:
+        check_district(req.district)
+    check_filters(req.layers, req.filters)
+    if req.format == "shp":
+        mixed = [layer.name for layer in req.layers if layer.style.geometry == "mixed"]
+        if mixed:
+            raise BadParameter(f"A Shapefile holds one geometry type; {', '.join(mixed)} mix(es) types: "
+                               "choose GeoPackage, GeoJSON or FlatGeobuf")
+    return req
+
+
+def layer_sql(layer: Layer, req: ExportRequest) -> str:
+    """The SELECT ogr2ogr runs for one layer, with the filter values bound as SQL literals by psycopg."""
+    joins, where, params = "", [], []
+    if req.district:
+        # Each feature belongs to the district its point-on-surface falls in (no feature in two districts).
+        joins = ", (SELECT geom FROM parcels_district WHERE code = %s) d"
+        params.append(req.district)
+        where.append("t.geom && d.geom AND ST_Intersects(ST_PointOnSurface(t.geom), d.geom)")
+    if req.bbox:
+        where.append("ST_Intersects(t.geom, ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4326), %s))")
+        params += [*req.bbox, settings.MUNICIPALITY_SRID]
+    for name, value in req.filters.items():
+        f = layer.field(name)
+        where.append(f"{f.sql} = %s")
+        params.append(typed_value(f, value))
+    sql = (f'SELECT {", ".join(layer.columns)}, t.geom FROM "{layer.table}" t{joins}'
+           + (" WHERE " + " AND ".join(where) if where else ""))
+    return connection.ops.compose_sql(sql, params)
+
+
+def pg_source() -> tuple[str, dict]:
+    """The PostGIS connection for GDAL, and the environment carrying the password (never on the command line)."""
+    db = connection.settings_dict
+    parts = [f"dbname='{db['NAME']}'"]
+    if db.get("HOST"):
+        parts.append(f"host='{db['HOST']}'")
+    if db.get("PORT"):
+        parts.append(f"port='{db['PORT']}'")
+    if db.get("USER"):
+        parts.append(f"user='{db['USER']}'")
+    env = {**os.environ}
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    return "PG:" + " ".join(parts), env
+
+
+def ogr2ogr(out: Path, fmt: Format, layer: Layer, sql: str, srid: int, append: bool) -> None:
+    source, env = pg_source()
+    cmd = ["ogr2ogr", "-f", fmt.driver, str(out), source, "-sql", sql, "-nln", layer.name,
+           "-t_srs", f"EPSG:{srid}", *fmt.options]
+    if fmt.driver == "GPKG" and append:
+        cmd.append("-update")
+    if layer.style.geometry == "polygon":
+        cmd += ["-nlt", "PROMOTE_TO_MULTI"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ExportFailed(f"ogr2ogr failed for layer {layer.name}: {result.stderr.strip()[-2000:]}")
+
+
+LAYER_STYLES = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
+    f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT,
+    useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+    update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+)"""
+
+
+def add_styles(gpkg: Path, layers: list[Layer]) -> None:
+    """Each layer's QGIS style (Persian, the default, and English) in the `layer_styles` table QGIS reads."""
+    db = sqlite3.connect(gpkg)
+    try:
+        with db:
+            db.execute(LAYER_STYLES)
+            db.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change)"
+                       " VALUES ('layer_styles', 'attributes', 'layer_styles', strftime('%Y-%m-%dT%H:%M:%fZ','now'))")
+            for layer in layers:
+                geom_col = db.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                                      [layer.name]).fetchone()[0]
+                for name, english, default in ((layer.title, False, 1), (layer.title_en, True, 0)):
+                    db.execute(
+                        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
+                        " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui)"
+                        " VALUES ('', '', ?, ?, ?, ?, '', ?, ?, '', '')",
+                        [layer.name, geom_col, name, qml.qml(layer, english), default,
+                         layer.title_en if english else layer.title],
+                    )
+    finally:
+        db.close()
+
+
+def add_project(gpkg: Path, layers: list[Layer], final_name: str, srid: int) -> None:
+    """A QGIS project with all the exported layers, styled, stored in the GeoPackage itself (the `qgis_projects`
+    table QGIS reads: the zipped .qgz as hex text), so *Project → Open From → GeoPackage* opens the whole set."""
+    import io
+    import json
+    from datetime import datetime, timezone
+
+    title = ", ".join(layer.title for layer in layers)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("project.qgs", qml.project(layers, final_name, srid, title))
+    meta = {"last_modified_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+            "last_modified_user": "export"}
+    db = sqlite3.connect(gpkg)
+    try:
+        with db:
+            db.execute("CREATE TABLE IF NOT EXISTS qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)")
+            db.execute("INSERT INTO qgis_projects VALUES (?, ?, ?)",
+                       [PROJECT_NAME, json.dumps(meta), buffer.getvalue().hex()])
+    finally:
+        db.close()
+
+
+PROJECT_NAME = "layers"
+
+
+def export(req: ExportRequest, out: Path) -> Path:
+    """Write the export to `out` (created whole or not at all) and return it."""
+    check_request(req)
+    fmt = FORMATS[req.format]
+    sqls = [(layer, layer_sql(layer, req)) for layer in req.layers]
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="export-", dir=out.parent) as tmp:
+        work = Path(tmp)
+        if req.format == "gpkg":
+            target = work / "out.gpkg"
+            for i, (layer, sql) in enumerate(sqls):
+                ogr2ogr(target, fmt, layer, sql, req.target_srid, append=i > 0)
+            add_styles(target, req.layers)
+            add_project(target, req.layers, Path(out).name, req.target_srid)
+        else:
+            files = work / "files"
+            files.mkdir()
+            ext = {"shp": "", "geojson": ".geojson", "csv": ".csv", "fgb": ".fgb"}[req.format]
+            for layer, sql in sqls:
+                dest = files / layer.name if req.format == "shp" else files / (layer.name + ext)
+                ogr2ogr(dest, fmt, layer, sql, req.target_srid, append=False)
+            produced = sorted(p for p in files.rglob("*") if p.is_file())
+            if req.format != "shp" and len(produced) == 1:
+                target = produced[0]
+            else:
+                target = work / "out.zip"
+                with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for p in produced:
+                        zf.write(p, p.name)
+        os.replace(target, out)  # same filesystem: the file appears whole
+    return out
+

@@ -1,0 +1,138 @@
+"""OpenAPI of the layers app: PATHS (the `api/` and `tiles/` routes, merged into /api/openapi.json) and OGC_PATHS
+(the OGC API – Features under /ogc/, served as that API's own service description at /ogc/api, which the landing
+page links as `service-desc` and QGIS reads for the page-size limits)."""
+
+from gis_portal.openapi import _param
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _errors(*codes):
+    text = {400: "Bad parameter", 401: "Sign-in needed (HTTP basic works)", 403: "Not allowed for this user",
+            404: "Not found", 500: "The export failed on the server"}
+    return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
+
+
+LAYER = _param("layer", "layer name from the registry (GET /api/layers)", {"type": "string"}, "path")
+EXPORT_FORMATS = ["gpkg", "shp", "geojson", "csv", "fgb"]
+
+PATHS = {
+    "/api/layers": {"get": {
+        "summary": "The layer registry: the layers this user may see, with titles, fields and legend",
+        "responses": {"200": {"description": "layers", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"layers": {"type": "array",
+                                                        "items": {"$ref": "#/components/schemas/LayerInfo"}}}}}}}},
+    }},
+    "/api/layers/export": {"get": {
+        "summary": "Download layers as GeoPackage (QGIS styles inside), zipped Shapefile, GeoJSON, CSV or FlatGeobuf",
+        "description": "Any other query parameter is a filter FIELD=VALUE on a filterable field of every layer asked "
+                       "for. Checked before anything is written. Several layers in GeoJSON, CSV or FlatGeobuf come "
+                       "as a zip of one file per layer. Staff-only layers need a session or HTTP basic sign-in.",
+        "parameters": [
+            _param("layers", "comma-separated layer names", {"type": "string"}),
+            _param("format", "file format (default gpkg)", {"enum": EXPORT_FORMATS}, required=False),
+            _param("srid", "EPSG code of the output CRS (default: the municipality's)", {"type": "string"},
+                   required=False),
+            _param("district", "only features in this district (code)", {"type": "string"}, required=False),
+            _param("bbox", "minlon,minlat,maxlon,maxlat (WGS84)", {"type": "string"}, required=False),
+        ],
+        "responses": {"200": {"description": "The file, as an attachment with Content-Length",
+                              "content": {"application/octet-stream": {}}}, **_errors(400, 401, 403, 404, 500)},
+    }},
+    "/tiles/{layer}.json": {"get": {
+        "summary": "TileJSON 3.0 of a public layer's vector tiles (add it in QGIS as a vector-tile layer)",
+        "parameters": [LAYER],
+        "responses": {"200": {"description": "TileJSON", "content": {"application/json": {"schema": {
+            "type": "object"}}}}, **_errors(401, 403, 404)},
+    }},
+    "/api/rasters": {
+        "get": {"summary": "Raster layers (DEM, hillshade, orthophoto) and their XYZ tile URLs",
+                "responses": {"200": {"description": "rasters", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"rasters": {"type": "array", "items": {
+                        "$ref": "#/components/schemas/RasterInfo"}}}}}}}}},
+        "post": {
+            "summary": "Upload a GeoTIFF in any CRS (staff with layers.add_raster); kept as a Cloud-Optimized GeoTIFF",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file", "slug"], "properties": {
+                    "file": {"type": "string", "format": "binary"}, "slug": {"type": "string"},
+                    "title": {"type": "string"}, "title_en": {"type": "string"},
+                    "kind": {"enum": ["dem", "hillshade", "orthophoto"]}}}}}},
+            "responses": {"201": {"description": "The raster", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/RasterInfo"}}}}, **_errors(400, 401, 403)},
+        },
+    },
+    "/tiles/raster/{slug}/{z}/{x}/{y}.png": {"get": {
+        "summary": "A 256 px PNG tile of a raster layer (Web Mercator XYZ)",
+        "parameters": [_param("slug", "raster slug", {"type": "string"}, "path"),
+                       _param("z", "zoom 0-22", {"type": "integer"}, "path"),
+                       _param("x", "column", {"type": "integer"}, "path"),
+                       _param("y", "row", {"type": "integer"}, "path")],
+        "responses": {"200": {"description": "PNG", "content": {"image/png": {}}},
+                      "204": {"description": "The tile lies outside the raster"}, **_errors(400, 404)},
+    }},
+}
+
+SCHEMAS = {
+    "LayerInfo": {"type": "object", "required": ["name", "title", "title_en", "fields"], "properties": {
+        "name": {"type": "string"}, "title": {"type": "string"}, "title_en": {"type": "string"},
+        "public": {"type": "boolean"}, "in_portal": {"type": "boolean"}, "geometry": {"type": "string"},
+        "fields": {"type": "array", "items": {"type": "object"}}, "legend": {"type": "array"},
+        "ogc_items": {"type": "string"}, "tilejson": {"type": ["string", "null"]}}},
+    "RasterInfo": {"type": "object", "required": ["slug", "kind", "tiles"], "properties": {
+        "slug": {"type": "string"}, "title": {"type": "string"}, "title_en": {"type": "string"},
+        "kind": {"type": "string"}, "srid": {"type": ["integer", "null"]}, "is_demo": {"type": "boolean"},
+        "tiles": {"type": "string"}}},
+}
+
+# --- OGC API - Features (served at /ogc/api) -------------------------------------------------------------------
+F = _param("f", "json (default) or html", {"type": "string", "enum": ["json", "html"]}, required=False)
+COLLECTION = _param("collectionId", "layer name", {"type": "string"}, "path")
+CRS = _param("crs", "output CRS URI, e.g. http://www.opengis.net/def/crs/EPSG/0/4326 (default CRS84)",
+             {"type": "string", "format": "uri"}, required=False)
+JSON_OR_HTML = {"application/json": {}, "text/html": {}}
+OGC_PATHS = {
+    "/ogc/": {"get": {"summary": "Landing page", "parameters": [F],
+                      "responses": {"200": {"description": "links", "content": JSON_OR_HTML}}}},
+    "/ogc/conformance": {"get": {"summary": "Conformance classes (Features Part 1 core, GeoJSON, HTML; Part 2 CRS)",
+                                 "parameters": [F],
+                                 "responses": {"200": {"description": "conformsTo", "content": JSON_OR_HTML}}}},
+    "/ogc/collections": {"get": {"summary": "The layers this user may see", "parameters": [F],
+                                 "responses": {"200": {"description": "collections", "content": JSON_OR_HTML}}}},
+    "/ogc/collections/{collectionId}": {"get": {
+        "summary": "One layer: title, extent, CRSs, fields", "parameters": [COLLECTION, F],
+        "responses": {"200": {"description": "collection", "content": JSON_OR_HTML}, **_errors(401, 403, 404)}}},
+    "/ogc/collections/{collectionId}/items": {"get": {
+        "summary": "Features, a page at a time (next links); any layer field may be given as FIELD=VALUE filter",
+        "parameters": [
+            COLLECTION, F, CRS,
+            _param("limit", "features per page (default 100, at most the layer's cap)",
+                   {"type": "integer", "minimum": 1, "maximum": 5000, "default": 100}, required=False),
+            _param("offset", "features to skip", {"type": "integer", "minimum": 0, "default": 0}, required=False),
+            _param("after", "continue after this feature id (what next links use: deep pages cost as the first)",
+                   {"type": "integer", "minimum": 0}, required=False),
+            _param("bbox", "minx,miny,maxx,maxy (in bbox-crs; default CRS84 lon/lat)", {"type": "string"},
+                   required=False),
+            _param("bbox-crs", "CRS URI of bbox", {"type": "string", "format": "uri"}, required=False),
+        ],
+        "responses": {"200": {"description": "GeoJSON FeatureCollection with numberReturned, numberMatched and links",
+                              "content": {"application/geo+json": {}, "text/html": {}}},
+                      **_errors(400, 401, 403, 404)}}},
+    "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
+        "summary": "One feature", "parameters": [COLLECTION, F, CRS,
+                                                 _param("featureId", "feature id", {"type": "integer"}, "path")],
+        "responses": {"200": {"description": "GeoJSON Feature", "content": {"application/geo+json": {},
+                                                                          "text/html": {}}},
+                      **_errors(401, 403, 404)}}},
+}
+
+
+def ogc_spec() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Layers: OGC API - Features", "version": "1",
+                 "description": "The municipality's registered layers. Staff-only layers answer 401 with an HTTP "
+                                "basic challenge."},
+        "paths": OGC_PATHS,
+        "components": {"schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
+            "error": {"type": "string"}, "message": {"type": "string"}}}}},
+    }

@@ -1,0 +1,103 @@
+"""Raster layers (DEM, hillshade, orthophoto): a GeoTIFF in any CRS is checked, kept as a Cloud-Optimized GeoTIFF
+(rio-cogeo) in VAR_DIR/rasters, and served as XYZ PNG tiles in Web Mercator (rio-tiler reads only the COG's
+overview and blocks a tile needs, and reprojects them). A hillshade is made from a DEM by GDAL's `gdaldem`.
+
+A file that GDAL cannot read as a GeoTIFF, or one without a CRS (an unprojected image cannot be placed on the map),
+is refused with a clear message and nothing is kept.
+"""
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from gis_portal.errors import BadParameter
+from layers.models import Raster
+
+TILE_SIZE = 256
+
+
+def raster_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "rasters"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_geotiff(path: Path) -> "rasterio.crs.CRS":
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(path) as src:
+            if src.driver != "GTiff":
+                raise BadParameter(f"{Path(path).name} is a {src.driver} file, not a GeoTIFF")
+            if src.crs is None:
+                raise BadParameter(f"{Path(path).name} has no coordinate reference system (unprojected): "
+                                   "georeference it (e.g. gdal_translate -a_srs EPSG:…) and upload it again")
+            if src.transform.is_identity and not src.gcps[0]:
+                raise BadParameter(f"{Path(path).name} has a CRS but no georeferencing (no geotransform or GCPs)")
+            if src.width < 2 or src.height < 2:
+                raise BadParameter(f"{Path(path).name} is empty")
+            src.read(1, window=((0, 1), (0, 1)))  # a corrupt body fails here rather than while tiling
+            return src.crs
+    except RasterioIOError as exc:
+        raise BadParameter(f"{Path(path).name} is not a readable GeoTIFF: {exc}") from None
+
+
+def ingest(src: Path, slug: str, title: str, title_en: str, kind: str, is_demo: bool = False) -> Raster:
+    """Check `src`, write it as a COG next to the other rasters (whole or not at all) and record it."""
+    from rio_cogeo.cogeo import cog_translate
+    from rio_cogeo.profiles import cog_profiles
+
+    if kind not in Raster.Kind.values:
+        raise BadParameter(f"Unknown raster kind {kind!r}; kinds: {', '.join(Raster.Kind.values)}")
+    if not slug or not slug.replace("-", "").replace("_", "").isalnum():
+        raise BadParameter("slug must be letters, digits, - or _")
+    crs = check_geotiff(src)
+    target = raster_dir() / f"{slug}.tif"
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tif", delete=False) as tmp:
+        tmp_path = Path(tmp.name)
+    try:
+        cog_translate(str(src), str(tmp_path), cog_profiles.get("deflate"), quiet=True, in_memory=False)
+        with transaction.atomic():
+            raster, _ = Raster.objects.update_or_create(slug=slug, defaults={
+                "title": title, "title_en": title_en, "kind": kind, "path": str(target),
+                "srid": crs.to_epsg(), "is_demo": is_demo})
+            os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+    return raster
+
+
+def make_hillshade(dem: Raster, slug: str) -> Raster:
+    """A hillshade of a DEM (GDAL's gdaldem, sun from the north-west at 45°), kept as its own raster layer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "hillshade.tif"
+        result = subprocess.run(["gdaldem", "hillshade", "-compute_edges", "-az", "315", "-alt", "45", dem.path,
+                                 str(out)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BadParameter(f"gdaldem could not shade {dem.slug}: {result.stderr.strip()[-500:]}")
+        return ingest(out, slug, f"سایه‌روشن {dem.title}", f"Hillshade of {dem.title_en or dem.title}",
+                      Raster.Kind.HILLSHADE, dem.is_demo)
+
+
+def render_tile(raster: Raster, z: int, x: int, y: int) -> bytes | None:
+    """A 256 px PNG of the tile in Web Mercator; None when the tile lies outside the raster. Hillshades and images
+    are drawn as they are; a DEM is stretched over its own range and shown as grey relief."""
+    from rio_tiler.errors import TileOutsideBounds
+    from rio_tiler.io import Reader
+
+    with Reader(raster.path) as reader:
+        try:
+            image = reader.tile(x, y, z, tilesize=TILE_SIZE, resampling_method="bilinear")
+        except TileOutsideBounds:
+            return None
+        if raster.kind == Raster.Kind.DEM or image.data.dtype != np.uint8:
+            stats = reader.statistics(max_size=256)
+            band = next(iter(stats.values()))
+            image = image.rescale(in_range=((band.min, band.max),))
+    return image.render(img_format="PNG")

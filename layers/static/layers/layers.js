@@ -1,0 +1,139 @@
+// Layers app in the portal: raster layers (the city's hillshade, orthophotos) as XYZ PNG tiles in the layer switcher,
+// and a download dialog (layer, format, CRS, current view or district) that shows the download's progress.
+// Plugs in on map.js's "portal:layers" event (window.Portal = {map, helpers, layersControl}).
+(function () {
+  "use strict";
+  var fa = (window.MAP_CONFIG || {}).lang === "fa";
+  var T = fa ? {
+    download: "دریافت لایه", layer: "لایه", format: "قالب", crs: "سامانهٔ مختصات (کد EPSG؛ خالی: سامانهٔ شهر)", view: "فقط محدودهٔ دیدهٔ نقشه",
+    district: "کد منطقه (اختیاری)", go: "دریافت", close: "بستن", preparing: "در حال آماده‌سازی…", done: "آماده شد",
+    failed: "خطا: "
+  } : {
+    download: "Download a layer", layer: "Layer", format: "Format", crs: "Coordinate system (EPSG code; empty: the city's)",
+    view: "Only the current map view", district: "District code (optional)", go: "Download", close: "Close",
+    preparing: "Preparing…", done: "Done", failed: "Error: "
+  };
+  var FORMATS = [["gpkg", "GeoPackage (QGIS)"], ["shp", "Shapefile (zip)"], ["geojson", "GeoJSON"], ["csv", "CSV"],
+                 ["fgb", "FlatGeobuf"]];
+
+  function addRasters(portal) {
+    fetch("/api/rasters").then(function (r) { return r.json(); }).then(function (data) {
+      data.rasters.forEach(function (raster) {
+        if (raster.kind === "dem") { return; }  // the hillshade made from it is what people look at
+        var layer = L.tileLayer(raster.tiles, {
+          opacity: raster.kind === "hillshade" ? 0.35 : 1, zIndex: 0, maxNativeZoom: 18, maxZoom: 21,
+          attribution: raster.is_demo ? (fa ? "داده نمایشی" : "Demo data") : ""
+        });
+        layer.on("tileload", function () {
+          document.body.dataset.rasterTiles = String(Number(document.body.dataset.rasterTiles || 0) + 1);
+        });
+        if (raster.kind === "hillshade") { layer.addTo(portal.map); }
+        portal.layersControl.addOverlay(layer, fa ? raster.title : (raster.title_en || raster.title));
+      });
+      document.body.dataset.rastersReady = "1";
+    });
+  }
+
+  function field(label, control) {
+    return "<label>" + label + " " + control + "</label>";
+  }
+
+  function buildDialog(portal, layers) {
+    var dialog = document.createElement("dialog");
+    dialog.className = "layer-download";
+    dialog.setAttribute("aria-label", T.download);
+    var options = layers.map(function (l) {
+      return '<option value="' + l.name + '">' + portal.helpers.esc(fa ? l.title : l.title_en) + "</option>";
+    }).join("");
+    dialog.innerHTML = "<style>.layer-download{width:min(24rem,90vw);border:1px solid #123c52;border-radius:6px}" +
+      ".layer-download h2{margin:0 0 .6em;font-size:1.1rem}.layer-download label{display:block;margin:.5em 0}" +
+      ".layer-download select,.layer-download input:not([type=checkbox]){display:block;width:100%;margin-top:.2em}" +
+      ".layer-download progress{width:100%}</style>" +
+      "<form method=\"dialog\"><h2>" + T.download + "</h2>" +
+      field(T.layer, '<select name="layers">' + options + "</select>") +
+      field(T.format, '<select name="format">' + FORMATS.map(function (f) {
+        return '<option value="' + f[0] + '">' + f[1] + "</option>"; }).join("") + "</select>") +
+      field(T.crs, '<input name="srid" inputmode="numeric" dir="ltr">') +
+      field(T.district, '<input name="district" dir="ltr">') +
+      '<label><input type="checkbox" name="view"> ' + T.view + "</label>" +
+      '<progress hidden></progress><output role="status"></output>' +
+      '<p><button type="submit" value="go">' + T.go + '</button> <button type="button" class="close">' + T.close +
+      "</button></p></form>";
+    document.body.appendChild(dialog);
+    var form = dialog.querySelector("form");
+    var bar = dialog.querySelector("progress");
+    var out = dialog.querySelector("output");
+    dialog.querySelector(".close").onclick = function () { dialog.close(); };
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var q = new URLSearchParams({ layers: form.layers.value, format: form.format.value });
+      if (form.srid.value.trim()) { q.set("srid", form.srid.value.trim()); }
+      if (form.district.value.trim()) { q.set("district", form.district.value.trim()); }
+      if (form.view.checked) {
+        var b = portal.map.getBounds();
+        q.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
+          return v.toFixed(6); }).join(","));
+      }
+      download("/api/layers/export?" + q.toString(), bar, out);
+    });
+    return dialog;
+  }
+
+  // fetch + a stream reader, so the dialog can show how much of the file has arrived (Content-Length is known).
+  function download(url, bar, out) {
+    bar.hidden = false; bar.removeAttribute("value"); out.textContent = T.preparing;
+    fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) {
+        return response.json().then(function (err) { throw new Error(err.message || response.status); });
+      }
+      var total = Number(response.headers.get("Content-Length")) || 0;
+      var name = (/filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "") || [])[1] || "export";
+      var reader = response.body.getReader();
+      var chunks = [], received = 0;
+      function pump() {
+        return reader.read().then(function (step) {
+          if (step.done) { return new Blob(chunks); }
+          chunks.push(step.value);
+          received += step.value.length;
+          if (total) { bar.max = total; bar.value = received; }
+          out.textContent = Math.round(received / 1024).toLocaleString(fa ? "fa-IR" : "en-US") + " KB";
+          return pump();
+        });
+      }
+      return pump().then(function (blob) {
+        var a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = name;
+        document.body.appendChild(a);
+        a.click();
+        setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+        out.textContent = T.done + " (" + name + ")";
+        document.body.dataset.lastDownload = name + ":" + received;
+      });
+    }).catch(function (err) {
+      bar.hidden = true;
+      out.textContent = T.failed + err.message;
+    });
+  }
+
+  function addDownload(portal) {
+    fetch("/api/layers").then(function (r) { return r.json(); }).then(function (data) {
+      var dialog = buildDialog(portal, data.layers);
+      var control = L.control({ position: "topleft" });
+      control.onAdd = function () {
+        var div = L.DomUtil.create("div", "leaflet-bar tools");
+        div.innerHTML = '<a href="#" role="button" class="download" title="' + T.download + '" aria-label="' +
+          T.download + '">⤓</a>';
+        L.DomEvent.disableClickPropagation(div);
+        div.querySelector("a").onclick = function (e) { e.preventDefault(); dialog.showModal(); };
+        return div;
+      };
+      control.addTo(portal.map);
+      document.body.dataset.downloadReady = "1";
+    });
+  }
+
+  function start(portal) { addRasters(portal); addDownload(portal); }
+  if (window.Portal && window.Portal.layersControl) { start(window.Portal); }
+  else { document.addEventListener("portal:layers", function (e) { start(e.detail); }, { once: true }); }
+})();
