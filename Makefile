@@ -20,6 +20,9 @@ db-start:
 db-stop:
 	@bash scripts/localdb.sh stop
 
-bench:           ## import benchmark against ogr2ogr (PARCELS=30000,100000,1000000)
-	@bash scripts/setup.sh && DATABASE_URL=$${DATABASE_URL:-$$(bash scripts/localdb.sh start)} \
-	  .venv/bin/python bench/import_parcels.py --parcels $${PARCELS:-30000,100000}
+bench:           ## every benchmark (PARCELS=30000,100000,1000000; each generates and loads its own demo city)
+	@bash scripts/setup.sh && export DATABASE_URL=$${DATABASE_URL:-$$(bash scripts/localdb.sh start)} && \
+	  .venv/bin/python bench/import_parcels.py --parcels $${PARCELS:-30000,100000} && \
+	  for n in $$(echo $${PARCELS:-30000,100000} | tr , ' '); do \
+	    for b in tiles click exports oapif; do .venv/bin/python bench/$$b.py --parcels $$n || exit 1; done; \
+	  done && .venv/bin/python bench/first_paint.py

@@ -11,6 +11,8 @@ from layers.registry import Layer
 def features_in_bbox(layer: Layer, bbox: tuple[float, float, float, float], limit: int) -> tuple[str, bool]:
     """A FeatureCollection (JSON text) of at most `limit` features, and whether more were left out."""
     cols = ", ".join(layer.columns)
+    # properties named one by one: to_jsonb(row) - 'geom' would encode every geometry only to drop it
+    props = ", ".join(f"'{f.name}', hits.\"{f.name}\"" for f in layer.fields)
     sql = f"""
         WITH env AS (SELECT ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4326), %s) AS g),
         hits AS (
@@ -21,7 +23,7 @@ def features_in_bbox(layer: Layer, bbox: tuple[float, float, float, float], limi
             'features', COALESCE(json_agg(json_build_object(
                 'type', 'Feature',
                 'geometry', ST_AsGeoJSON(ST_Transform(hits.geom, 4326), 6)::json,
-                'properties', to_jsonb(hits) - 'geom'
+                'properties', json_build_object({props})
             )), '[]'::json)
         )::text, count(*)
         FROM hits
