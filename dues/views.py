@@ -129,9 +129,14 @@ def bill_pdf(request, bill_pk):
     with tempfile.TemporaryDirectory() as tmp:
         page, pdf = Path(tmp) / "bill.html", Path(tmp) / "bill.pdf"
         page.write_bytes(html)
-        subprocess.run([settings.DUES_CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--no-pdf-header-footer", f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}",
-                        page.as_uri()], check=True, timeout=60, capture_output=True)
+        try:
+            subprocess.run([settings.DUES_CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                            "--no-pdf-header-footer", f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}",
+                            page.as_uri()], check=True, timeout=60, capture_output=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            message = (f"The PDF could not be printed ({type(exc).__name__}; DUES_CHROMIUM="
+                       f"{settings.DUES_CHROMIUM}): print the bill page from the browser instead.")
+            return render(request, "dues/message.html", {"fa": _is_fa(), "message": message}, status=503)
         response = HttpResponse(pdf.read_bytes(), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="bill-{bill.bill_id}-{bill.payment_id}.pdf"'
     return response
