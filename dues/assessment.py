@@ -15,13 +15,13 @@ A what-if run evaluates a draft book against the current one, by district, and w
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
 from dues import facts as facts_module
 from dues.models import AssessmentRun, TariffBook
-from dues.tariffs import CompiledBook, compile_book, approved_book
+from dues.tariffs import CompiledBook, TariffError, approved_book, compile_book
 
 CHUNK = 50_000
 
@@ -108,7 +108,11 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
             if count:
                 sql = _WRITE.format(computed=computed_sql(compiled, "WHERE p.id >= %(lo)s AND p.id < %(hi)s"))
                 for lo in range(low, high + 1, CHUNK):
-                    cursor.execute(sql, {"year": year, "book": book.pk, "run": run.pk, "lo": lo, "hi": lo + CHUNK})
+                    try:
+                        cursor.execute(sql, {"year": year, "book": book.pk, "run": run.pk, "lo": lo, "hi": lo + CHUNK})
+                    except DataError as exc:   # e.g. a formula divided by zero for some parcel
+                        raise TariffError(f"tariff book {year} {book.name} cannot be applied to parcels "
+                                          f"{lo}–{lo + CHUNK - 1}: {exc}; nothing was written") from None
                     written, superseded, seen = cursor.fetchone()
                     created += written - superseded
                     reassessed += superseded

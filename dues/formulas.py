@@ -153,9 +153,8 @@ class Formula:
         if isinstance(node, ast.Name):
             return names[node.id]
         if isinstance(node, ast.BinOp):
+            # numeric division by zero raises in PostgreSQL as in the calculator: the run stops, nothing is written
             left, right = self._sql(node.left, names), self._sql(node.right, names)
-            if isinstance(node.op, ast.Div):
-                right = f"NULLIF({right}, 0)"  # NULL → the calculator's FormulaError is mirrored by a NOT NULL check
             return f"({left} {_BINOPS[type(node.op)]} {right})"
         if isinstance(node, ast.UnaryOp):
             inner = self._sql(node.operand, names)

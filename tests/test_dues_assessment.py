@@ -137,6 +137,17 @@ def test_rerun_writes_nothing_and_a_changed_tariff_is_a_recorded_reassessment(bo
     assert book.history.count() >= 2
 
 
+def test_a_formula_that_divides_by_zero_stops_the_run_and_writes_nothing(books):
+    book = books[1402]
+    book.lines = book.lines + [{"code": "per_metre_of_frontage", "kind": "charge", "label_fa": "آزمایشی",
+                                "formula": "renewal_dues / frontage_length"}]
+    book.save()
+    runs = AssessmentRun.objects.count()
+    with pytest.raises(TariffError, match="division by zero"):
+        assess_year(1402)
+    assert not Assessment.objects.filter(year=1402).exists() and AssessmentRun.objects.count() == runs
+
+
 def test_what_if_compares_a_draft_by_district_and_writes_nothing(books):
     draft = TariffBook.objects.get(year=1405, name="proposal-1405-b")
     runs = AssessmentRun.objects.count()

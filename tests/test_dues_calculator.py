@@ -133,8 +133,10 @@ def test_formula_language_refuses_what_it_does_not_know(text, message):
 def test_formula_compiles_to_sql_with_only_whitelisted_parts():
     f = Formula("max(land_area * 2, 10) if land_use != \"it's\" else -land_price / 4", FACTS)
     sql = f.to_sql({"land_area": "f.land_area", "land_use": "f.land_use", "land_price": "f.land_price"})
-    assert "GREATEST(" in sql and "'it''s'" in sql and "NULLIF(" in sql
+    assert "GREATEST(" in sql and "'it''s'" in sql and "(-f.land_price) / 4" in sql
     assert f.evaluate({"land_area": 3, "land_use": "x", "land_price": 8}) == 10
+    with pytest.raises(FormulaError, match="division by zero"):
+        Formula("land_area / land_price", FACTS).evaluate({"land_area": 3, "land_price": 0})
 
 
 # --- Bill ID / payment ID (DOMAIN.md 2) ---------------------------------------------------------------------
