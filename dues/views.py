@@ -20,9 +20,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dues import billing, calculator
 from dues.gateways import gateway
-from dues.models import Assessment, Bill, PaymentAttempt, SandboxTransaction
+from dues.assessment import what_if
+from dues.models import Assessment, Bill, PaymentAttempt, SandboxTransaction, TariffBook
 from dues.sheet import build as build_section
-from dues.tariffs import NoTariffBook, compile_book
+from dues.tariffs import NoTariffBook, TariffError, compile_book
 from gis_portal.errors import ApiError, NotFound, json_errors
 from parcels.models import Parcel
 
@@ -250,8 +251,17 @@ def finance_page(request):
         day = jdatetime.datetime.strptime(raw, "%Y/%m/%d").togregorian().date() if raw else timezone.localdate()
     except ValueError:
         day = timezone.localdate()
+    drafts = TariffBook.objects.filter(status=TariffBook.Status.DRAFT).order_by("-year", "name")
+    chosen = drafts.filter(pk=request.GET.get("what_if")).first() if request.GET.get("what_if", "").isdigit() else None
+    comparison = None
+    if chosen is not None:
+        try:
+            comparison = what_if(chosen)
+        except TariffError as exc:
+            comparison = str(exc)
     return render(request, "dues/finance.html", {"fa": _is_fa(), "collections": collections(),
-                                                 "reconciliation": reconciliation(day)})
+                                                 "reconciliation": reconciliation(day), "drafts": drafts,
+                                                 "what_if_book": chosen, "what_if": comparison})
 
 
 @require_GET

@@ -104,6 +104,19 @@ def test_attribute_facts_come_from_parcel_attributes(books):
     assert _python_assessment(books[1403])[parcel.pk].line_amounts() == a.lines
 
 
+def test_a_fronted_street_price_is_used_where_the_street_has_one(books):
+    from parcels.models import Frontage
+
+    frontage = Frontage.objects.select_related("street", "parcel__block").filter(
+        parcel__block__land_price__gt=0).order_by("id").first()
+    price = frontage.parcel.block.land_price * 3
+    street = frontage.street
+    street.attributes = {**street.attributes, "land_price": str(price)}
+    street.save()
+    facts = facts_module.for_parcel(frontage.parcel_id, {"street_land_price", "land_price"}, {})
+    assert facts["street_land_price"] >= price and facts["land_price"] == frontage.parcel.block.land_price
+
+
 def test_rerun_writes_nothing_and_a_changed_tariff_is_a_recorded_reassessment(books):
     first = assess_year(1402).run
     count = Assessment.objects.filter(year=1402).count()

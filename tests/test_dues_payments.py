@@ -9,7 +9,7 @@ from django.db.models import Sum
 
 from dues import billid, billing
 from dues.assessment import assess_year
-from dues.models import Assessment, Bill, LedgerEntry, Payment, PaymentAttempt, SandboxTransaction
+from dues.models import Assessment, Bill, LedgerEntry, Payment, PaymentAttempt, SandboxTransaction, TariffBook
 from dues.tariffs import load_files
 from parcels.models import Owner, Parcel
 from tests.conftest import make_user
@@ -146,6 +146,7 @@ def test_sheet_section_and_bill_show_no_owner_data_to_anonymous_users(client, du
     bill_json = client.get(f"/api/dues/bills/{bill.pk}").json()
     assert bill_json["amount"] == bill.amount and bill_json["years"][-1]["lines"][0]["inputs"]
     text_page = client.get(f"/parcels/{parcel.pk}/").content.decode()
+    assert 'id="section-dues"' in text_page and data["bill_url"] in text_page
     for owner in Owner.objects.filter(ownerships__parcel=parcel):
         for personal in (owner.last_name, owner.national_id, owner.phone):
             if personal:
@@ -169,6 +170,9 @@ def test_finance_views_are_for_finance_staff_only(client, role_users, dues_city)
     client.force_login(role_users["finance"])
     page = client.get("/dues/finance/")
     assert page.status_code == 200 and 'data-testid="collections"' in page.content.decode()
+    draft = TariffBook.objects.get(year=1405, name="proposal-1405-b")
+    what_if_page = client.get(f"/dues/finance/?what_if={draft.pk}").content.decode()
+    assert 'data-testid="what-if"' in what_if_page
     data = client.get("/api/dues/finance").json()
     rows = [r for r in data["collections"] if r["year"] == dues_city]
     assert rows and sum(r["assessed"] for r in rows) == (
