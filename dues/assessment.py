@@ -24,28 +24,32 @@ from dues.models import AssessmentRun, TariffBook
 from dues.tariffs import CompiledBook, TariffError, approved_book, compile_book
 
 CHUNK = 50_000
+# JIT compiles the formulas' long expressions for longer than it saves (measured: 6.6 s of JIT for a 9 s query
+# at 100k parcels); the formulas are plain arithmetic that the interpreter runs fast enough.
+NO_JIT = "SET LOCAL jit = off"
 
 
 def computed_sql(compiled: CompiledBook, where: str = "") -> str:
     """SELECT parcel_id, district_id, amount, lines (jsonb), facts (jsonb) for the parcels `where` selects.
 
-    `OFFSET 0` keeps each subquery a fence: without it PostgreSQL inlines every line into the lines that use it,
-    and the expression tree (and JIT compilation) grows with each line that refers to earlier ones."""
+    One nested derived table per line, each adding its column to the row of the one below, so every line is
+    computed once per parcel and later lines read earlier ones as plain columns. `OFFSET 0` keeps each level a
+    fence: without it PostgreSQL inlines every line into the lines that use it, and the expression tree (and the
+    work per row) grows with each line that refers to earlier ones (measured: minutes instead of seconds at 100k).
+    """
     book = compiled.book
-    names = {f: f"f.{f}" for f in compiled.facts}
+    names = {f: f"t.{f}" for f in compiled.facts}
     names.update({k: f"({Decimal(str(v))})::numeric" for k, v in book.parameters.items()})
-    laterals = []
-    for i, line in enumerate(compiled.lines):
-        laterals.append(f"CROSS JOIN LATERAL (SELECT round(({line.formula.to_sql(names)})::numeric)::bigint AS {line.code} "
-                        f"OFFSET 0) l{i}")
-        names[line.code] = f"l{i}.{line.code}"
+    sql = f"SELECT * FROM ({facts_module.facts_query(compiled.facts, book.attributes or {}, where)} OFFSET 0) t"
+    for line in compiled.lines:
+        sql = (f"SELECT t.*, round(({line.formula.to_sql(names)})::numeric)::bigint AS {line.code} "
+               f"FROM ({sql}) t OFFSET 0")
+        names[line.code] = f"t.{line.code}"
     payable = [names[line.code] for line in compiled.lines if line.kind != "value"]
-    lines_json = ", ".join(f"'{line.code}', {names[line.code]}" for line in compiled.lines)
-    facts_json = ", ".join(f"'{f}', f.{f}" for f in sorted(compiled.facts)) or ""
-    return (f"SELECT f.parcel_id, f.district_id, GREATEST(0, {' + '.join(payable)}) AS amount, "
-            f"jsonb_build_object({lines_json}) AS lines, jsonb_build_object({facts_json}) AS facts "
-            f"FROM ({facts_module.facts_query(compiled.facts, book.attributes or {}, where)} OFFSET 0) f "
-            + " ".join(laterals))
+    lines_json = ", ".join(f"'{line.code}', t.{line.code}" for line in compiled.lines)
+    facts_json = ", ".join(f"'{f}', t.{f}" for f in sorted(compiled.facts))
+    return (f"SELECT t.parcel_id, t.district_id, GREATEST(0, {' + '.join(payable)}) AS amount, "
+            f"jsonb_build_object({lines_json}) AS lines, jsonb_build_object({facts_json}) AS facts FROM ({sql}) t")
 
 
 _WRITE = """
@@ -101,6 +105,7 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
     with batch_session(), transaction.atomic():
         run = AssessmentRun.objects.create(year=year, book=book, run_by=run_by)
         with connection.cursor() as cursor:
+            cursor.execute(NO_JIT)
             cursor.execute("SELECT min(id), max(id), count(*) FROM parcels_parcel")
             low, high, count = cursor.fetchone()
             bar = tqdm(total=count, unit="parcel", desc=f"assessing {year}", disable=not progress)
@@ -138,7 +143,8 @@ GROUP BY d.code, d.name ORDER BY d.code NULLS LAST
 
 def revenue_by_district(book: TariffBook) -> dict:
     """Dues every parcel would owe under `book`, by district (district code → (name, parcels, rials))."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(NO_JIT)
         cursor.execute(_BY_DISTRICT.format(computed=computed_sql(compile_book(book))))
         return {r[0]: (r[1], r[2], r[3] or 0) for r in cursor.fetchall()}
 

@@ -93,8 +93,8 @@ def _items_json(total: calculator.BillTotal, assessment_ids: dict[int, int]) -> 
 
 
 def issue(parcel, as_of: jdatetime.date | None = None) -> Bill:
-    """The parcel's bill as of a date (today by default): the open bill if it still says the same, else a new
-    one that supersedes the parcel's other open bills. BillError when nothing is owed."""
+    """The parcel's bill as of a date (today by default): the open bill if it still asks exactly what is owed,
+    else a new one that supersedes the parcel's other open bills. BillError when nothing is owed."""
     as_of = as_of or today()
     total, ids = compute(parcel.pk, as_of)
     if total.payable <= 0:
@@ -103,7 +103,7 @@ def issue(parcel, as_of: jdatetime.date | None = None) -> Bill:
     with transaction.atomic():
         open_bills = Bill.objects.select_for_update().filter(parcel=parcel, status=Bill.Status.ISSUED)
         for old in open_bills:
-            if old.items == items and old.amount == total.payable and old.as_of == as_of.togregorian():
+            if old.items == items and old.amount == total.payable:   # still exactly what is owed
                 return old
         bill_code = billid.bill_id(parcel.pk, settings.DUES_BILL_COMPANY_CODE)
         bill = Bill.objects.create(
