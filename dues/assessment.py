@@ -29,7 +29,7 @@ CHUNK = 50_000
 NO_JIT = "SET LOCAL jit = off"
 
 
-def computed_sql(compiled: CompiledBook, where: str = "") -> str:
+def computed_sql(compiled: CompiledBook, where: str = "", building_where: str = "") -> str:
     """SELECT parcel_id, district_id, amount, lines (jsonb), facts (jsonb) for the parcels `where` selects.
 
     One nested derived table per line, each adding its column to the row of the one below, so every line is
@@ -40,7 +40,8 @@ def computed_sql(compiled: CompiledBook, where: str = "") -> str:
     book = compiled.book
     names = {f: f"t.{f}" for f in compiled.facts}
     names.update({k: f"({Decimal(str(v))})::numeric" for k, v in book.parameters.items()})
-    sql = f"SELECT * FROM ({facts_module.facts_query(compiled.facts, book.attributes or {}, where)} OFFSET 0) t"
+    facts = facts_module.facts_query(compiled.facts, book.attributes or {}, where, building_where)
+    sql = f"SELECT * FROM ({facts} OFFSET 0) t"
     for line in compiled.lines:
         sql = (f"SELECT t.*, round(({line.formula.to_sql(names)})::numeric)::bigint AS {line.code} "
                f"FROM ({sql}) t OFFSET 0")
@@ -52,27 +53,21 @@ def computed_sql(compiled: CompiledBook, where: str = "") -> str:
             f"jsonb_build_object({lines_json}) AS lines, jsonb_build_object({facts_json}) AS facts FROM ({sql}) t")
 
 
-_WRITE = """
-WITH computed AS ({computed}),
-changed AS (
-    SELECT a.id FROM dues_assessment a JOIN computed c ON c.parcel_id = a.parcel_id
-    WHERE a.year = %(year)s AND a.is_current
-      AND (a.amount, a.lines, a.facts, a.book_id) IS DISTINCT FROM (c.amount, c.lines, c.facts, %(book)s::bigint)
-),
-superseded AS (
-    UPDATE dues_assessment a SET is_current = false, superseded_by_run_id = %(run)s
-    FROM changed WHERE a.id = changed.id RETURNING a.parcel_id
-),
-written AS (
-    INSERT INTO dues_assessment (parcel_id, year, book_id, run_id, district_id, amount, lines, facts, is_current)
-    SELECT c.parcel_id, %(year)s, %(book)s, %(run)s, c.district_id, c.amount, c.lines, c.facts, true
-    FROM computed c
-    WHERE c.parcel_id IN (SELECT parcel_id FROM superseded)
-       OR NOT EXISTS (SELECT 1 FROM dues_assessment a WHERE a.parcel_id = c.parcel_id AND a.year = %(year)s
-                      AND a.is_current)
-    RETURNING parcel_id
-)
-SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM superseded), (SELECT count(*) FROM computed)
+# Two statements per chunk, in this order, so that the partial unique index (one current row per parcel and year)
+# never sees two current rows: first the changed rows are marked superseded, then every parcel without a current
+# row gets one. On a first run the UPDATE's join finds no current rows and stops before computing anything.
+_SUPERSEDE = """
+UPDATE dues_assessment a SET is_current = false, superseded_by_run_id = %(run)s
+FROM ({computed}) c
+WHERE a.parcel_id = c.parcel_id AND a.year = %(year)s AND a.is_current
+  AND (a.amount, a.lines, a.facts, a.book_id) IS DISTINCT FROM (c.amount, c.lines, c.facts, %(book)s::bigint)
+"""
+_INSERT = """
+INSERT INTO dues_assessment (parcel_id, year, book_id, run_id, district_id, amount, lines, facts, is_current)
+SELECT c.parcel_id, %(year)s, %(book)s, %(run)s, c.district_id, c.amount, c.lines, c.facts, true
+FROM ({computed}) c
+WHERE NOT EXISTS (SELECT 1 FROM dues_assessment a WHERE a.parcel_id = c.parcel_id AND a.year = %(year)s
+                  AND a.is_current)
 """
 
 _SUPERSEDE_BILLS = """
@@ -111,18 +106,23 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
             bar = tqdm(total=count, unit="parcel", desc=f"assessing {year}", disable=not progress)
             created = reassessed = 0
             if count:
-                sql = _WRITE.format(computed=computed_sql(compiled, "WHERE p.id >= %(lo)s AND p.id < %(hi)s"))
+                computed = computed_sql(compiled, "WHERE p.id >= %(lo)s AND p.id < %(hi)s",
+                                        "AND b.parcel_id >= %(lo)s AND b.parcel_id < %(hi)s")
                 for lo in range(low, high + 1, CHUNK):
+                    params = {"year": year, "book": book.pk, "run": run.pk, "lo": lo, "hi": lo + CHUNK}
                     try:
-                        cursor.execute(sql, {"year": year, "book": book.pk, "run": run.pk, "lo": lo, "hi": lo + CHUNK})
+                        cursor.execute(_SUPERSEDE.format(computed=computed), params)
+                        superseded = cursor.rowcount
+                        cursor.execute(_INSERT.format(computed=computed), params)
+                        written = cursor.rowcount
                     except DataError as exc:   # e.g. a formula divided by zero for some parcel
                         raise TariffError(f"tariff book {year} {book.name} cannot be applied to parcels "
                                           f"{lo}–{lo + CHUNK - 1}: {exc}; nothing was written") from None
-                    written, superseded, seen = cursor.fetchone()
                     created += written - superseded
                     reassessed += superseded
-                    bar.update(seen)
+                    bar.update(min(CHUNK, high + 1 - lo))
             bar.close()
+            cursor.execute("ANALYZE dues_assessment")   # fresh statistics for the summary and the next run
             cursor.execute(_SUPERSEDE_BILLS, {"year": year, "run": run.pk,
                                               "reason": f"reassessed for {year} by run {run.pk}"})
             run.bills_superseded = cursor.rowcount

@@ -62,9 +62,10 @@ def attribute_sql(name: str, default) -> str:
             f"ELSE {float(default)}::numeric END)")
 
 
-def facts_query(used: set[str], attributes: dict, where: str = "") -> str:
+def facts_query(used: set[str], attributes: dict, where: str = "", building_where: str = "") -> str:
     """SELECT parcel_id, district_id and one column per used fact, for every parcel (or those `where` selects).
-    The buildings' aggregate is joined only when a floor area is used."""
+    The buildings' aggregate is joined only when a floor area is used; `building_where` narrows it to the same
+    parcels (PostgreSQL does not push a range on p.id into the grouped subquery by itself)."""
     columns = ["p.id AS parcel_id", "p.district_id AS district_id"]
     joins = ["LEFT JOIN parcels_block blk ON blk.id = p.block_id"]
     floor_facts = sorted(n for n in used if n == "floor_area" or n.startswith("floor_area_"))
@@ -91,15 +92,15 @@ def facts_query(used: set[str], attributes: dict, where: str = "") -> str:
                 code = name.removeprefix("floor_area_")
                 sums.append(f"sum({_BUILDING_AREA}) FILTER (WHERE b.structure_type_id = '{code}') AS {name}")
         joins.append(f"LEFT JOIN (SELECT b.parcel_id, {', '.join(sums)} FROM parcels_building b "
-                     f"WHERE b.parcel_id IS NOT NULL GROUP BY b.parcel_id) bld ON bld.parcel_id = p.id")
+                     f"WHERE b.parcel_id IS NOT NULL {building_where} GROUP BY b.parcel_id) bld ON bld.parcel_id = p.id")
     return f"SELECT {', '.join(columns)} FROM parcels_parcel p {' '.join(joins)} {where}"
 
 
 def for_parcel(parcel_id: int, used: set[str], attributes: dict) -> dict:
     """The facts of one parcel, by the same SQL the city-wide assessment uses."""
-    sql = facts_query(used, attributes, "WHERE p.id = %s")
+    sql = facts_query(used, attributes, "WHERE p.id = %(id)s", "AND b.parcel_id = %(id)s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [parcel_id])
+        cursor.execute(sql, {"id": parcel_id})
         row = cursor.fetchone()
         if row is None:
             return {}
