@@ -110,6 +110,9 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
                                         "AND b.parcel_id >= %(lo)s AND b.parcel_id < %(hi)s")
                 for lo in range(low, high + 1, CHUNK):
                     params = {"year": year, "book": book.pk, "run": run.pk, "lo": lo, "hi": lo + CHUNK}
+                    # statistics of what earlier chunks wrote: planned as empty, the existence check below
+                    # becomes a nested loop over the whole table per parcel (measured: 84 s instead of 14 s)
+                    cursor.execute("ANALYZE dues_assessment")
                     try:
                         cursor.execute(_SUPERSEDE.format(computed=computed), params)
                         superseded = cursor.rowcount
