@@ -175,3 +175,18 @@ def _issue(parcel_id, year):
     from parcels.models import Parcel
 
     return billing.issue(Parcel.objects.get(pk=parcel_id), jdatetime.date(year, 6, 1))
+
+
+def test_a_bad_formula_is_refused_and_the_admin_shows_the_book_and_its_history(books, client, role_users):
+    from django.core.exceptions import ValidationError
+
+    book = books[1401]
+    book.lines = [dict(line) for line in book.lines]
+    book.lines[3]["formula"] = "rate * property_value * __class__"
+    with pytest.raises(ValidationError, match="__class__"):
+        book.full_clean()
+    client.force_login(role_users["admin"])
+    page = client.get(f"/admin/dues/tariffbook/{book.pk}/change/")
+    assert page.status_code == 200
+    history = client.get(f"/admin/dues/tariffbook/{book.pk}/history/")
+    assert history.status_code == 200
