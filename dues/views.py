@@ -40,9 +40,9 @@ def _jalali(d: date) -> str:
     return jdatetime.date.fromgregorian(date=d).strftime("%Y/%m/%d")
 
 
-class Conflict(ApiError):
-    status = 409
-    code = "conflict"
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
 
 
 # --- Citizen side -----------------------------------------------------------------------------------------
@@ -275,9 +275,3 @@ def finance_json(request):
     except ValueError:
         raise ApiError(f"date {raw!r} is not YYYY-MM-DD") from None
     return _json({"collections": collections(), "reconciliation": reconciliation(day)})
-
-
-class Forbidden(ApiError):
-    status = 403
-    code = "forbidden"
-
