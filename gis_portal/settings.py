@@ -46,6 +46,12 @@ FRONTAGE_MIN_LENGTH = env_float("FRONTAGE_MIN_LENGTH", 2.0)
 CORNER_MIN_ANGLE = env_float("CORNER_MIN_ANGLE", 30.0)
 # Batch jobs (imports, assessments) may use parallel query; serving connections do not (PERFORMANCE.md).
 BATCH_PARALLEL_WORKERS = env_int("BATCH_PARALLEL_WORKERS", 2)
+# Renewal dues (dues/): the municipality's 3-digit company code in the national bill ID (given by the bank
+# network), and the payment gateway backend (the local sandbox until a bank's backend is configured).
+DUES_BILL_COMPANY_CODE = env_str("DUES_BILL_COMPANY_CODE", "401")
+DUES_GATEWAY = env_str("DUES_GATEWAY", "dues.gateways.SandboxGateway")
+# The headless Chromium that prints bills to PDF.
+DUES_CHROMIUM = env_str("DUES_CHROMIUM", "/usr/bin/chromium")
 
 # --- Database ----------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
@@ -85,6 +91,7 @@ INSTALLED_APPS = [
     "parcels",
     "zoning",
     "layers",
+    "dues",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,230 @@
+"""Renewal dues (عوارض نوسازی): tariff books, assessments, bills, payments and the ledger.
+
+Money is always integer rials (BigIntegerField). The tariff book is data (one per Jalali year, loaded from
+data/tariffs/ and editable in the admin with history); dues/calculator.py and dues/assessment.py apply it.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from parcels.models import District, Parcel
+
+
+class TariffBook(models.Model):
+    """A council-approved (or draft) tariff book of one Jalali year: parameters, attribute facts and bill lines.
+
+    `lines` is a list of {code, label_fa, label_en, kind, formula, legal_basis, hide_if_zero}; kind is `value`
+    (shown, not payable), `charge` or `reduction` (reductions and exemptions need their legal basis). The year's
+    assessed dues are the sum of charge and reduction lines, never below zero.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        APPROVED = "approved", "Approved"
+
+    year = models.PositiveSmallIntegerField(help_text="Jalali year, e.g. 1403")
+    name = models.CharField(max_length=100, help_text="Identifies the book within its year, e.g. 'council-1403'.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    title_fa = models.CharField(max_length=300)
+    title_en = models.CharField(max_length=300, blank=True)
+    approval = models.CharField(max_length=500, blank=True, help_text="The council resolution that approved it.")
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2,
+                                           help_text="Good-payer discount for the current year paid within it.")
+    penalty_percent_per_month = models.DecimalField(max_digits=5, decimal_places=2,
+                                                    help_text="Late penalty per whole month of delay.")
+    penalty_cap_percent = models.DecimalField(max_digits=5, decimal_places=2, help_text="Cap of the late penalty.")
+    parameters = models.JSONField(default=dict, blank=True, help_text="Named numbers the formulas use.")
+    attributes = models.JSONField(default=dict, blank=True,
+                                  help_text="Facts read from the parcel's attributes JSON: name → default.")
+    lines = models.JSONField(default=list)
+    source_file = models.CharField(max_length=500, blank=True)
+    loaded_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "name"], name="tariffbook_year_name_unique"),
+            models.UniqueConstraint(fields=["year"], condition=Q(status="approved"),
+                                    name="tariffbook_one_approved_per_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.name} ({self.status})"
+
+    def clean(self):
+        from dues.tariffs import TariffError, compile_book
+
+        try:
+            compile_book(self)
+        except TariffError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class AssessmentRun(models.Model):
+    """One city-wide assessment of a year (or a what-if run, which writes no assessment)."""
+
+    year = models.PositiveSmallIntegerField()
+    book = models.ForeignKey(TariffBook, on_delete=models.PROTECT, related_name="runs")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    run_by = models.CharField(max_length=150, blank=True)
+    created = models.PositiveIntegerField(default=0, help_text="Parcels assessed for the first time.")
+    reassessed = models.PositiveIntegerField(default=0, help_text="Parcels whose assessment changed.")
+    unchanged = models.PositiveIntegerField(default=0)
+    bills_superseded = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=list, blank=True, help_text="Parcels and dues by district.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"assessment {self.year} with {self.book.name} ({self.started_at:%Y-%m-%d %H:%M})"
+
+
+class Assessment(models.Model):
+    """The dues of one parcel for one year under one book, with the facts and line amounts it was made from.
+
+    A reassessment never overwrites: the old row stays (is_current false, superseded_by_run set) and a new row is
+    written. At most one current assessment per parcel and year (partial unique index)."""
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_assessments", db_index=False)
+    year = models.PositiveSmallIntegerField()
+    book = models.ForeignKey(TariffBook, on_delete=models.PROTECT, related_name="+", db_index=False)
+    run = models.ForeignKey(AssessmentRun, on_delete=models.PROTECT, related_name="assessments", db_index=False)
+    district = models.ForeignKey(District, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                 db_index=False)
+    amount = models.BigIntegerField(help_text="Assessed dues of the year, rials.")
+    lines = models.JSONField(help_text="Line code → amount in rials.")
+    facts = models.JSONField(help_text="The parcel facts the formulas used.")
+    is_current = models.BooleanField(default=True)
+    superseded_by_run = models.ForeignKey(AssessmentRun, on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="superseded", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["parcel", "year"], condition=Q(is_current=True),
+                                    name="assessment_one_current"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="assessment_amount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["year", "district"], condition=Q(is_current=True),
+                                name="assessment_year_district")]
+
+
+class Bill(models.Model):
+    """A bill for a parcel as of a date: every unpaid year with its own book, discount and penalty, and the
+    national bill ID / payment ID. Its amount never changes once issued; a reassessment supersedes it."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        PARTIALLY_PAID = "partial", "Partially paid"
+        PAID = "paid", "Paid"
+        SUPERSEDED = "superseded", "Superseded"
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_bills")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    as_of = models.DateField(help_text="The date penalties and the discount were computed for (Gregorian stored).")
+    jalali_year = models.PositiveSmallIntegerField()
+    items = models.JSONField(help_text="One entry per year billed: assessed, paid before, discount, penalty, due.")
+    total = models.BigIntegerField(help_text="Sum of the years' dues, rials.")
+    rounding = models.BigIntegerField(help_text="Rials left off so the amount is whole thousands.")
+    amount = models.BigIntegerField(help_text="Payable, whole thousands of rials.")
+    bill_id = models.CharField(max_length=13)
+    payment_id = models.CharField(max_length=13)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ISSUED)
+    superseded_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="bill_amount_positive")]
+        permissions = [("view_collections", "Can see collections and reconciliation reports")]
+
+    def __str__(self):
+        return f"bill {self.bill_id}/{self.payment_id}"
+
+    @property
+    def barcode(self) -> str:
+        return self.bill_id.zfill(13) + self.payment_id.zfill(13)
+
+
+class PaymentAttempt(models.Model):
+    """A citizen sent to the gateway to pay a bill: the token ties the gateway's callback to the bill."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", "Started"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="attempts")
+    token = models.CharField(max_length=64, unique=True)
+    gateway = models.CharField(max_length=30)
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STARTED)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+
+
+class Payment(models.Model):
+    """Money the gateway verified. The gateway's reference is unique: a callback repeated any number of times,
+    at once or later, records one payment."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        PARTIAL = "partial", "Partial"
+        OVER = "over", "Over-payment"
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="payments")
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_payments")
+    gateway = models.CharField(max_length=30)
+    gateway_ref = models.CharField(max_length=100)
+    amount = models.BigIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    paid_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-paid_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "gateway_ref"], name="payment_gateway_ref_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+
+class LedgerEntry(models.Model):
+    """A movement on a parcel's dues account for a year. Assessed amounts come from current assessments; these
+    entries carry what happened at payment: discount granted, penalty charged, rials rounded off, money paid, and
+    credit from over-payment (a negative balance the municipality owes back or carries forward)."""
+
+    class Kind(models.TextChoices):
+        DISCOUNT = "discount", "Discount"
+        PENALTY = "penalty", "Penalty"
+        ROUNDING = "rounding", "Rounded off"
+        PAYMENT = "payment", "Payment"
+        CREDIT = "credit", "Over-payment credit"
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_ledger")
+    year = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.BigIntegerField(help_text="Rials, positive; the kind says which way it counts.")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="entries")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive")]
+        verbose_name_plural = "ledger entries"
+
+
+class SandboxTransaction(models.Model):
+    """The local sandbox gateway's own record of a transaction (what a bank keeps on its side)."""
+
+    token = models.CharField(max_length=64, unique=True)
+    reference = models.CharField(max_length=100, unique=True)
+    amount = models.BigIntegerField()
+    succeeded = models.BooleanField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.reference
+

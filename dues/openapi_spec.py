@@ -1,0 +1,59 @@
+"""OpenAPI description of the dues endpoints (merged into /api/openapi.json by gis_portal.openapi.full_spec)."""
+
+from gis_portal.openapi import _errors, _param
+
+_MONEY = {"type": "integer", "description": "rials"}
+_YEAR_LEDGER = {"type": "object", "properties": {k: _MONEY for k in (
+    "assessed", "discount", "penalty", "rounding", "paid", "credit", "balance")} | {"year": {"type": "integer"}}}
+
+PATHS = {
+    "/api/dues/parcels/{parcel_id}": {"get": {
+        "summary": "A parcel's renewal dues today: the ledger per year and what a bill would ask (arrears with "
+                   "penalty, the current year with its discount); the parcel sheet's dues section",
+        "parameters": [_param("parcel_id", "parcel id", {"type": "integer"}, "path")],
+        "responses": {"200": {"description": "Public amounts only (never owners' data)", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ParcelDues"}}}}, **_errors(404)},
+    }},
+    "/api/dues/bills/{bill_pk}": {"get": {
+        "summary": "A bill: every year's lines with formula, input values and amount; bill ID, payment ID, barcode",
+        "parameters": [_param("bill_pk", "bill number", {"type": "integer"}, "path")],
+        "responses": {"200": {"description": "The bill", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/DuesBill"}}}}, **_errors(404)},
+    }},
+    "/api/dues/finance": {"get": {
+        "summary": "Finance staff only: collections by year and district, and the day's reconciliation",
+        "parameters": [_param("date", "day of the reconciliation, YYYY-MM-DD (default today)",
+                              {"type": "string", "format": "date"}, required=False)],
+        "responses": {"200": {"description": "collections and reconciliation"},
+                      "403": {"description": "Not finance staff",
+                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                      **_errors(400)},
+    }},
+}
+
+SCHEMAS = {
+    "ParcelDues": {"type": "object", "required": ["as_of", "year", "ledger", "bill_url"], "properties": {
+        "as_of": {"type": "string", "description": "Jalali date YYYY/MM/DD"}, "year": {"type": "integer"},
+        "currency": {"const": "IRR"}, "ledger": {"type": "array", "items": _YEAR_LEDGER},
+        "owed": {"type": ["object", "null"], "properties": {
+            "items": {"type": "array", "items": {"type": "object"}}, "arrears": _MONEY, "total": _MONEY,
+            "payable": {"type": "integer", "description": "rials, whole thousands"}}},
+        "error": {"type": ["string", "null"], "description": "why nothing can be billed (no tariff book, ...)"},
+        "bill_url": {"type": "string"}}},
+    "DuesBill": {"type": "object", "required": ["id", "years", "amount", "bill_id", "payment_id", "barcode"],
+                 "properties": {
+        "id": {"type": "integer"}, "parcel": {"type": "object"}, "as_of": {"type": "string"},
+        "status": {"enum": ["issued", "partial", "paid", "superseded"]},
+        "years": {"type": "array", "items": {"type": "object", "properties": {
+            "year": {"type": "integer"}, "assessed": _MONEY, "penalty": _MONEY, "discount": _MONEY, "due": _MONEY,
+            "months_late": {"type": "integer"}, "book": {"type": "object"},
+            "lines": {"type": "array", "items": {"type": "object", "properties": {
+                "code": {"type": "string"}, "label_fa": {"type": "string"}, "label_en": {"type": "string"},
+                "kind": {"enum": ["value", "charge", "reduction"]}, "formula": {"type": "string"},
+                "inputs": {"type": "object"}, "amount": _MONEY, "legal_basis": {"type": "string"}}}}}}},
+        "total": _MONEY, "rounding": _MONEY, "amount": _MONEY, "paid": _MONEY,
+        "bill_id": {"type": "string", "pattern": "^[0-9]{6,13}$"},
+        "payment_id": {"type": "string", "pattern": "^[0-9]{6,13}$"},
+        "barcode": {"type": "string", "pattern": "^[0-9]{26}$"},
+        "superseded_reason": {"type": ["string", "null"]}}},
+}

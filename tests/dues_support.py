@@ -1,0 +1,30 @@
+"""Shared by the dues tests that need committed data (the gunicorn server reads it from another connection)."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOKS = sorted((ROOT / "data" / "tariffs").glob("*.toml"))
+
+
+@pytest.fixture(scope="session")
+def dues_city(demo_city, django_db_blocker):
+    """The demo tariff books loaded and this year and last year assessed, committed once per session. When the
+    clock has passed the demo books' last year, the last demo book is copied to the years needed (so the tests
+    keep working next year; a real city loads its own books)."""
+    from dues import billing
+    from dues.assessment import assess_year
+    from dues.models import TariffBook
+    from dues.tariffs import load_files, read_file
+
+    this = billing.today().year
+    with django_db_blocker.unblock():
+        load_files(BOOKS)
+        for year in (this - 1, this):
+            if not TariffBook.objects.filter(year=year, status="approved").exists():
+                book = read_file([p for p in BOOKS if "draft" not in p.name][-1])
+                book.year, book.name, book.status = year, f"test-copy-{year}", "approved"
+                book.save()
+            assess_year(year)
+    return this

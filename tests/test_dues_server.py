@@ -1,0 +1,127 @@
+"""Against the running server (gunicorn on the test database) and the real PostGIS: twenty identical payment
+callbacks at once record one payment; the citizen's whole path in Chromium (sheet → bill → sandbox → paid).
+No django_db mark: the data these tests make must be committed for the server's own connections to see it."""
+
+import threading
+import uuid
+import urllib.error
+import urllib.request
+
+import pytest
+from django.db.models import Sum
+
+from dues import billing
+from dues.models import Bill, LedgerEntry, Payment, PaymentAttempt, SandboxTransaction
+from tests.dues_support import dues_city  # noqa: F401  (fixture)
+from tests.test_dues_payments import _owed_parcel, _reconciles
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.fixture(scope="module")
+def threaded_server(portal_url, django_db_blocker):
+    """A second gunicorn on the test database with 20 threads in 2 processes, so twenty callbacks really are
+    handled at once (the shared portal server has two single-threaded workers)."""
+    import os
+    import socket
+    import subprocess
+    import time
+
+    from django.db import connection
+    from tests.conftest import ROOT
+
+    with django_db_blocker.unblock():
+        db = connection.settings_dict
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test",
+           "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "gis_portal.wsgi", "-b", f"127.0.0.1:{port}",
+                               "--workers", "2", "--threads", "10", "--log-level", "warning"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/city", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("the threaded server did not start")
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_twenty_concurrent_duplicate_callbacks_record_one_payment(threaded_server, dues_city, django_db_blocker):
+    reference = "SBX-CONCURRENT-" + uuid.uuid4().hex[:8]
+    with django_db_blocker.unblock():
+        parcel = _owed_parcel(dues_city)
+        bill = billing.issue(parcel)
+        attempt = PaymentAttempt.objects.create(bill=bill, token="concurrent-" + uuid.uuid4().hex, gateway="sandbox",
+                                                amount=bill.amount)
+        SandboxTransaction.objects.create(token=attempt.token, reference=reference, amount=bill.amount,
+                                          succeeded=True)
+    url = f"{threaded_server}/dues/callback/sandbox/?token={attempt.token}&ref={reference}"
+    opener = urllib.request.build_opener(_NoRedirect)
+    start, statuses = threading.Barrier(20), []
+
+    def hit():
+        start.wait()
+        try:
+            opener.open(url, timeout=30)
+        except urllib.error.HTTPError as exc:
+            statuses.append((exc.code, exc.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=hit) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(statuses) == 20 and all(code == 302 and "message=paid" in where for code, where in statuses)
+    with django_db_blocker.unblock():
+        payments = Payment.objects.filter(gateway="sandbox", gateway_ref=reference)
+        assert payments.count() == 1 and payments[0].amount == bill.amount
+        assert LedgerEntry.objects.filter(payment=payments[0], kind="payment").aggregate(s=Sum("amount"))["s"] == bill.amount
+        bill.refresh_from_db()
+        assert bill.status == Bill.Status.PAID
+        assert sum(y.balance for y in billing.ledger(parcel.pk)) == 0
+        _reconciles(parcel)
+
+
+
+
+@pytest.mark.browser
+def test_citizen_pays_from_the_parcel_sheet_through_the_sandbox(browser, portal_url, dues_city, django_db_blocker):
+    from tests.test_map_browser import new_page
+
+    with django_db_blocker.unblock():
+        parcel = _owed_parcel(dues_city, index=9)
+        point = parcel.geom.point_on_surface.transform(4326, clone=True)
+    pg = new_page(browser, portal_url, f"/#19/{point.y:.7f}/{point.x:.7f}/{parcel.pk}")
+    pg.wait_for_function(f"() => document.body.dataset.sheet === '{parcel.pk}'", timeout=15000)
+    link = pg.wait_for_selector("#sheet-dues [data-testid=dues-bill-link]", timeout=15000)
+    payable = pg.inner_text("#sheet-dues [data-testid=dues-payable]")
+    assert payable and all(c in "۰۱۲۳۴۵۶۷۸۹," for c in payable)          # Persian digits
+    link.click()
+    pg.wait_for_selector("[data-testid=bill]")
+    assert pg.evaluate("document.documentElement.dir") == "rtl"
+    bill_id = pg.inner_text("[data-testid=bill-id]")
+    assert "عوارض نوسازی" in pg.inner_text("h1")
+    pg.click("[data-testid=pay]")
+    pg.wait_for_selector("[data-testid=sandbox-pay]")
+    pg.click("[data-testid=sandbox-pay]")
+    pg.wait_for_selector("[data-testid=paid-message]")
+    assert pg.inner_text("[data-testid=bill-id]") == bill_id
+    pg.context.close()
+    with django_db_blocker.unblock():
+        bill = Bill.objects.get(bill_id=bill_id, status=Bill.Status.PAID, parcel=parcel)
+        payment = Payment.objects.get(bill=bill)
+        assert payment.gateway == "sandbox" and payment.amount == bill.amount and payment.kind == "full"
+        assert sum(y.balance for y in billing.ledger(parcel.pk)) == 0
