@@ -24,10 +24,11 @@ as_root() {
 }
 
 # --- Debian packages -------------------------------------------------------------------------
+# Chromium and Persian fonts always: the app prints bills to PDF with headless Chromium (dues/views.py).
 packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25
-          python3 python3-venv nodejs npm ca-certificates)
-# Chromium for the browser tests; libatomic1 for the node binary inside the Playwright package.
-[ "$WITH_BROWSER" = 1 ] && packages+=(chromium fonts-noto-core libatomic1)
+          python3 python3-venv nodejs npm ca-certificates chromium fonts-noto-core)
+# libatomic1 for the node binary inside the Playwright package (browser tests).
+[ "$WITH_BROWSER" = 1 ] && packages+=(libatomic1)
 # PyQGIS for the tests that open exports and the OGC API in QGIS itself (headless, QT_QPA_PLATFORM=offscreen).
 [ "$WITH_BROWSER" = 1 ] && packages+=(python3-qgis qgis-providers)
 missing=()
