@@ -31,6 +31,8 @@ from zoning.rules import RULE_KINDS, ZoneRules
 PASS, FAIL, CONDITIONAL, NOT_CHECKED = "pass", "fail", "conditional", "not_checked"
 ELIGIBLE, NOT_ELIGIBLE = "eligible", "not_eligible"   # and CONDITIONAL
 TOLERANCE = 0.05     # m: drawing precision when checking a footprint against the envelope
+SLIVER = 0.001      # m: strips thinner than twice this are overlay noise, not buildable land
+TOUCH = 1e-6         # m: lines computed on a boundary (frontage, widening edge) lie within this of it
 MAX_FLOORS = 100
 MAX_AREA = 1_000_000  # m²: larger proposals are typing errors
 
@@ -254,22 +256,27 @@ def envelope(facts: ParcelFacts, rules: ZoneRules) -> Envelope:
     notes = []
     net = _polygonal(facts.geometry.difference(facts.widening)) if not facts.widening.is_empty else facts.geometry
     footprint = net
-    # The street side after widening: the net lot's boundary along the old frontage or the widening strip.
+    # The street side after widening: the net lot's boundary except the original side and rear lines (so the
+    # new line left by the widening strip counts as street side, and the frontage where nothing is widened).
+    sides = facts.geometry.boundary
+    if not facts.frontage_lines.is_empty:
+        sides = sides.difference(facts.frontage_lines.buffer(TOUCH))
     street_side = shapely.GeometryCollection()
-    near_street = shapely.union_all([facts.frontage_lines, facts.widening]).buffer(TOLERANCE)
-    if not near_street.is_empty:
-        street_side = net.boundary.intersection(near_street)
+    if not facts.frontage_lines.is_empty or not facts.widening.is_empty:
+        street_side = shapely.line_merge(shapely.union_all(shapely.get_parts(
+            net.boundary.difference(sides.buffer(TOUCH)))))
     front = rules.get("setback_front", 0) or 0
     if front > 0 and not street_side.is_empty:
         footprint = footprint.difference(street_side.buffer(front, cap_style="flat", join_style="mitre"))
     other = rules.get("setback_side_rear", 0) or 0
     if other > 0:
-        others = net.boundary.difference(street_side.buffer(TOLERANCE)) if not street_side.is_empty else net.boundary
+        others = net.boundary.difference(street_side.buffer(TOUCH)) if not street_side.is_empty else net.boundary
         footprint = footprint.difference(others.buffer(other, cap_style="flat", join_style="mitre"))
     band = rules.get("coverage_band")
     if band:
         footprint = footprint.intersection(_coverage_band(net, band))
-    footprint = _polygonal(footprint)
+    # Opening by 1 mm drops the slivers that overlay arithmetic leaves along setback lines (corners stay sharp).
+    footprint = _polygonal(footprint.buffer(-SLIVER, join_style="mitre").buffer(SLIVER, join_style="mitre"))
     net_area = facts.net_area
     coverage = rules.get("max_coverage")
     max_footprint = footprint.area if coverage is None else min(footprint.area, coverage / 100.0 * net_area)
@@ -444,10 +451,9 @@ def check_subdivision(facts: ParcelFacts, rules: ZoneRules, lines: list[BaseGeom
             raise ProposalError({"lines": f"line {i + 1} does not cross the parcel from side to side"})
         parts = result
     min_area, min_frontage = rules.get("min_lot_area", 0) or 0, rules.get("min_frontage", 0) or 0
-    street = facts.frontage_lines.buffer(TOLERANCE) if not facts.frontage_lines.is_empty else None
     out = []
     for part in parts:
-        frontage = part.boundary.intersection(street).length if street is not None else 0.0
+        frontage = facts.frontage_lines.intersection(part.buffer(TOUCH)).length
         out.append(SubdivisionPart(part, part.area, frontage, part.area >= min_area - 1e-6,
                                    frontage >= min_frontage - 1e-6))
     area_cite, frontage_cite = rules.citation("min_lot_area"), rules.citation("min_frontage")
