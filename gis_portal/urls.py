@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/openapi.json", openapi, name="openapi"),
     path("", include("layers.urls")),
     path("", include("parcels.urls")),
+    path("", include("zoning.urls")),
 ]

@@ -1,0 +1,268 @@
+"""Land-use queries for engineers and planners: parcels by zone, land use, district, area; non-conforming uses;
+losing land to road widening; steep or flood-prone; and development capacity by district.
+
+One set-based SQL statement per question over parcels_parcel and the maintained zoning_parceloverlay. The rules a
+query needs (each zone's permitted uses, FAR) are resolved once with zoning.rulebook.rules_in_force and passed to
+the statement as JSON, so the database does the city-wide work. Results: counted, paginated JSON with geometry, CSV
+and GeoJSON downloads (GeoJSON capped: the map never receives a whole table)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from gis_portal.errors import BadParameter, json_errors
+from parcels import identifiers
+from zoning.rulebook import rules_in_force
+from zoning.rules import ALL_ZONES
+
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+GEOJSON_CAP = 5000
+FORMATS = ("json", "csv", "geojson")
+
+
+@dataclass
+class ParcelQuery:
+    zone: str | None = None
+    land_use: str | None = None
+    district: str | None = None
+    area_min: float | None = None
+    area_max: float | None = None
+    non_conforming: bool = False
+    widening: bool = False
+    steep: bool = False
+    min_slope: float | None = None
+    floodplain: bool = False
+    on_date: dt.date | None = None
+
+    def zone_codes(self) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT code FROM zoning_zone ORDER BY code")
+            return [r[0] for r in cursor.fetchall()]
+
+    def permitted_uses(self) -> dict[str, list[str]]:
+        """Each zone's allowed and conditional uses in force on the date (zones without rules are left out)."""
+        out = {}
+        for code in self.zone_codes():
+            rules = rules_in_force(code, self.on_date)
+            if rules is not None and "allowed_uses" in rules:
+                out[code] = list(rules.get("allowed_uses", [])) + list(rules.get("conditional_uses", []))
+        return out
+
+    def slope_threshold(self) -> float | None:
+        if self.min_slope is not None:
+            return self.min_slope
+        rules = rules_in_force(ALL_ZONES, self.on_date)
+        return None if rules is None else rules.get("steep_slope_pct")
+
+    def sql(self) -> tuple[str, dict]:
+        """FROM … WHERE … for the matching parcels (aliases p: parcel, o: overlay, d: district, z: permitted uses)."""
+        where, params = ["true"], {}
+        joins = ["JOIN zoning_parceloverlay o ON o.parcel_id = p.id",
+                 "LEFT JOIN parcels_district d ON d.id = p.district_id"]
+        if self.zone:
+            where.append("o.zone_code = %(zone)s")
+            params["zone"] = self.zone
+        if self.land_use:
+            where.append("p.land_use_id = %(land_use)s")
+            params["land_use"] = self.land_use
+        if self.district:
+            where.append("d.code = %(district)s")
+            params["district"] = self.district
+        if self.area_min is not None:
+            where.append("p.measured_area >= %(area_min)s")
+            params["area_min"] = self.area_min
+        if self.area_max is not None:
+            where.append("p.measured_area <= %(area_max)s")
+            params["area_max"] = self.area_max
+        if self.non_conforming:
+            # A current use (vacant land is none) outside the zone's allowed and conditional uses.
+            joins.append("JOIN (SELECT key AS zone_code, array(SELECT jsonb_array_elements_text(value)) AS uses "
+                         "FROM jsonb_each(%(permitted)s::jsonb)) z ON z.zone_code = o.zone_code")
+            where.append("p.land_use_id IS NOT NULL AND p.land_use_id <> 'vacant' AND p.land_use_id <> ALL(z.uses)")
+            params["permitted"] = json.dumps(self.permitted_uses())
+        if self.widening:
+            where.append("o.widening_area > 0")
+        if self.steep:
+            threshold = self.slope_threshold()
+            if threshold is None:
+                raise BadParameter("steep: no slope threshold (give min_slope, or a rulebook with steep_slope_pct)")
+            where.append("o.slope_mean > %(min_slope)s")
+            params["min_slope"] = threshold
+        if self.floodplain:
+            where.append("o.in_floodplain")
+        return "FROM parcels_parcel p " + " ".join(joins) + " WHERE " + " AND ".join(where), params
+
+
+COLUMNS = """p.id, p.renewal_code, d.code AS district, o.zone_code, p.land_use_id AS land_use,
+             round(p.measured_area::numeric, 1) AS area, round(o.widening_area::numeric, 1) AS widening_area,
+             round(o.widening_depth::numeric, 2) AS widening_depth, o.in_floodplain, o.in_historic_core,
+             round(o.slope_mean::numeric, 1) AS slope_mean"""
+COLUMN_NAMES = ["id", "renewal_code", "district", "zone_code", "land_use", "area", "widening_area", "widening_depth",
+                "in_floodplain", "in_historic_core", "slope_mean"]
+
+
+def count(query: ParcelQuery) -> int:
+    body, params = query.sql()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) " + body, params)
+        return cursor.fetchone()[0]
+
+
+def rows(query: ParcelQuery, limit: int | None, offset: int = 0, geometry: bool = False) -> list[dict]:
+    body, params = query.sql()
+    geom = ", ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7) AS geom" if geometry else ""
+    sql = f"SELECT {COLUMNS}{geom} {body} ORDER BY p.id"
+    if limit is not None:
+        sql += " LIMIT %(limit)s OFFSET %(offset)s"
+        params = {**params, "limit": limit, "offset": offset}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = COLUMN_NAMES + (["geometry"] if geometry else [])
+        out = []
+        for row in cursor.fetchall():
+            item = dict(zip(names, row))
+            for key in ("area", "widening_area", "widening_depth", "slope_mean"):
+                item[key] = None if item[key] is None else float(item[key])
+            if geometry:
+                item["geometry"] = json.loads(item["geometry"])
+            out.append(item)
+        return out
+
+
+_CAPACITY = """
+WITH far AS (SELECT key AS zone_code, value::text::float AS far FROM jsonb_each(%(far)s::jsonb)),
+built AS (SELECT parcel_id, sum(COALESCE(gross_floor_area, ST_Area(geom) * floors_above)) AS gfa
+          FROM parcels_building WHERE parcel_id IS NOT NULL GROUP BY parcel_id)
+SELECT d.code, d.name, count(*) AS parcels,
+       round(sum(f.far / 100.0 * GREATEST(COALESCE(p.deed_area::float, p.measured_area) - o.widening_area, 0))::numeric)
+           AS allowed_floor_area,
+       round(sum(COALESCE(b.gfa, 0))::numeric) AS built_floor_area,
+       round(sum(GREATEST(f.far / 100.0 * GREATEST(COALESCE(p.deed_area::float, p.measured_area) - o.widening_area, 0)
+                          - COALESCE(b.gfa, 0), 0))::numeric) AS remaining_floor_area
+FROM parcels_parcel p
+JOIN zoning_parceloverlay o ON o.parcel_id = p.id
+JOIN far f ON f.zone_code = o.zone_code
+LEFT JOIN parcels_district d ON d.id = p.district_id
+LEFT JOIN built b ON b.parcel_id = p.id
+GROUP BY d.code, d.name
+ORDER BY d.code
+"""
+
+
+def capacity_by_district(on_date: dt.date | None = None) -> list[dict]:
+    """Development capacity (FAR × lot area net of widening, minus built floor area; never below zero per parcel)
+    by district. FAR alone bounds it here; the envelope of one parcel may allow less."""
+    far = {}
+    for code in ParcelQuery().zone_codes():
+        rules = rules_in_force(code, on_date)
+        if rules is not None and rules.get("max_far") is not None:
+            far[code] = rules.get("max_far")
+    with connection.cursor() as cursor:
+        cursor.execute(_CAPACITY, {"far": json.dumps(far)})
+        names = ["district", "name", "parcels", "allowed_floor_area", "built_floor_area", "remaining_floor_area"]
+        return [{k: (float(v) if hasattr(v, "as_integer_ratio") and not isinstance(v, int) else v)
+                 for k, v in zip(names, row)} for row in cursor.fetchall()]
+
+
+# -- HTTP ---------------------------------------------------------------------------------------------------------
+
+def _flag(request, name) -> bool:
+    value = request.GET.get(name, "").lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise BadParameter(f"{name} must be true or false, not {value!r}")
+
+
+def _number(request, name, low=0.0, high=1e9, kind=float):
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = kind(identifiers.to_ascii_digits(raw))
+    except ValueError:
+        raise BadParameter(f"{name} {raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise BadParameter(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def query_from_request(request) -> ParcelQuery:
+    date = request.GET.get("date")
+    try:
+        on_date = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise BadParameter(f"date {date!r} is not a date (YYYY-MM-DD)") from None
+    query = ParcelQuery(
+        zone=request.GET.get("zone") or None, land_use=request.GET.get("land_use") or None,
+        district=request.GET.get("district") or None,
+        area_min=_number(request, "area_min"), area_max=_number(request, "area_max"),
+        non_conforming=_flag(request, "non_conforming"), widening=_flag(request, "widening"),
+        steep=_flag(request, "steep"), min_slope=_number(request, "min_slope", 0, 1000),
+        floodplain=_flag(request, "floodplain"), on_date=on_date,
+    )
+    if query.area_min is not None and query.area_max is not None and query.area_min > query.area_max:
+        raise BadParameter("area_min is larger than area_max")
+    return query
+
+
+@require_GET
+@json_errors
+def query_api(request):
+    """GET /api/zoning/parcels?zone=&land_use=&district=&area_min=&area_max=&non_conforming=&widening=&steep=
+    &floodplain=&page=&page_size=&format=json|csv|geojson ; report=capacity for capacity by district."""
+    fmt = request.GET.get("format", "json")
+    if fmt not in FORMATS:
+        raise BadParameter(f"format must be one of {', '.join(FORMATS)}")
+    if request.GET.get("report"):
+        if request.GET["report"] != "capacity":
+            raise BadParameter("report must be capacity")
+        query = query_from_request(request)
+        return JsonResponse({"districts": capacity_by_district(query.on_date)}, json_dumps_params={"ensure_ascii": False})
+    query = query_from_request(request)
+    if fmt == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="parcels.csv"'
+        response.write("\ufeff")   # Excel opens UTF-8 (Persian) correctly with a BOM
+        writer = csv.DictWriter(response, fieldnames=COLUMN_NAMES)
+        writer.writeheader()
+        writer.writerows(rows(query, None))
+        return response
+    total = count(query)
+    if fmt == "geojson":
+        found = rows(query, GEOJSON_CAP, geometry=True)
+        response = JsonResponse({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": r["id"], "geometry": r.pop("geometry"), "properties": r} for r in found]},
+            json_dumps_params={"ensure_ascii": False})
+        response["Content-Disposition"] = 'attachment; filename="parcels.geojson"'
+        response["X-Total-Count"] = str(total)
+        response["X-Features-Truncated"] = "true" if total > GEOJSON_CAP else "false"
+        return response
+    page = _number(request, "page", 1, 1e7, int) or 1
+    size = _number(request, "page_size", 1, MAX_PAGE_SIZE, int) or PAGE_SIZE
+    return JsonResponse({"count": total, "page": page, "page_size": size,
+                         "results": rows(query, size, (page - 1) * size, geometry=_flag(request, "geometry"))},
+                        json_dumps_params={"ensure_ascii": False})
+
+
+def query_page(request):
+    """The planners' page: a filter form, the count, a page of results on a map, downloads."""
+    from django.utils.translation import get_language
+
+    from parcels.models import District, LandUse
+
+    return render(request, "zoning/queries.html", {
+        "fa": (get_language() or "fa").startswith("fa"),
+        "zones": ParcelQuery().zone_codes(), "uses": LandUse.objects.order_by("code"),
+        "districts": District.objects.order_by("code"), "form": request.GET,
+    })
