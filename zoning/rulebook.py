@@ -12,6 +12,7 @@ unless there are none.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +205,7 @@ def rules_in_force(zone_code: str, on_date: dt.date | None = None) -> ZoneRules 
         rank = (zone != ALL_ZONES, since)        # zone-specific beats all-zones; later amendment beats earlier
         if key not in chosen or rank >= chosen[key]:
             chosen[key] = rank
+            value = json.loads(value) if isinstance(value, str) else value   # jsonb arrives as text
             values[key] = RuleValue(check_value(key, value), Citation(document, article, since))
     return ZoneRules(zone_code=zone_code, on_date=on_date, rulebook=rows[0][0], rulebook_is_demo=rows[0][1],
                      values=values)
