@@ -19,11 +19,12 @@ SELECT p.geom::bytea, p.deed_area, p.land_use_id, o.zone_code, o.widening_geom::
         FROM parcels_frontage f JOIN parcels_street s ON s.id = f.street_id WHERE f.parcel_id = p.id),
        (SELECT max(GREATEST(s.planned_width, s.existing_width))
         FROM parcels_frontage f JOIN parcels_street s ON s.id = f.street_id WHERE f.parcel_id = p.id),
-       (SELECT COALESCE(sum(COALESCE(b.gross_floor_area, ST_Area(b.geom) * b.floors_above)), 0),
-               COALESCE(sum(ST_Area(b.geom)), 0)
-        FROM parcels_building b WHERE b.parcel_id = p.id)::text,
-       o.parcel_id IS NOT NULL
+       built.floor_area, built.footprint, o.parcel_id IS NOT NULL
 FROM parcels_parcel p LEFT JOIN zoning_parceloverlay o ON o.parcel_id = p.id
+CROSS JOIN LATERAL (
+    SELECT COALESCE(sum(COALESCE(b.gross_floor_area, ST_Area(b.geom) * b.floors_above)), 0) AS floor_area,
+           COALESCE(sum(ST_Area(b.geom)), 0) AS footprint
+    FROM parcels_building b WHERE b.parcel_id = p.id) built
 WHERE p.id = %(id)s
 """
 
@@ -43,14 +44,13 @@ def parcel_facts(parcel_id: int) -> ParcelFacts | None:
             row = cursor.fetchone()
     if row is None:
         return None
-    (geom, deed_area, land_use, zone_code, widening, historic, flood, fault, slope, frontage, width, built,
-     _has_overlay) = row
-    floor_area, footprint = (float(x) for x in built.strip("()").split(","))
+    (geom, deed_area, land_use, zone_code, widening, historic, flood, fault, slope, frontage, width, floor_area,
+     footprint, _has_overlay) = row
     empty = wkb.loads(bytes.fromhex("010700000000000000"))  # GEOMETRYCOLLECTION EMPTY
     return ParcelFacts(
         parcel_id=parcel_id, zone_code=zone_code or "", geometry=_geom(geom),
         deed_area=float(deed_area) if deed_area is not None else None,
         frontage_lines=_geom(frontage) or empty, street_width=width, widening=_geom(widening) or empty,
-        current_use=land_use, existing_floor_area=floor_area, existing_footprint_area=footprint,
+        current_use=land_use, existing_floor_area=float(floor_area), existing_footprint_area=float(footprint),
         in_historic_core=bool(historic), in_floodplain=bool(flood), fault_distance=fault, slope_mean=slope,
     )
