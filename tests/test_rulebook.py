@@ -117,3 +117,24 @@ def test_reloading_replaces_the_version_and_keeps_history(tmp_path):
     assert (rule.key, rule.value, rule.article) == ("max_far", 120, "t (amended)")
     assert list(rule.history.values_list("value", flat=True).order_by("history_date")) == [100, 120]
     assert Rule.history.filter(key="max_coverage", history_type="-").exists()
+
+
+def test_admin_lists_rules_and_refuses_a_bad_value(admin_client):
+    call_command("load_rulebook", str(DEMO), "--commit")
+    assert admin_client.get("/admin/zoning/rulebook/").status_code == 200
+    rule = Rule.objects.get(zone_code="R111", key="max_far")
+    page = admin_client.get(f"/admin/zoning/rule/{rule.pk}/change/")
+    assert page.status_code == 200 and "R111" in page.content.decode()
+    form = {"rulebook": rule.rulebook_id, "zone_code": "R111", "key": "max_far", "value": "-3",
+            "document": rule.document, "article": rule.article, "effective_from": "2026-03-21"}
+    refused = admin_client.post(f"/admin/zoning/rule/{rule.pk}/change/", form)
+    assert refused.status_code == 200 and "must be between 0 and 2000" in refused.content.decode()
+    form["value"] = "130"
+    assert admin_client.post(f"/admin/zoning/rule/{rule.pk}/change/", form).status_code == 302
+    assert rules_in_force("R111").get("max_far") == 130
+    assert rule.history.count() >= 1
+
+
+def test_compute_terrain_without_a_dem_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="no such file|No such file|not recognized"):
+        call_command("compute_terrain", str(tmp_path / "missing.tif"))

@@ -13,9 +13,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("dem", nargs="?", help="GeoTIFF path (default: the registered DEM)")
+        parser.add_argument("--if-absent", action="store_true", help="do nothing when terrain is computed already")
 
-    def handle(self, *args, dem=None, **opts):
+    def handle(self, *args, dem=None, if_absent=False, **opts):
         from layers.models import Raster
+        from zoning.models import ParcelOverlay
+
+        if if_absent and ParcelOverlay.objects.filter(slope_mean__isnull=False).exists():
+            self.stdout.write("Terrain already computed; nothing to do.")
+            return
 
         if dem is None:
             raster = Raster.objects.filter(kind=Raster.Kind.DEM).order_by("-id").first()
