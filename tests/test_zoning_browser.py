@@ -54,3 +54,22 @@ def test_sheet_section_draws_the_envelope(browser, portal_url, plain):
         assert pg.is_visible("#sheet-eligibility [data-testid=rulebook-notice]")
     finally:
         pg.context.close()
+
+
+def test_query_page_counts_and_maps_non_conforming_parcels(browser, portal_url, client, demo_city, demo_rulebook):
+    expected = client.get("/api/zoning/parcels", {"non_conforming": "true"}).json()["count"]
+    assert expected > 0
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    try:
+        pg.goto(f"{portal_url}/zoning/queries/")
+        pg.wait_for_function("() => document.querySelector('[data-testid=query-count]').dataset.count", timeout=20000)
+        pg.check("input[name=non_conforming]")
+        pg.click("#query-form button[type=submit]")
+        pg.wait_for_function(f"() => document.querySelector('[data-testid=query-count]').dataset.count === '{expected}'",
+                             timeout=20000)
+        assert pg.locator("#results tr").count() == min(expected, 200)
+        assert pg.locator("#results-map path.leaflet-interactive").count() == min(expected, 200)
+        assert "non_conforming=true" in pg.get_attribute("#csv", "href")
+    finally:
+        context.close()

@@ -39,14 +39,21 @@ WHERE o.parcel_id = p.id AND (%(all)s OR p.id = ANY(%(ids)s))
 """
 
 _HAZARDS = """
+WITH h AS (
+    SELECT p.id,
+           EXISTS (SELECT 1 FROM zoning_overlay x WHERE x.kind = 'historic_core'
+                   AND ST_Intersects(x.geom, p.geom) AND NOT ST_Touches(x.geom, p.geom)) AS historic,
+           EXISTS (SELECT 1 FROM zoning_overlay x WHERE x.kind = 'floodplain'
+                   AND ST_Intersects(x.geom, p.geom) AND NOT ST_Touches(x.geom, p.geom)) AS flood,
+           (SELECT min(ST_Distance(x.geom, p.geom)) FROM zoning_overlay x WHERE x.kind = 'fault_line') AS fault
+    FROM parcels_parcel p
+    WHERE %(all)s OR p.id = ANY(%(ids)s)
+)
 UPDATE zoning_parceloverlay o
-SET in_historic_core = EXISTS (SELECT 1 FROM zoning_overlay h WHERE h.kind = 'historic_core'
-                               AND ST_Intersects(h.geom, p.geom) AND NOT ST_Touches(h.geom, p.geom)),
-    in_floodplain = EXISTS (SELECT 1 FROM zoning_overlay f WHERE f.kind = 'floodplain'
-                            AND ST_Intersects(f.geom, p.geom) AND NOT ST_Touches(f.geom, p.geom)),
-    fault_distance = (SELECT min(ST_Distance(f.geom, p.geom)) FROM zoning_overlay f WHERE f.kind = 'fault_line')
-FROM parcels_parcel p
-WHERE o.parcel_id = p.id AND (%(all)s OR p.id = ANY(%(ids)s))
+SET in_historic_core = h.historic, in_floodplain = h.flood, fault_distance = h.fault
+FROM h
+WHERE o.parcel_id = h.id
+  AND (o.in_historic_core, o.in_floodplain, o.fault_distance) IS DISTINCT FROM (h.historic, h.flood, h.fault)
 """
 
 # The strip inside the planned corridor of each street the parcel fronts whose planned width exceeds the existing.
