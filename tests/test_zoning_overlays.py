@@ -167,3 +167,20 @@ def test_terrain_slope_of_a_tilted_plane_in_any_crs(demo_city, tmp_path, crs):
     # UTM's grid north differs from true north by a little, so the 4326 plane's slope is measured very close to 8%.
     assert np.median(slopes) == pytest.approx(8.0, abs=0.05)
     assert np.abs(slopes - 8.0).max() < 0.3
+
+
+def test_overlay_import_refreshes_the_parcels_under_it(demo_city, tmp_path):
+    from parcels.importing import ImportOptions, run_import
+
+    parcel = (ParcelOverlay.objects.filter(in_floodplain=False).order_by("parcel_id").first()).parcel
+    to = Transformer.from_crs(settings.MUNICIPALITY_SRID, 4326, always_xy=True)
+    inner = shapely.transform(wkb.loads(bytes(parcel.geom.wkb)).buffer(-0.5),
+                              lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
+    path = tmp_path / "flood.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "test"}, '
+                    f'"geometry": {shapely.to_geojson(inner)}}}]}}')
+    report = run_import(ImportOptions(layer="overlays", path=str(path), commit=True,
+                                      mapping={"kind": "=floodplain", "source_id": "=test-flood", "name": "name"}))
+    assert report.inserted == 1
+    assert report.post_load["parcel hazard facts refreshed"] >= 1
+    assert ParcelOverlay.objects.get(parcel=parcel).in_floodplain

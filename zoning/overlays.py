@@ -113,8 +113,23 @@ def post_load_zoning(cursor, report=None) -> dict:
 
 
 def post_load_overlays(cursor, report=None) -> dict:
-    refresh(None, parts=("hazards",))
-    return {"parcel overlay facts refreshed": "all"}
+    """After an overlay import: a fault line moves every parcel's distance; a historic core or floodplain only the
+    parcels under the imported geometry and those flagged before; a river changes no parcel fact."""
+    cursor.execute("SELECT DISTINCT kind FROM zoning_overlay WHERE id IN (SELECT id FROM import_touched)")
+    kinds = {row[0] for row in cursor.fetchall()}
+    if "fault_line" in kinds:
+        refresh(None, parts=("hazards",))
+        return {"parcel hazard facts refreshed": "all"}
+    if not kinds & {"historic_core", "floodplain"}:
+        return {}
+    cursor.execute("""
+        SELECT p.id FROM parcels_parcel p JOIN zoning_overlay x ON ST_Intersects(x.geom, p.geom)
+        WHERE x.id IN (SELECT id FROM import_touched)
+        UNION SELECT parcel_id FROM zoning_parceloverlay WHERE in_historic_core OR in_floodplain
+    """)
+    ids = [row[0] for row in cursor.fetchall()]
+    refresh(ids, parts=("hazards",))
+    return {"parcel hazard facts refreshed": len(ids)}
 
 
 def parcels_touching(geom_ewkb_list, extra_sql: str = "", params=None) -> list[int]:
