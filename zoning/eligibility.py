@@ -19,7 +19,7 @@ Conventions (the detailed plan's usual reading, DOMAIN.md §4):
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
@@ -97,8 +97,8 @@ class Envelope:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        out = asdict(self)
-        out.pop("footprint")
+        out = {k: v for k, v in vars(self).items() if k != "footprint"}
+        out["notes"] = list(self.notes)
         out["footprint_polygon_area"] = round(self.footprint.area, 2)
         for key in ("net_area", "max_footprint_area", "max_gross_floor_area", "existing_floor_area",
                     "remaining_floor_area"):
@@ -131,7 +131,7 @@ class Decision:
     def as_dict(self) -> dict:
         return {"status": self.status, "zone_code": self.zone_code, "rulebook": self.rulebook,
                 "on_date": self.on_date, "is_demo_rulebook": self.is_demo_rulebook,
-                "checks": [asdict(c) for c in self.checks], "envelope": self.envelope.as_dict()}
+                "checks": [vars(c).copy() for c in self.checks], "envelope": self.envelope.as_dict()}
 
 
 # -- proposal validation --------------------------------------------------------------------------------------------

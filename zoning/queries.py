@@ -84,11 +84,15 @@ class ParcelQuery:
             where.append("p.measured_area <= %(area_max)s")
             params["area_max"] = self.area_max
         if self.non_conforming:
-            # A current use (vacant land is none) outside the zone's allowed and conditional uses.
-            joins.append("JOIN (SELECT key AS zone_code, array(SELECT jsonb_array_elements_text(value)) AS uses "
-                         "FROM jsonb_each(%(permitted)s::jsonb)) z ON z.zone_code = o.zone_code")
-            where.append("p.land_use_id IS NOT NULL AND p.land_use_id <> 'vacant' AND p.land_use_id <> ALL(z.uses)")
-            params["permitted"] = json.dumps(self.permitted_uses())
+            # A current use (vacant land is none) outside the zone's allowed and conditional uses: an anti-join on
+            # the (zone, use) pairs the rules permit, for the zones that have rules.
+            permitted = self.permitted_uses()
+            where.append("p.land_use_id IS NOT NULL AND p.land_use_id <> 'vacant' AND o.zone_code = ANY(%(ruled)s) "
+                         "AND NOT EXISTS (SELECT 1 FROM unnest(%(pz)s::text[], %(pu)s::text[]) a(zone_code, use) "
+                         "WHERE a.zone_code = o.zone_code AND a.use = p.land_use_id)")
+            params["ruled"] = list(permitted)
+            params["pz"] = [z for z, uses in permitted.items() for _u in uses]
+            params["pu"] = [u for uses in permitted.values() for u in uses]
         if self.widening:
             where.append("o.widening_area > 0")
         if self.steep:

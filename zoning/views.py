@@ -6,6 +6,7 @@ pure engine (zoning.eligibility), render. Errors are JSON via gis_portal.errors.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 
@@ -46,10 +47,12 @@ class BadProposal(ApiError):
         return JsonResponse({"error": self.code, "message": self.message, "fields": self.errors}, status=self.status)
 
 
+@functools.cache
 def _to_wgs84():
     return Transformer.from_crs(settings.MUNICIPALITY_SRID, 4326, always_xy=True)
 
 
+@functools.cache
 def _from_wgs84():
     return Transformer.from_crs(4326, settings.MUNICIPALITY_SRID, always_xy=True)
 
