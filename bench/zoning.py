@@ -106,12 +106,15 @@ def main():
     raw_p50, raw_p95 = timed(lambda: raw.execute(facts_sql, [1.5, next(cycle2)], prepare=True).fetchone(),
                              args.samples)
 
-    # 3. non-conforming parcels city-wide: the API's CSV vs plain SQL for the same rows
+    # 3. non-conforming parcels city-wide: the API's CSV vs plain SQL for the same rows and columns
     permitted = ParcelQuery().permitted_uses()
     values = ", ".join(f"('{z}', ARRAY[{', '.join(repr(u) for u in uses)}]::text[])" for z, uses in permitted.items())
     plain = f"""
-        SELECT p.id, p.renewal_code, o.zone_code, p.land_use_id
+        SELECT p.id, p.renewal_code, d.code, o.zone_code, p.land_use_id, round(p.measured_area::numeric, 1),
+               round(o.widening_area::numeric, 1), round(o.widening_depth::numeric, 2), o.in_floodplain,
+               o.in_historic_core, round(o.slope_mean::numeric, 1)
         FROM parcels_parcel p JOIN zoning_parceloverlay o ON o.parcel_id = p.id
+        LEFT JOIN parcels_district d ON d.id = p.district_id
         JOIN (VALUES {values}) z(zone_code, uses) ON z.zone_code = o.zone_code
         WHERE p.land_use_id IS NOT NULL AND p.land_use_id <> 'vacant' AND p.land_use_id <> ALL(z.uses)
         ORDER BY p.id"""
