@@ -206,3 +206,13 @@ def test_capacity_by_district(client, demo_city, demo_rulebook):
         "SELECT o.zone_code, p.deed_area, p.measured_area, o.widening_area FROM parcels_parcel p "
         "JOIN zoning_parceloverlay o ON o.parcel_id = p.id") if zone in far)
     assert sum(d["allowed_floor_area"] for d in districts) == pytest.approx(allowed, rel=1e-4)
+
+
+def test_sheet_lists_the_section_and_the_text_page_renders_it(client, plain_parcel):
+    sheet = client.get(f"/api/parcels/{plain_parcel.pk}").json()
+    (section,) = [s for s in sheet["sections"] if s["key"] == "eligibility"]
+    data = client.get(section["url"]).json()
+    assert data["zone_code"] == "R121" and data["envelope"]["footprint"]["type"] in ("Polygon", "MultiPolygon")
+    page = client.get(f"/parcels/{plain_parcel.pk}/").content.decode()
+    assert 'id="section-eligibility"' in page and "جدول ۲، ردیف R121" in page
+    assert f"/zoning/parcels/{plain_parcel.pk}/" in page
