@@ -285,7 +285,7 @@ def envelope(facts: ParcelFacts, rules: ZoneRules) -> Envelope:
         notes.append(note)
     if floors is None:
         floors = 0
-        notes.append("the rulebook sets no floor limit for this zone")
+        notes.append("the rulebook gives this zone neither a floor table nor a height limit: no floors derived")
     height = rules.get("max_height")
     if height is None and rules.get("floor_height"):
         height = floors * rules.get("floor_height")
