@@ -184,3 +184,17 @@ def test_overlay_import_refreshes_the_parcels_under_it(demo_city, tmp_path):
     assert report.inserted == 1
     assert report.post_load["parcel hazard facts refreshed"] >= 1
     assert ParcelOverlay.objects.get(parcel=parcel).in_floodplain
+
+
+def test_parcel_edit_refreshes_its_terrain_from_the_registered_dem(demo_city, django_capture_on_commit_callbacks):
+    _gpkg, dem = demo_city
+    terrain.compute(str(dem))
+    parcel = Parcel.objects.order_by("-measured_area").first()
+    whole_city = ParcelOverlay.objects.get(parcel=parcel)
+    ParcelOverlay.objects.filter(parcel=parcel).update(slope_mean=None, elevation_mean=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        parcel.save()
+    again = ParcelOverlay.objects.get(parcel=parcel)
+    # The window read around one parcel gives what the whole-grid pass gave.
+    assert again.slope_mean == pytest.approx(whole_city.slope_mean, abs=0.01)
+    assert again.elevation_mean == pytest.approx(whole_city.elevation_mean, abs=0.01)

@@ -1,4 +1,4 @@
-"""Keeping parcel overlay facts fresh after single edits of zones and overlays (admin).
+"""Keeping parcel overlay facts fresh after single edits of zones and overlays (admin), and terrain after parcel edits.
 
 Parcel and street edits refresh them through parcels.derived (after the frontages); imports through post-load steps."""
 
@@ -6,7 +6,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from zoning import overlays
+from parcels.models import Parcel
+from zoning import overlays, terrain
 from zoning.models import Overlay, Zone
 
 
@@ -56,3 +57,12 @@ def overlay_changed(sender, instance, raw=False, **kwargs):
     geoms = [instance.geom.ewkb, getattr(instance, "_previous_geom_ewkb", None)]
     _refresh_later(overlays.parcels_touching(geoms), ("hazards",))
 
+
+
+@receiver(post_save, sender=Parcel)
+def parcel_saved(sender, instance, raw=False, update_fields=None, **kwargs):
+    """A parcel's new shape has another terrain (its zone, widening and hazards follow with the frontages)."""
+    if raw or (update_fields and "geom" not in update_fields):
+        return
+    ids = [instance.pk]
+    transaction.on_commit(lambda: terrain.refresh_from_registered_dem(ids))

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio import features
+import shapely
 from django.db import connection, transaction
 from pyproj import CRS
+from rasterio import features
+from rasterio.errors import WindowError
+from rasterio.windows import Window, from_bounds
 from shapely import wkb
 
 from zoning import overlays
@@ -49,30 +53,45 @@ def _dem_srid(crs: CRS) -> int:
     return epsg
 
 
-def compute(dem_path: str, parcel_ids=None, stdout=None) -> dict:
-    """Compute terrain for the given parcels (all when None) and store it; returns counts and timings."""
+def compute(dem_path: str, parcel_ids=None) -> dict:
+    """Compute terrain for the given parcels (all when None) and store it; returns counts and timings. For a few
+    parcels only the window of the DEM around them is read."""
     started = time.perf_counter()
+    params = {"all": parcel_ids is None, "ids": list(parcel_ids or [])}
     with rasterio.open(dem_path) as src:
         if src.crs is None:
             raise TerrainError(f"{dem_path} declares no CRS")
-        z = src.read(1, masked=True).astype("float64").filled(np.nan)
-        transform, crs, shape = src.transform, CRS.from_wkt(src.crs.to_wkt()), (src.height, src.width)
+        crs = CRS.from_wkt(src.crs.to_wkt())
+        params["srid"] = _dem_srid(crs)
+        with connection.cursor() as cursor:
+            cursor.execute("""
+                SELECT p.id, ST_AsBinary(g.geom), ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom))
+                FROM parcels_parcel p CROSS JOIN LATERAL (SELECT ST_Transform(p.geom, %(srid)s) AS geom) g
+                WHERE %(all)s OR p.id = ANY(%(ids)s)
+            """, params)
+            rows = cursor.fetchall()
+        if not rows:
+            return {"parcels": 0, "without_dem_cover": 0, "seconds": {"total": 0.0}}
+        geoms = [wkb.loads(bytes(r[1])) for r in rows]
+        window = None
+        if parcel_ids is not None:
+            x0, y0, x1, y1 = shapely.total_bounds(geoms)
+            pad = 2 * max(abs(src.transform.a), abs(src.transform.e))   # neighbours for the slope at the edge
+            full = Window(0, 0, src.width, src.height)
+            window = from_bounds(x0 - pad, y0 - pad, x1 + pad, y1 + pad, src.transform).round_offsets()
+            try:
+                window = window.round_lengths().intersection(full)
+            except WindowError:       # the parcels lie outside the DEM
+                return {"parcels": 0, "without_dem_cover": len(rows), "seconds": {"total": 0.0}}
+        z = src.read(1, window=window, masked=True).astype("float64").filled(np.nan)
+        transform = src.window_transform(window) if window is not None else src.transform
+        shape = z.shape
     slope = slope_percent(z, transform, crs)
     t_grid = time.perf_counter()
 
-    params = {"srid": _dem_srid(crs), "all": parcel_ids is None, "ids": list(parcel_ids or [])}
-    with connection.cursor() as cursor:
-        cursor.execute("""
-            SELECT p.id, ST_AsBinary(g.geom), ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom))
-            FROM parcels_parcel p CROSS JOIN LATERAL (SELECT ST_Transform(p.geom, %(srid)s) AS geom) g
-            WHERE %(all)s OR p.id = ANY(%(ids)s)
-        """, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return {"parcels": 0}
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     index = np.arange(1, len(rows) + 1, dtype=np.int32)        # label 0 = no parcel
-    labels = features.rasterize(((wkb.loads(bytes(r[1])), int(i)) for r, i in zip(rows, index)),
+    labels = features.rasterize(zip(geoms, (int(i) for i in index)),
                                 out_shape=shape, transform=transform, fill=0, dtype="int32")
     t_burn = time.perf_counter()
 
@@ -114,6 +133,7 @@ def compute(dem_path: str, parcel_ids=None, stdout=None) -> dict:
             overlays.refresh(None, parts=())            # every parcel has its overlay row
         else:
             overlays.refresh(list(ids), parts=())
+        cursor.execute("DROP TABLE IF EXISTS tmp_terrain")
         cursor.execute("CREATE TEMP TABLE tmp_terrain (parcel_id bigint, elevation_mean float, elevation_max float,"
                        " slope_mean float, slope_max float) ON COMMIT DROP")
         with cursor.cursor.copy("COPY tmp_terrain FROM STDIN WITH (FORMAT csv)") as copy:
@@ -125,7 +145,31 @@ def compute(dem_path: str, parcel_ids=None, stdout=None) -> dict:
             FROM tmp_terrain t WHERE o.parcel_id = t.parcel_id
         """)
         updated = cursor.rowcount
+        cursor.execute("DROP TABLE tmp_terrain")
     done = time.perf_counter()
     return {"parcels": updated, "without_dem_cover": int(np.isnan(out[:, 1]).sum()),
-            "seconds": {"slope_grid": round(t_grid - started, 2), "read_and_burn": round(t_burn - t_grid, 2),
+            "seconds": {"read_and_slope": round(t_grid - started, 2), "burn": round(t_burn - t_grid, 2),
                         "stats_and_write": round(done - t_burn, 2), "total": round(done - started, 2)}}
+
+
+def refresh_from_registered_dem(parcel_ids) -> None:
+    """Hook after a parcel edit or a partial import: terrain of those parcels from the registered DEM, if any (a
+    whole-city refresh is left to `manage.py compute_terrain`)."""
+    from layers.models import Raster
+
+    if parcel_ids is None or not list(parcel_ids):
+        return
+    raster = Raster.objects.filter(kind=Raster.Kind.DEM).order_by("-id").first()
+    if raster is not None and Path(raster.path).exists():
+        compute(raster.path, parcel_ids)
+
+
+def post_load_parcels(cursor, report=None) -> dict:
+    """After a parcel import that touched part of the city: their terrain (a first load: compute_terrain)."""
+    cursor.execute("SELECT id FROM import_touched")
+    ids = [row[0] for row in cursor.fetchall()]
+    cursor.execute("SELECT count(*) FROM parcels_parcel")
+    if not ids or len(ids) > 0.5 * cursor.fetchone()[0]:
+        return {}
+    refresh_from_registered_dem(ids)
+    return {"terrain refreshed for parcels": len(ids)}
