@@ -21,6 +21,8 @@ from shapely.geometry import LineString, shape
 from parcels.models import Parcel
 from zoning.models import ParcelOverlay
 
+from tests.zoning_fixtures import demo_rulebook  # noqa: F401,E402  (fixture)
+
 pytestmark = pytest.mark.django_db
 
 

@@ -5,6 +5,8 @@ import pytest
 from tests.test_map_browser import new_page, search_and_choose
 from zoning.models import ParcelOverlay
 
+from tests.zoning_fixtures import demo_rulebook  # noqa: F401,E402  (fixture)
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
