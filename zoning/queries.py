@@ -8,7 +8,6 @@ and GeoJSON downloads (GeoJSON capped: the map never receives a whole table)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -177,6 +176,21 @@ def capacity_by_district(on_date: dt.date | None = None) -> list[dict]:
                  for k, v in zip(names, row)} for row in cursor.fetchall()]
 
 
+def _csv(query: ParcelQuery) -> HttpResponse:
+    """Every matching row as CSV, written by PostgreSQL itself (COPY … TO STDOUT): a city-wide download costs about
+    what the query costs."""
+    body, params = query.sql()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="parcels.csv"'
+    response.write("\ufeff")   # Excel opens UTF-8 (Persian) correctly with a BOM
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY (SELECT {COLUMNS} {body} ORDER BY p.id) TO STDOUT WITH (FORMAT csv, HEADER)",
+                                params) as copy:
+            for chunk in copy:
+                response.write(bytes(chunk))
+    return response
+
+
 # -- HTTP ---------------------------------------------------------------------------------------------------------
 
 def _flag(request, name) -> bool:
@@ -235,13 +249,7 @@ def query_api(request):
         return JsonResponse({"districts": capacity_by_district(query.on_date)}, json_dumps_params={"ensure_ascii": False})
     query = query_from_request(request)
     if fmt == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="parcels.csv"'
-        response.write("\ufeff")   # Excel opens UTF-8 (Persian) correctly with a BOM
-        writer = csv.DictWriter(response, fieldnames=COLUMN_NAMES)
-        writer.writeheader()
-        writer.writerows(rows(query, None))
-        return response
+        return _csv(query)
     total = count(query)
     if fmt == "geojson":
         found = rows(query, GEOJSON_CAP, geometry=True)
