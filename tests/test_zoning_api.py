@@ -218,3 +218,10 @@ def test_sheet_lists_the_section_and_the_text_page_renders_it(client, plain_parc
     page = client.get(f"/parcels/{plain_parcel.pk}/").content.decode()
     assert 'id="section-eligibility"' in page and "جدول ۲، ردیف R121" in page
     assert f"/zoning/parcels/{plain_parcel.pk}/" in page
+
+
+def test_pages_past_the_end_still_count(client, demo_city, demo_rulebook):
+    first = client.get("/api/zoning/parcels", {"zone": "R121", "page_size": 500}).json()
+    beyond = client.get("/api/zoning/parcels", {"zone": "R121", "page_size": 500, "page": 10_000}).json()
+    assert beyond["count"] == first["count"] > 0 and beyond["results"] == []
+    assert client.get("/api/zoning/parcels", {"zone": "NO-SUCH-ZONE"}).json()["count"] == 0
