@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split
 
@@ -465,9 +465,3 @@ def check_subdivision(facts: ParcelFacts, rules: ZoneRules, lines: list[BaseGeom
         "parts": out,
     }
 
-
-def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
-    if geom.is_empty:
-        return MultiPolygon()
-    return geom if geom.geom_type == "MultiPolygon" else MultiPolygon([geom]) if geom.geom_type == "Polygon" \
-        else MultiPolygon([g for g in shapely.get_parts(geom) if g.geom_type == "Polygon"])

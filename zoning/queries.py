@@ -9,7 +9,6 @@ and GeoJSON downloads (GeoJSON capped: the map never receives a whole table)."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from dataclasses import dataclass
 

@@ -19,7 +19,7 @@ from django.utils.translation import get_language
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from pyproj import Transformer
-from shapely.geometry import mapping, shape
+from shapely.geometry import shape
 
 from gis_portal.errors import ApiError, BadParameter, NotFound, json_errors
 from parcels import identifiers
@@ -111,6 +111,7 @@ def envelope_data(parcel_id: int, on_date=None) -> dict:
     facts, rules = _facts_and_rules(parcel_id, on_date)
     env = engine.envelope(facts, rules)
     to_wgs = _to_wgs84()
+    rule_list = _rule_list(rules)
     return {
         "parcel_id": parcel_id, "zone_code": facts.zone_code, "rulebook": rules.rulebook,
         "on_date": rules.on_date.isoformat(), "is_demo_rulebook": rules.rulebook_is_demo,
@@ -121,8 +122,8 @@ def envelope_data(parcel_id: int, on_date=None) -> dict:
                      "fault_distance": None if facts.fault_distance is None else round(facts.fault_distance, 1),
                      "slope_mean": None if facts.slope_mean is None else round(facts.slope_mean, 1)},
         "envelope": {**env.as_dict(), "footprint": _geojson(env.footprint, to_wgs)},
-        "rules": _rule_list(rules),
-        "headline": [r for r in _rule_list(rules) if r["key"] in HEADLINE],
+        "rules": rule_list,
+        "headline": [r for r in rule_list if r["key"] in HEADLINE],
     }
 
 
