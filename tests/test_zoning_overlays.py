@@ -198,3 +198,14 @@ def test_parcel_edit_refreshes_its_terrain_from_the_registered_dem(demo_city, dj
     # The window read around one parcel gives what the whole-grid pass gave.
     assert again.slope_mean == pytest.approx(whole_city.slope_mean, abs=0.01)
     assert again.elevation_mean == pytest.approx(whole_city.elevation_mean, abs=0.01)
+
+
+def test_refresh_overlays_command_rebuilds_missing_facts(demo_city):
+    from django.core.management import call_command
+
+    expected = dict(ParcelOverlay.objects.values_list("parcel_id", "widening_area"))
+    zones = dict(ParcelOverlay.objects.values_list("parcel_id", "zone_code"))
+    ParcelOverlay.objects.all().delete()
+    call_command("refresh_overlays", "--if-absent")
+    assert dict(ParcelOverlay.objects.values_list("parcel_id", "widening_area")) == pytest.approx(expected)
+    assert dict(ParcelOverlay.objects.values_list("parcel_id", "zone_code")) == zones
