@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("layers.urls")),
     path("", include("parcels.urls")),
     path("", include("dues.urls")),
+    path("", include("zoning.urls")),
 ]

@@ -13,6 +13,10 @@ whose directions differ by at least settings.CORNER_MIN_ANGLE degrees (segments 
 from django.conf import settings
 from django.db import connection
 
+# Other apps' facts that depend on frontages (zoning's road-widening strip): each is called with the same parcel ids
+# (None for the whole city) after every refresh, in the same transaction. Registered from AppConfig.ready().
+AFTER_REFRESH: list = []
+
 _CORRIDORS = """
 CREATE TEMP TABLE tmp_corridor ON COMMIT DROP AS
 SELECT s.id AS street_id, s.existing_width,
@@ -100,6 +104,8 @@ def refresh_frontages(parcel_ids=None) -> None:
             cursor.execute("ANALYZE parcels_frontage")
         cursor.execute(_SUMMARY, params)
         cursor.execute("DROP TABLE tmp_corridor")
+    for hook in AFTER_REFRESH:
+        hook(parcel_ids)
 
 
 _NEAR_STREETS = """

@@ -102,3 +102,9 @@ def blocks(cursor) -> dict:
 
 
 _STEPS = {"parcels": parcels, "streets": streets, "buildings": buildings, "blocks": blocks}
+
+
+def register(spec_name: str, step) -> None:
+    """Another app's post-load step for a layer (called with the cursor), after this app's own step if any."""
+    previous = _STEPS.get(spec_name)
+    _STEPS[spec_name] = step if previous is None else (lambda cursor: {**previous(cursor), **step(cursor)})

@@ -1,0 +1,38 @@
+"""manage.py load_rulebook FILE [--commit]: check a rulebook file (TOML) and, with --commit, load it.
+
+A dry run by default: it lists every problem with its place in the file. --commit writes all or nothing; loading a
+file whose code is already there replaces that version's rules (their history is kept in the admin)."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from zoning.rulebook import RulebookError, parse_rulebook, save_rulebook
+
+
+class Command(BaseCommand):
+    help = "Check (and with --commit load) a zoning rulebook file."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--commit", action="store_true", help="write it (default: check and report only)")
+        parser.add_argument("--if-absent", action="store_true", help="do nothing when this rulebook code is loaded")
+
+    def handle(self, *args, path, commit, if_absent, **opts):
+        from parcels.models import LandUse
+        from zoning.models import Rulebook
+
+        try:
+            book = parse_rulebook(path, set(LandUse.objects.values_list("code", flat=True)))
+        except RulebookError as exc:
+            raise CommandError(f"{path}: {len(exc.problems)} problem(s), nothing was written:\n  "
+                               + "\n  ".join(exc.problems)) from None
+        self.stdout.write(book.summary())
+        if if_absent and Rulebook.objects.filter(code=book.code).exists():
+            self.stdout.write(f"Rulebook {book.code} already loaded; nothing to do.")
+            return
+        if not commit:
+            self.stdout.write("Dry run: nothing written (add --commit).")
+            return
+        rulebook = save_rulebook(book, source=str(path))
+        self.stdout.write(self.style.SUCCESS(f"Loaded {rulebook.code}: {rulebook.rules.count()} rules."))

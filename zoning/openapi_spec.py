@@ -1,0 +1,127 @@
+"""OpenAPI description of the zoning endpoints (merged into /api/openapi.json by gis_portal.openapi.full_spec)."""
+
+from gis_portal.openapi import _errors, _param
+
+PARCEL = _param("parcel_id", "parcel id", {"type": "integer"}, "path")
+DATE = _param("date", "the rules in force on this date (YYYY-MM-DD; default today)",
+              {"type": "string", "format": "date"}, required=False)
+PROPOSAL_PARAMS = [
+    _param("land_use", "proposed land-use class code (data/reference/land_uses.csv)", {"type": "string"}, required=False),
+    _param("floors", "floors above ground (1-100)", {"type": "integer", "minimum": 1, "maximum": 100}, required=False),
+    _param("gross_floor_area", "m²", {"type": "number", "exclusiveMinimum": 0}, required=False),
+    _param("footprint_area", "m² (or give footprint)", {"type": "number", "exclusiveMinimum": 0}, required=False),
+    _param("footprint", "GeoJSON Polygon in WGS84", {"type": "string"}, required=False),
+    _param("units", "dwelling or business units", {"type": "integer", "minimum": 1}, required=False),
+    _param("parking_spaces", "parking spaces provided", {"type": "integer", "minimum": 0}, required=False),
+    _param("height", "m (default floors × the rulebook's floor height)", {"type": "number"}, required=False),
+]
+ENVELOPE = {"$ref": "#/components/schemas/Envelope"}
+DECISION = {"$ref": "#/components/schemas/Decision"}
+BAD_PROPOSAL = {"description": "Bad proposal: message and one entry per bad field", "content": {"application/json": {
+    "schema": {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"}, "fields": {"type": "object"}}}}}}
+QUERY_PARAMS = [
+    _param("zone", "zone code", {"type": "string"}, required=False),
+    _param("land_use", "current land use", {"type": "string"}, required=False),
+    _param("district", "district code", {"type": "string"}, required=False),
+    _param("area_min", "m²", {"type": "number"}, required=False),
+    _param("area_max", "m²", {"type": "number"}, required=False),
+    _param("non_conforming", "current use not allowed or conditional in the zone", {"type": "boolean"}, required=False),
+    _param("widening", "losing land to road widening", {"type": "boolean"}, required=False),
+    _param("steep", "mean slope above min_slope (default the rulebook's steep_slope_pct)", {"type": "boolean"},
+           required=False),
+    _param("min_slope", "%", {"type": "number"}, required=False),
+    _param("floodplain", "in the floodplain", {"type": "boolean"}, required=False),
+    _param("page", "1-based", {"type": "integer", "minimum": 1}, required=False),
+    _param("page_size", "at most 500", {"type": "integer", "minimum": 1, "maximum": 500}, required=False),
+    _param("geometry", "include WGS84 geometry in JSON results", {"type": "boolean"}, required=False),
+    _param("format", "json (paginated), csv (all rows), geojson (at most 5,000 features; X-Total-Count, "
+           "X-Features-Truncated)", {"enum": ["json", "csv", "geojson"]}, required=False),
+    _param("report", "capacity: development capacity by district instead of parcels", {"enum": ["capacity"]},
+           required=False),
+    DATE,
+]
+
+PATHS = {
+    "/api/parcels/{parcel_id}/eligibility": {
+        "get": {
+            "summary": "What can be built here: the buildable envelope and the zone's rules with citations; with "
+                       "proposal parameters, the decision rule by rule",
+            "parameters": [PARCEL, DATE, *PROPOSAL_PARAMS],
+            "responses": {"200": {"description": "Envelope (no proposal given) or Decision", "content": {
+                "application/json": {"schema": {"oneOf": [ENVELOPE, DECISION]}}}},
+                "400": BAD_PROPOSAL, **_errors(404)},
+        },
+        "post": {
+            "summary": "Decision for a proposal given as a JSON object (same fields as the GET parameters; footprint "
+                       "as a GeoJSON object)",
+            "parameters": [PARCEL],
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": {"description": "Decision", "content": {"application/json": {"schema": DECISION}}},
+                          "400": BAD_PROPOSAL, **_errors(404)},
+        },
+    },
+    "/api/parcels/{parcel_id}/eligibility/section": {"get": {
+        "summary": "The parcel sheet's 'what can be built' section (the envelope data, or why it is unavailable)",
+        "parameters": [PARCEL],
+        "responses": {"200": {"description": "Envelope or {unavailable}"}, **_errors(404)},
+    }},
+    "/api/parcels/{parcel_id}/envelope.geojson": {"get": {
+        "summary": "The envelope, the parcel and the road-widening strip as a GeoJSON download (WGS84)",
+        "parameters": [PARCEL, DATE],
+        "responses": {"200": {"description": "FeatureCollection", "content": {"application/geo+json": {}}},
+                      **_errors(400, 404)},
+    }},
+    "/api/parcels/{parcel_id}/envelope.dxf": {"get": {
+        "summary": "The same as DXF (layers PARCEL, ROAD_WIDENING, ENVELOPE, TEXT) in the municipality's projected "
+                   "coordinates (metres)",
+        "parameters": [PARCEL, DATE],
+        "responses": {"200": {"description": "DXF", "content": {"application/dxf": {}}}, **_errors(400, 404)},
+    }},
+    "/api/parcels/{parcel_id}/subdivision": {
+        "get": {"summary": "Subdivision check (حد نصاب تفکیک): proposed split lines -> each part's area and frontage",
+                "parameters": [PARCEL, DATE, _param("lines", "GeoJSON LineString / MultiLineString / list, WGS84",
+                                                    {"type": "string"})],
+                "responses": {"200": {"description": "parts with area, frontage, area_ok, frontage_ok; ok"},
+                              "400": BAD_PROPOSAL, **_errors(404)}},
+        "post": {"summary": "Subdivision check with {\"lines\": [...GeoJSON LineStrings]}", "parameters": [PARCEL],
+                 "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                 "responses": {"200": {"description": "parts and ok"}, "400": BAD_PROPOSAL, **_errors(404)}},
+    },
+    "/api/zoning/parcels": {"get": {
+        "summary": "Land-use queries: parcels by zone, use, district, area; non-conforming; road widening; steep; "
+                   "floodplain. Counted and paginated; CSV and GeoJSON downloads; capacity by district",
+        "parameters": QUERY_PARAMS,
+        "responses": {"200": {"description": "{count, page, page_size, results} or a download or {districts}"},
+                      **_errors(400)},
+    }},
+}
+
+SCHEMAS = {
+    "Citation": {"type": "object", "required": ["document", "article", "effective_from"], "properties": {
+        "document": {"type": "string"}, "article": {"type": "string"},
+        "effective_from": {"type": "string", "format": "date"}}},
+    "Envelope": {"type": "object", "required": ["parcel_id", "zone_code", "rulebook", "envelope", "rules"],
+                 "properties": {
+                     "parcel_id": {"type": "integer"}, "zone_code": {"type": "string"}, "rulebook": {"type": "string"},
+                     "on_date": {"type": "string", "format": "date"}, "is_demo_rulebook": {"type": "boolean"},
+                     "notice": {"type": ["object", "null"]},
+                     "envelope": {"type": "object", "properties": {
+                         "footprint": {"type": ["object", "null"], "description": "GeoJSON, WGS84"},
+                         "max_floors": {"type": "integer"}, "max_height": {"type": ["number", "null"]},
+                         "max_footprint_area": {"type": "number"}, "max_gross_floor_area": {"type": "number"},
+                         "remaining_floor_area": {"type": "number"}, "net_area": {"type": "number"}}},
+                     "rules": {"type": "array", "items": {"type": "object", "properties": {
+                         "key": {"type": "string"}, "value": {}, "citation": {"$ref": "#/components/schemas/Citation"}}}},
+                 }},
+    "Decision": {"type": "object", "required": ["status", "checks", "envelope"], "properties": {
+        "status": {"enum": ["eligible", "conditional", "not_eligible"]},
+        "zone_code": {"type": "string"}, "rulebook": {"type": "string"}, "on_date": {"type": "string"},
+        "checks": {"type": "array", "items": {"type": "object", "required": ["key", "status"], "properties": {
+            "key": {"type": "string"}, "title_fa": {"type": "string"}, "title_en": {"type": "string"},
+            "limit": {}, "proposed": {},
+            "status": {"enum": ["pass", "fail", "conditional", "not_checked"]},
+            "citation": {"oneOf": [{"$ref": "#/components/schemas/Citation"}, {"type": "null"}]},
+            "note": {"type": "string"}}}},
+        "envelope": {"type": "object"}}},
+}

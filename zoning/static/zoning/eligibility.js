@@ -1,0 +1,18 @@
+/* The engineer's page: the parcel, its road-widening strip and the buildable envelope on a Leaflet map (own layers
+   only: the page must print on closed networks). */
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("envelope-data").textContent);
+  var el = document.getElementById("envelope-map");
+  if (!data || !el) { return; }
+  var map = L.map(el, { attributionControl: false });
+  fetch("/api/parcels/" + data.parcel_id + "/envelope.geojson").then(function (r) { return r.json(); })
+    .then(function (fc) {
+      var styles = { parcel: { color: "#333", weight: 2, fillOpacity: 0.05 },
+                     road_widening: { color: "#c62828", weight: 1, fillOpacity: 0.4 },
+                     envelope: { color: "#1b7f3b", weight: 2, dashArray: "4 3", fillOpacity: 0.3 } };
+      var layer = L.geoJSON(fc, { style: function (f) { return styles[f.properties.kind]; } }).addTo(map);
+      map.fitBounds(layer.getBounds(), { padding: [20, 20] });
+      el.dataset.loaded = String(fc.features.length);
+    });
+}());

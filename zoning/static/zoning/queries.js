@@ -1,0 +1,41 @@
+/* The planners' query page: the filter form -> /api/zoning/parcels (one page with geometry) on the map and in a
+   table; the count and the CSV / GeoJSON downloads use the same filters. */
+(function () {
+  "use strict";
+  var form = document.getElementById("query-form");
+  var map = L.map("results-map", { attributionControl: false }).setView([28.755, 54.553], 14);
+  var layer = L.geoJSON(null, { style: { color: "#6a1b9a", weight: 1, fillOpacity: 0.35 } }).addTo(map);
+  var page = 1;
+  function esc(t) { return String(t === null || t === undefined ? "—" : t).replace(/[&<>"]/g, function (c) {
+    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; }); }
+  function params() {
+    var p = new URLSearchParams();
+    new FormData(form).forEach(function (v, k) { if (v !== "") { p.set(k, v); } });
+    return p;
+  }
+  function run() {
+    var p = params();
+    document.getElementById("csv").href = "/api/zoning/parcels?" + p + "&format=csv";
+    document.getElementById("geojson").href = "/api/zoning/parcels?" + p + "&format=geojson";
+    p.set("page", page); p.set("geometry", "true"); p.set("page_size", "200");
+    fetch("/api/zoning/parcels?" + p).then(function (r) { return r.json(); }).then(function (res) {
+      var count = document.querySelector("[data-testid=query-count]");
+      if (res.error) { count.textContent = res.message; return; }
+      count.textContent = res.count.toLocaleString() + (document.documentElement.lang === "fa" ? " ملک" : " parcels");
+      count.dataset.count = res.count;
+      layer.clearLayers();
+      document.getElementById("results").innerHTML = res.results.map(function (r) {
+        layer.addData({ type: "Feature", geometry: r.geometry, properties: {} });
+        return "<tr><td><a href=\"/zoning/parcels/" + r.id + "/\">" + r.id + "</a></td><td dir=ltr>" +
+          esc(r.renewal_code) + "</td><td dir=ltr>" + esc(r.zone_code) + "</td><td>" + esc(r.land_use) +
+          "</td><td>" + esc(r.area) + "</td><td>" + esc(r.widening_area) + "</td></tr>";
+      }).join("");
+      if (res.results.length) { map.fitBounds(layer.getBounds(), { maxZoom: 18 }); }
+      document.getElementById("page").textContent = page + " / " + Math.max(1, Math.ceil(res.count / 200));
+    });
+  }
+  form.addEventListener("submit", function (e) { e.preventDefault(); page = 1; run(); });
+  document.getElementById("prev").addEventListener("click", function () { if (page > 1) { page -= 1; run(); } });
+  document.getElementById("next").addEventListener("click", function () { page += 1; run(); });
+  run();
+}());

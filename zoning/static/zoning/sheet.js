@@ -1,0 +1,35 @@
+/* The parcel sheet's "what can be built here?" section: the buildable envelope drawn on the map, the headline
+   rules with their clauses, and a link to the engineer's page for a rule-by-rule decision. */
+(function () {
+  "use strict";
+  window.PortalSections = window.PortalSections || {};
+  window.PortalSections.eligibility = function (data, h, el) {
+    if (data.unavailable) { el.innerHTML = '<p class="muted">' + h.esc(data.unavailable) + "</p>"; return; }
+    var env = data.envelope;
+    if (env.footprint) {
+      L.geoJSON(env.footprint, { style: { color: "#1b7f3b", weight: 2, dashArray: "4 3", fillOpacity: 0.25 },
+                                 interactive: false }).addTo(h.layer);
+    }
+    var rows = [
+      h.row(h.fa ? "پهنه" : "Zone", h.ltr(data.zone_code)),
+      h.row(h.fa ? "حداکثر طبقات" : "Max floors", h.fmt(env.max_floors, 0)),
+      h.row(h.fa ? "حداکثر ارتفاع (متر)" : "Max height (m)", h.fmt(env.max_height)),
+      h.row(h.fa ? "حداکثر زیربنا (متر مربع)" : "Max gross floor area (m²)", h.fmt(env.max_gross_floor_area, 0)),
+      h.row(h.fa ? "حداکثر سطح اشغال (متر مربع)" : "Max footprint (m²)", h.fmt(env.max_footprint_area, 0)),
+      h.row(h.fa ? "زیربنای باقی‌مانده (متر مربع)" : "Remaining floor area (m²)", h.fmt(env.remaining_floor_area, 0))
+    ];
+    var cites = data.headline.filter(function (r) { return r.key === "max_far" || r.key === "max_coverage"; })
+      .map(function (r) {
+        return "<li>" + h.esc(h.fa ? r.title_fa : r.title_en) + ": " + h.fmt(r.value) + " — <cite>" +
+          h.esc(r.citation.document + "، " + r.citation.article) + "</cite></li>";
+      }).join("");
+    el.innerHTML = (data.notice ? '<p class="demo-tag" data-testid="rulebook-notice">' +
+        h.esc(h.fa ? data.notice.fa : data.notice.en) + "</p>" : "") +
+      "<dl>" + rows.join("") + "</dl><ul class=\"citations\">" + cites + "</ul>" +
+      '<p><a href="/zoning/parcels/' + data.parcel_id + '/">' +
+      (h.fa ? "بررسی طرح پیشنهادی (مهندسان)" : "Check a proposal (engineers)") + "</a> · " +
+      '<a href="/api/parcels/' + data.parcel_id + '/envelope.dxf">DXF</a> · ' +
+      '<a href="/api/parcels/' + data.parcel_id + '/envelope.geojson">GeoJSON</a></p>';
+    el.dataset.envelope = env.footprint ? "drawn" : "none";
+  };
+}());

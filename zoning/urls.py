@@ -1,0 +1,15 @@
+from django.urls import path
+
+from zoning import queries, views
+
+app_name = "zoning"
+urlpatterns = [
+    path("api/parcels/<int:parcel_id>/eligibility", views.parcel_eligibility, name="eligibility"),
+    path("api/parcels/<int:parcel_id>/eligibility/section", views.parcel_section, name="parcel_eligibility"),
+    path("api/parcels/<int:parcel_id>/envelope.geojson", views.envelope_geojson, name="envelope_geojson"),
+    path("api/parcels/<int:parcel_id>/envelope.dxf", views.envelope_dxf, name="envelope_dxf"),
+    path("api/parcels/<int:parcel_id>/subdivision", views.subdivision, name="subdivision"),
+    path("api/zoning/parcels", queries.query_api, name="query"),
+    path("zoning/parcels/<int:parcel_id>/", views.engineer_page, name="engineer_page"),
+    path("zoning/queries/", queries.query_page, name="query_page"),
+]
