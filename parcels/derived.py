@@ -20,7 +20,7 @@ AFTER_REFRESH: list = []
 _CORRIDORS = """
 CREATE TEMP TABLE tmp_corridor ON COMMIT DROP AS
 SELECT s.id AS street_id, s.existing_width,
-       ST_Buffer(s.geom, s.existing_width / 2.0 + %(tol)s, 'endcap=flat join=mitre') AS geom,
+       street_corridor(s.geom, s.existing_width, %(tol)s) AS geom,  -- parcels migration 0003
        degrees(ST_Azimuth(ST_StartPoint(s.geom), ST_EndPoint(s.geom))) AS azimuth
 FROM parcels_street s
 WHERE %(all)s OR EXISTS (

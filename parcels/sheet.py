@@ -53,16 +53,14 @@ def section_links(parcel_id: int) -> list[dict]:
 
 # The whole public sheet of one parcel, built as JSON by PostGIS in one statement: a map click costs one round trip
 # and no Python per field (PERFORMANCE.md: JSON made in the database is 5-10x faster than serialisers).
-# {where} picks the parcel (by id, by renewal code, or the parcel under a point). The road-widening strip is the part
-# of the parcel inside the planned width of each street it fronts that is to be widened (عقب‌نشینی).
+# {where} picks the parcel (by id, by renewal code, or the parcel under a point). The road-widening strip
+# (عقب‌نشینی) is defined once, as the SQL function road_widening_strip (parcels migration 0003).
 _SHEET = """
 WITH p AS (
     SELECT * FROM parcels_parcel WHERE {where} ORDER BY id LIMIT 1
 ), fr AS (
     SELECT s.id, s.name, s.name_en, s.kind, s.existing_width, s.planned_width, f.length,
-           CASE WHEN s.planned_width > s.existing_width THEN
-               ST_Intersection(p.geom, ST_Buffer(s.geom, s.planned_width / 2.0, 'endcap=flat join=mitre'))
-           END AS strip
+           road_widening_strip(p.geom, s.geom, s.planned_width, s.existing_width) AS strip
     FROM p JOIN parcels_frontage f ON f.parcel_id = p.id JOIN parcels_street s ON s.id = f.street_id
 ), zones AS (
     SELECT z.code, z.name, z.name_en, ST_Area(ST_Intersection(z.geom, p.geom)) / NULLIF(ST_Area(p.geom), 0) AS share

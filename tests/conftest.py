@@ -47,9 +47,13 @@ def demo_city(django_db_setup, django_db_blocker, demo_city_files):
     """The small demo city, loaded once into the test database (outside the per-test transactions)."""
     from data.demo_city.loader import demo_loaded, load_city
 
+    from django.core.management import call_command
+
     with django_db_blocker.unblock():
         if not demo_loaded():
             load_city(*demo_city_files)
+        # a test database kept (--reuse-db) from before a migration added derived facts gets them, as ./run demo does
+        call_command("refresh_overlays", "--if-absent", verbosity=0)
     return demo_city_files
 
 

@@ -15,7 +15,7 @@ _FACTS = """
 SELECT p.geom::bytea, p.deed_area, p.land_use_id, o.zone_code, o.widening_geom::bytea, o.in_historic_core,
        o.in_floodplain, o.fault_distance, o.slope_mean,
        (SELECT ST_Union(ST_CollectionExtract(ST_Intersection(ST_Boundary(p.geom),
-                   ST_Buffer(s.geom, s.existing_width / 2.0 + %(tol)s, 'endcap=flat join=mitre')), 2))::bytea
+                   street_corridor(s.geom, s.existing_width, %(tol)s)), 2))::bytea
         FROM parcels_frontage f JOIN parcels_street s ON s.id = f.street_id WHERE f.parcel_id = p.id),
        (SELECT max(GREATEST(s.planned_width, s.existing_width))
         FROM parcels_frontage f JOIN parcels_street s ON s.id = f.street_id WHERE f.parcel_id = p.id),

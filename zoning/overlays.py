@@ -56,12 +56,13 @@ WHERE o.parcel_id = h.id
   AND (o.in_historic_core, o.in_floodplain, o.fault_distance) IS DISTINCT FROM (h.historic, h.flood, h.fault)
 """
 
-# The strip inside the planned corridor of each street the parcel fronts whose planned width exceeds the existing.
+# The strip inside the planned corridor of each street the parcel fronts whose planned width exceeds the existing
+# (road_widening_strip, parcels migration 0003: one definition for the sheet, this overlay and the layer).
 _WIDENING = """
 WITH strip AS (
     SELECT f.parcel_id,
-           ST_Multi(ST_CollectionExtract(ST_Union(ST_Intersection(
-               p.geom, ST_Buffer(s.geom, s.planned_width / 2.0, 'endcap=flat join=mitre'))), 3)) AS geom,
+           ST_Multi(ST_CollectionExtract(ST_Union(
+               road_widening_strip(p.geom, s.geom, s.planned_width, s.existing_width)), 3)) AS geom,
            max(GREATEST(s.planned_width / 2.0 - ST_Distance(s.geom, p.geom), 0)) AS depth
     FROM parcels_frontage f
     JOIN parcels_street s ON s.id = f.street_id
