@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/assessment.py --parcels 100000 [--repeat 3]
 
-Loads the demo city of that size into <DATABASE_URL's name>_dues_<N> if absent, and the demo tariff books. Then,
+Loads the demo city of that size (bench/common.py) if absent, and the demo tariff books. Then,
 alternating and from an empty assessment table each time (median of --repeat runs, in seconds):
 
 - assess_year: the app's set-based assessment of 1405 with the demo book (facts, 8 formula lines, JSON of lines
@@ -17,13 +17,10 @@ The machine is shared: report ratios from one run, not absolute times.
 """
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,32 +38,17 @@ FROM parcels_parcel p LEFT JOIN parcels_block b ON b.id = p.block_id
 """
 
 
+from bench.common import City  # noqa: E402
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parcels", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    base = urlparse(os.environ["DATABASE_URL"])
-    name = f"{base.path.lstrip('/')}_dues_{args.parcels}"
-    import psycopg
-
-    admin = f"host={base.hostname} port={base.port or 5432} user={base.username} password={base.password}"
-    with psycopg.connect(admin + " dbname=postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    url = base._replace(path="/" + name).geturl()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "gis_portal.settings"}
-    py = str(ROOT / ".venv" / "bin" / "python")
-    subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([py, "manage.py", "load_demo_city", "--if-absent", "--parcels", str(args.parcels)],
-                   cwd=ROOT, env=env, check=True)
-    subprocess.run([py, "manage.py", "load_tariff_book", *sorted(str(p) for p in (ROOT / "data" / "tariffs").glob("*.toml"))],
-                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-    os.environ.update(env)
-    import django
-
-    django.setup()
+    tariffs = sorted(str(p) for p in (ROOT / "data" / "tariffs").glob("*.toml"))
+    City(args.parcels, extra=[["load_tariff_book", *tariffs]]).setup_django()
     from django.db import connection, transaction
 
     from dues.assessment import assess_year

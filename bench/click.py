@@ -12,7 +12,6 @@ Target (issue 3): http p50 within 3 ms of raw p50.
 """
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 

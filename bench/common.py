@@ -17,13 +17,15 @@ SERVING_OPTIONS = "-c max_parallel_workers_per_gather=0 -c jit=off"  # what the 
 
 
 class City:
-    """The demo city of `parcels` parcels in <DATABASE_URL's name>_tiles_<N> (generated and loaded if absent)."""
+    """The demo city of `parcels` parcels in <DATABASE_URL's name>_bench_<N>, shared by every benchmark: generated and
+    loaded if absent, migrated, with the derived facts ./run demo makes (zoning overlays), then `extra` manage.py
+    commands a benchmark needs (each idempotent: a rulebook, tariff books)."""
 
-    def __init__(self, parcels: int):
+    def __init__(self, parcels: int, extra: list[list[str]] = ()):
         import psycopg
 
         base = urlparse(os.environ["DATABASE_URL"])
-        self.name = f"{base.path.lstrip('/')}_tiles_{parcels}"
+        self.name = f"{base.path.lstrip('/')}_bench_{parcels}"
         self.admin = f"host={base.hostname} port={base.port or 5432} user={base.username} password={base.password}"
         self.dsn = self.admin + f" dbname={self.name}"
         with psycopg.connect(self.admin + " dbname=postgres", autocommit=True) as conn:
@@ -31,10 +33,11 @@ class City:
                 conn.execute(f'CREATE DATABASE "{self.name}"')
         self.srid = int(os.environ.get("MUNICIPALITY_SRID", 32640))
         self.env = {**os.environ, "DATABASE_URL": base._replace(path="/" + self.name).geturl(),
-                    "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "gis_portal.settings"}
-        subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=self.env, check=True)
-        subprocess.run([PY, "manage.py", "load_demo_city", "--if-absent", "--parcels", str(parcels)],
-                       cwd=ROOT, env=self.env, check=True)
+                    "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "gis_portal.settings",
+                    "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost"}
+        for command in (["migrate", "-v", "0"], ["load_demo_city", "--if-absent", "--parcels", str(parcels)],
+                        ["refresh_overlays", "--if-absent"], *extra):
+            subprocess.run([PY, "manage.py", *command], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)
 
     def setup_django(self):
         os.environ.update(self.env)

@@ -14,17 +14,17 @@ Loads the demo city of that size into <DATABASE_URL's name>_zoning_<N> if absent
 """
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+from bench.common import City  # noqa: E402
 
 
 def timed(call, samples, warmup=3):
@@ -46,29 +46,11 @@ def main():
     ap.add_argument("--city-samples", type=int, default=7, help="runs of the city-wide query (median)")
     args = ap.parse_args()
 
-    base = urlparse(os.environ["DATABASE_URL"])
-    name = f"{base.path.lstrip('/')}_zoning_{args.parcels}"
-    import psycopg
-
-    admin = f"host={base.hostname} port={base.port or 5432} user={base.username} password={base.password}"
-    with psycopg.connect(admin + " dbname=postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    url = base._replace(path="/" + name).geturl()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "gis_portal.settings",
-           "ALLOWED_HOSTS": "testserver,127.0.0.1"}
-    py = str(ROOT / ".venv" / "bin" / "python")
     t = time.perf_counter()
-    subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([py, "manage.py", "load_demo_city", "--if-absent", "--parcels", str(args.parcels)],
-                   cwd=ROOT, env=env, check=True)
-    subprocess.run([py, "manage.py", "load_rulebook", str(ROOT / "data/rulebook/demo.toml"), "--commit",
-                    "--if-absent"], cwd=ROOT, env=env, check=True)
+    city = City(args.parcels, extra=[["load_rulebook", str(ROOT / "data/rulebook/demo.toml"), "--commit",
+                                      "--if-absent"]])
     print(f"setup {time.perf_counter() - t:.0f} s", flush=True)
-    os.environ.update(env)
-    import django
-
-    django.setup()
+    city.setup_django()
     from django.db import connection
     from django.test import Client
 
@@ -100,7 +82,7 @@ def main():
         assert response.status_code == 200, response.content[:300]
 
     app_p50, app_p95 = timed(decide, args.samples)
-    raw = psycopg.connect(admin + f" dbname={name}", options="-c max_parallel_workers_per_gather=0")
+    raw = city.raw_connection()
     facts_sql = _FACTS.replace("%(id)s", "%s").replace("%(tol)s", "%s")
     cycle2 = iter(ids * 100)
     raw_p50, raw_p95 = timed(lambda: raw.execute(facts_sql, [1.5, next(cycle2)], prepare=True).fetchone(),
