@@ -1,6 +1,6 @@
 """Map click -> parcel sheet JSON: the app's endpoint against the same lookup as raw SQL.
 
-    .venv/bin/python bench/click.py --parcels 100000 [--points 200] [--samples 400]
+    .venv/bin/python bench/map_click.py --parcels 100000 [--points 200] [--samples 400]
 
 On the demo city of that size (see bench/common.py), picks `points` spots inside parcels spread over the city. It
 measures, cycling through the spots:
