@@ -23,7 +23,7 @@ from pathlib import Path
 
 from layers_city import ROOT, city_database
 
-from bench.tiles import latency, throughput
+from bench.common import latency, throughput
 
 
 def free_port():

@@ -161,11 +161,16 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 # Vector tiles already made, keyed by the layer's data version (so a write invalidates them): per process, in memory,
 # by default; TILE_CACHE_ENTRIES=0 turns it off. Any Django cache backend can be put here (e.g. memcached).
 TILE_CACHE_ENTRIES = env_int("TILE_CACHE_ENTRIES", 1000)
+OGC_CACHE_ENTRIES = env_int("OGC_CACHE_ENTRIES", 2000)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "tiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tiles",
               "TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": TILE_CACHE_ENTRIES, "CULL_FREQUENCY": 4}}
     if TILE_CACHE_ENTRIES > 0 else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    # OGC API pages of public layers, keyed by the layer's data version and the request (layers/ogc.py).
+    "ogc": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ogc",
+            "TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": OGC_CACHE_ENTRIES, "CULL_FREQUENCY": 4}}
+    if OGC_CACHE_ENTRIES > 0 else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
 }
 
 # --- Map ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import hashlib
 import json
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -268,6 +268,19 @@ def items(request, name):
     """A page of features. `next` links continue after the page's last id (`after=`), so deep pages cost no more
     than the first (an offset would make the database skip every earlier feature again)."""
     layer = layer_for(request, name)
+    # Pages of public layers are kept under the layer's data version (a write bumps it, so a kept page is never
+    # stale): QGIS asks for the same pages again at every pan and zoom back.
+    cache_key = None
+    if layer.is_public and layer.versioned and not wants_html(request):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(version), 0) FROM layers_tableversion WHERE table_name = %s",
+                           [layer.table])
+            cache_key = _page_key(layer, cursor.fetchone()[0], request)
+        hit = caches["ogc"].get(cache_key)
+        if hit is not None:
+            response = HttpResponse(hit[0], content_type="application/geo+json")
+            response["Content-Crs"] = hit[1]
+            return response
     limit = parse_int(request, "limit", min(DEFAULT_LIMIT, layer.max_features), 1, layer.max_features)
     offset = parse_int(request, "offset", 0, 0, 10**9)
     after = parse_int(request, "after", None, 0, 2**63 - 1)
@@ -307,9 +320,16 @@ def items(request, name):
         return respond(request, head, f"{layer.title_en}: features", headers=headers)
     # The features array is spliced in as the text PostGIS made: no parse and re-serialise in Python.
     text = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + features + "}"
+    if cache_key is not None:  # under the version the page was read at (the same statement)
+        caches["ogc"].set(_page_key(layer, version or 0, request), (text, headers["Content-Crs"]))
     response = HttpResponse(text, content_type="application/geo+json")
     response["Content-Crs"] = headers["Content-Crs"]
     return response
+
+
+def _page_key(layer: Layer, version: int, request) -> str:
+    return "ogc-page:" + hashlib.sha1(
+        f"{layer.name}:{version}:{request.get_host()}:{request.get_full_path()}".encode()).hexdigest()
 
 
 @require_GET

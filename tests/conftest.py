@@ -146,10 +146,11 @@ def portal_url(demo_city, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_tile_cache():
+def _fresh_version_caches():
     """Tests roll their writes back, which takes a layer's data version back too: a tile cached under a version
     inside one test must not be served in another (in production versions only grow)."""
     from django.core.cache import caches
 
     caches["tiles"].clear()
+    caches["ogc"].clear()
     yield

@@ -175,3 +175,17 @@ def test_number_matched_follows_data_changes(client, demo_city):
         c.execute("UPDATE parcels_parcel SET land_use_id = 'vacant' WHERE id = (SELECT min(id) FROM parcels_parcel"
                   " WHERE land_use_id <> 'vacant')")  # the statement trigger bumps the table's data version
     assert client.get(url).json()["numberMatched"] == before + 1
+
+
+def test_cached_pages_follow_the_data(client, demo_city):
+    """A page of a public layer is kept under the layer's data version: the same request is answered from the cache,
+    and after a write the page shows the new data."""
+    url = "/ogc/collections/parcels/items?limit=5"
+    first = client.get(url)
+    assert client.get(url).content == first.content  # the kept page
+    feature = first.json()["features"][0]
+    new_use = "green_space" if feature["properties"]["land_use"] != "green_space" else "residential"
+    with connection.cursor() as c:
+        c.execute("UPDATE parcels_parcel SET land_use_id = %s WHERE id = %s", [new_use, feature["id"]])
+    after = client.get(url).json()["features"]
+    assert [f["id"] for f in after][0] == feature["id"] and after[0]["properties"]["land_use"] == new_use

@@ -462,13 +462,14 @@
   }
 
   if (!restored) {
-    // First view: the city, but never so far out that no parcel is drawn (parcels have tiles from their min zoom).
+    // First view: the city's centre, at least one zoom level past the one where parcels appear (their tiles then
+    // hold a quarter as many parcels each, and the first ones are drawn sooner: bench/first_paint.py).
     var b = JSON.parse(document.getElementById("city-data").textContent).bbox;
     var parcelsZoom = Math.max.apply(null, layers.filter(function (l) { return l.name === "parcels"; })
       .map(function (l) { return l.min_zoom; }).concat([0]));
     if (b) {
       var bounds = L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]);
-      map.setView(bounds.getCenter(), Math.max(map.getBoundsZoom(bounds), parcelsZoom));
+      map.setView(bounds.getCenter(), Math.max(map.getBoundsZoom(bounds), parcelsZoom + 1));
     }
   }
   addTileLayers(JSON.parse(document.getElementById("versions-data").textContent));
