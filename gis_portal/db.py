@@ -33,6 +33,12 @@ def prepared_fetchone(sql: str, params: dict):
     import psycopg
 
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django opens psycopg connections with prepared statements off (prepare_threshold=None), which makes
+        # prepare=True a no-op. Django's own cursors bind on the client and are never prepared, so turning the
+        # threshold on changes only these statements.
+        raw.prepare_threshold = 5
+    with psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
