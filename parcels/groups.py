@@ -7,7 +7,7 @@ ROLE_PERMISSIONS = {
     "engineer": [
         "parcels.view_parcel", "parcels.view_building", "parcels.view_street", "parcels.view_block",
         "parcels.view_district", "parcels.view_cadastralzone", "parcels.view_address",
-        "zoning.view_zone", "zoning.view_overlay",
+        "zoning.view_zone", "zoning.view_overlay", "zoning.view_rulebook", "zoning.view_rule",
     ],
     # Planners query and export land use, and keep zones and overlays.
     "planner": [
@@ -16,11 +16,15 @@ ROLE_PERMISSIONS = {
         "zoning.view_zone", "zoning.add_zone", "zoning.change_zone",
         "zoning.view_overlay", "zoning.add_overlay", "zoning.change_overlay",
         "layers.view_raster", "layers.add_raster", "layers.change_raster",
+        "zoning.view_rulebook", "zoning.view_rule",
     ],
     # Finance staff assess and collect dues: they need owners (personal data, access recorded).
+    # (Every app's roles are listed here, and one migration per change syncs the groups to exactly this list.)
     "finance": [
         "parcels.view_parcel", "parcels.view_building", "parcels.view_block", "parcels.view_district",
         "parcels.view_owner", "parcels.view_ownership", "parcels.view_personal_data",
+        "dues.view_collections", "dues.view_bill", "dues.view_payment", "dues.view_ledgerentry",
+        "dues.view_assessment", "dues.view_assessmentrun", "dues.view_tariffbook",
     ],
     # Administrators keep all cadastral and zoning data.
     "admin": [
@@ -28,12 +32,15 @@ ROLE_PERMISSIONS = {
         for app, models in {
             "parcels": ["parcel", "building", "street", "block", "district", "cadastralzone", "address",
                         "owner", "ownership", "landuse", "structuretype", "importrun"],
-            "zoning": ["zone", "overlay"],
+            "zoning": ["zone", "overlay", "rulebook", "rule"],
+            "dues": ["tariffbook"],
         }.items()
         for model in models
         for action in ("view", "add", "change", "delete")
     ] + ["parcels.view_personal_data", "parcels.view_personaldataaccess",
-         "layers.view_raster", "layers.add_raster", "layers.change_raster", "layers.delete_raster"],
+         "layers.view_raster", "layers.add_raster", "layers.change_raster", "layers.delete_raster",
+         "dues.view_collections", "dues.view_bill", "dues.view_payment", "dues.view_ledgerentry",
+         "dues.view_assessment", "dues.view_assessmentrun"],
 }
 
 
