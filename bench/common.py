@@ -1,4 +1,4 @@
-"""What the serving benchmarks share: a demo city of N parcels in its own database, gunicorn servers on it, and the
+"""What the benchmarks share: a demo city of N parcels in one database per size, gunicorn servers on it, and the
 latency and throughput measurements (PERFORMANCE.md: medians and p95 after warm-up; ratios from one run)."""
 
 import http.client

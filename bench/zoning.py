@@ -3,7 +3,7 @@ SQL for the same answer, and slope statistics for every parcel from the DEM.
 
     .venv/bin/python bench/zoning.py --parcels 100000 [--samples 60]
 
-Loads the demo city of that size into <DATABASE_URL's name>_zoning_<N> if absent (and the demo rulebook), then:
+Loads the demo city of that size (bench/common.py) if absent, and the demo rulebook, then:
 1. terrain: `zoning.terrain.compute` for all parcels from the demo DEM (seconds, with its parts);
 2. eligibility: GET /api/parcels/<id>/eligibility with a proposal, through Django's test client in-process (the
    whole view: facts query, rules in force, engine, envelope, GeoJSON), for random parcels: p50 / p95 ms, and the
