@@ -55,7 +55,7 @@ def computed_sql(compiled: CompiledBook, where: str = "", building_where: str = 
 
 # Two statements per chunk, in this order, so that the partial unique index (one current row per parcel and year)
 # never sees two current rows: first the changed rows are marked superseded, then every parcel without a current
-# row gets one. On a first run the UPDATE's join finds no current rows and stops before computing anything.
+# row gets one. A chunk with no current rows yet (a first run) skips the UPDATE, which would compute it twice.
 # The existence check is NOT IN over the chunk's current rows, read once: as a correlated NOT EXISTS it could be
 # planned as a nested loop that rescans the table the statement is filling, once per parcel (quadratic; measured).
 _SUPERSEDE = """
@@ -63,6 +63,10 @@ UPDATE dues_assessment a SET is_current = false, superseded_by_run_id = %(run)s
 FROM ({computed}) c
 WHERE a.parcel_id = c.parcel_id AND a.year = %(year)s AND a.is_current
   AND (a.amount, a.lines, a.facts, a.book_id) IS DISTINCT FROM (c.amount, c.lines, c.facts, %(book)s::bigint)
+"""
+_HAS_CURRENT = """
+SELECT EXISTS (SELECT 1 FROM dues_assessment WHERE year = %(year)s AND is_current
+               AND parcel_id >= %(lo)s AND parcel_id < %(hi)s)
 """
 _INSERT = """
 INSERT INTO dues_assessment (parcel_id, year, book_id, run_id, district_id, amount, lines, facts, is_current)
@@ -112,10 +116,14 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
                                         "AND b.parcel_id >= %(lo)s AND b.parcel_id < %(hi)s")
                 for lo in range(low, high + 1, CHUNK):
                     params = {"year": year, "book": book.pk, "run": run.pk, "lo": lo, "hi": lo + CHUNK}
-                    cursor.execute("ANALYZE dues_assessment")   # statistics of what earlier chunks wrote
+                    cursor.execute(_HAS_CURRENT, params)
+                    rerun = cursor.fetchone()[0]
                     try:
-                        cursor.execute(_SUPERSEDE.format(computed=computed), params)
-                        superseded = cursor.rowcount
+                        superseded = 0
+                        if rerun:  # rows to compare with: only then is the chunk computed for the UPDATE too
+                            cursor.execute("ANALYZE dues_assessment")   # statistics of what earlier chunks wrote
+                            cursor.execute(_SUPERSEDE.format(computed=computed), params)
+                            superseded = cursor.rowcount
                         cursor.execute(_INSERT.format(computed=computed), params)
                         written = cursor.rowcount
                     except DataError as exc:   # e.g. a formula divided by zero for some parcel
