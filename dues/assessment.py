@@ -133,7 +133,7 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
                     reassessed += superseded
                     bar.update(min(CHUNK, high + 1 - lo))
             bar.close()
-            cursor.execute("ANALYZE dues_assessment")   # fresh statistics for the summary and the next run
+            # (no ANALYZE here: a rerun analyses before each chunk it compares, and autovacuum keeps the rest fresh)
             cursor.execute(_SUPERSEDE_BILLS, {"year": year, "run": run.pk,
                                               "reason": f"reassessed for {year} by run {run.pk}"})
             run.bills_superseded = cursor.rowcount
