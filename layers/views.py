@@ -5,37 +5,18 @@ from django.views.decorators.http import require_GET
 from gis_portal.errors import BadParameter, json_errors
 from layers import geojson, tiles
 from layers.access import layer_for
+from layers.exports import check_bbox
+from layers.ogc import parse_int
 from layers.registry import LAYERS
 
 MAX_CACHED_TILE = 1_000_000  # bytes; the cache holds TILE_CACHE_ENTRIES tiles per process
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
-    """bbox=minlon,minlat,maxlon,maxlat in WGS84, as OGC APIs take it."""
+    """bbox=minlon,minlat,maxlon,maxlat in WGS84, as OGC APIs take it (checked as exports check it)."""
     if not raw:
         raise BadParameter("bbox is required: bbox=minlon,minlat,maxlon,maxlat (WGS84)")
-    try:
-        values = tuple(float(v) for v in raw.split(","))
-    except ValueError:
-        raise BadParameter(f"bbox {raw!r} must be four numbers: minlon,minlat,maxlon,maxlat") from None
-    if len(values) != 4:
-        raise BadParameter(f"bbox {raw!r} must be four numbers: minlon,minlat,maxlon,maxlat")
-    minx, miny, maxx, maxy = values
-    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-        raise BadParameter(f"bbox {raw!r} is not a valid longitude/latitude box (min < max, within ±180/±90)")
-    return values
-
-
-def parse_limit(raw: str | None, maximum: int) -> int:
-    if raw in (None, ""):
-        return maximum
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise BadParameter(f"limit {raw!r} must be a whole number") from None
-    if not 1 <= limit <= maximum:
-        raise BadParameter(f"limit must be between 1 and {maximum}")
-    return limit
+    return check_bbox(raw)
 
 
 @require_GET
@@ -43,7 +24,7 @@ def parse_limit(raw: str | None, maximum: int) -> int:
 def layer_geojson(request, layer):
     spec = layer_for(request, layer)
     bbox = parse_bbox(request.GET.get("bbox"))
-    limit = parse_limit(request.GET.get("limit"), spec.max_features)
+    limit = parse_int(request, "limit", spec.max_features, 1, spec.max_features)
     text, truncated = geojson.features_in_bbox(spec, bbox, limit)
     response = HttpResponse(text, content_type="application/geo+json")
     response["X-Features-Truncated"] = "true" if truncated else "false"
