@@ -97,7 +97,7 @@ def browser():
 
 
 @contextlib.contextmanager
-def serve_portal(django_db_blocker, **extra_env):
+def serve_portal(django_db_blocker, gunicorn_args=("--workers", "2"), **extra_env):
     """The portal served by gunicorn (as in production) on the test database, with extra environment settings."""
     import socket
     import subprocess
@@ -115,7 +115,7 @@ def serve_portal(django_db_blocker, **extra_env):
     url = f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test", **extra_env}
     server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "gis_portal.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "gis_portal.wsgi", "-b", f"127.0.0.1:{port}", *gunicorn_args,
          "--log-level", "warning"],
         cwd=ROOT, env=env,
     )

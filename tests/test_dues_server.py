@@ -25,38 +25,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def threaded_server(portal_url, django_db_blocker):
     """A second gunicorn on the test database with 20 threads in 2 processes, so twenty callbacks really are
     handled at once (the shared portal server has two single-threaded workers)."""
-    import os
-    import socket
-    import subprocess
-    import time
+    from tests.conftest import serve_portal
 
-    from django.db import connection
-    from tests.conftest import ROOT
-
-    with django_db_blocker.unblock():
-        db = connection.settings_dict
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test",
-           "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "gis_portal.wsgi", "-b", f"127.0.0.1:{port}",
-                               "--workers", "2", "--threads", "10", "--log-level", "warning"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/city", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("the threaded server did not start")
-            time.sleep(0.2)
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
+    with serve_portal(django_db_blocker, gunicorn_args=("--workers", "2", "--threads", "10")) as base:
+        yield base
 
 
 def test_twenty_concurrent_duplicate_callbacks_record_one_payment(threaded_server, dues_city, django_db_blocker):
