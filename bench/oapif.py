@@ -23,15 +23,7 @@ from pathlib import Path
 
 from layers_city import ROOT, city_database
 
-from bench.common import latency, throughput
-
-
-def free_port():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+from bench.common import free_port, latency, throughput
 
 
 def wait_for(port, path):
