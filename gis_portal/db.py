@@ -27,8 +27,8 @@ def prepared_fetchone(sql: str, params: dict):
     first row.
 
     Django's cursors bind parameters on the client, so PostgreSQL parses and plans every statement afresh; for
-    the parcel sheet that planning cost more than running it (bench/click.py). psycopg prepares a statement after
-    it has run a few times on a connection and then only binds and executes it. Same connection and transaction
+    the parcel sheet that planning cost more than running it (bench/map_click.py). With prepare=True psycopg
+    prepares the statement on its first run on a connection and afterwards only binds and executes it. Same connection and transaction
     as the ORM; not for use through a transaction-pooling proxy (pgbouncer in transaction mode)."""
     import psycopg
 

@@ -47,9 +47,10 @@ def city_extent() -> dict:
     million parcels takes half a second."""
     from django.core.cache import cache
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT coalesce(max(version), 0) FROM layers_tableversion WHERE table_name = 'parcels_parcel'")
-        key = f"city_extent:{settings.MUNICIPALITY_SRID}:{cursor.fetchone()[0]}"
+    from layers.registry import LAYERS
+    from layers.tiles import layer_version
+
+    key = f"city_extent:{settings.MUNICIPALITY_SRID}:{layer_version(LAYERS['parcels'])}"
     found = cache.get(key)
     if found is not None:
         return found

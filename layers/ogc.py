@@ -272,10 +272,7 @@ def items(request, name):
     # stale): QGIS asks for the same pages again at every pan and zoom back.
     cache_key = None
     if layer.is_public and layer.versioned and not wants_html(request):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT coalesce(max(version), 0) FROM layers_tableversion WHERE table_name = %s",
-                           [layer.table])
-            cache_key = _page_key(layer, cursor.fetchone()[0], request)
+        cache_key = _page_key(layer, tiles.layer_version(layer), request)
         hit = caches["ogc"].get(cache_key)
         if hit is not None:
             response = HttpResponse(hit[0], content_type="application/geo+json")
