@@ -22,23 +22,38 @@ def batch_session():
                 cursor.execute("SET jit = off")
 
 
-def prepared_fetchone(sql: str, params: dict):
+def prepared_fetchone(sql: str, params: dict, binary: bool = False):
     """Run one hot read statement (a map click, a vector tile) as a server-side prepared statement and return its
     first row.
 
     Django's cursors bind parameters on the client, so PostgreSQL parses and plans every statement afresh; for
     the parcel sheet that planning cost more than running it (bench/map_click.py). With prepare=True psycopg
-    prepares the statement on its first run on a connection and afterwards only binds and executes it. Same connection and transaction
-    as the ORM; not for use through a transaction-pooling proxy (pgbouncer in transaction mode)."""
-    import psycopg
+    prepares the statement on its first run on a connection and afterwards only binds and executes it. Same
+    connection and transaction as the ORM; not for use through a transaction-pooling proxy (pgbouncer in
+    transaction mode).
 
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        # Django opens psycopg connections with prepared statements off (prepare_threshold=None), which makes
-        # prepare=True a no-op. Django's own cursors bind on the client and are never prepared, so turning the
-        # threshold on changes only these statements.
-        raw.prepare_threshold = 5
-    with psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
+    binary=True has PostgreSQL send the row in binary: a bytea (a vector tile) arrives as it is, instead of as hex
+    text that both ends encode and decode."""
+    import psycopg
+    from django.db import OperationalError
+
+    for attempt in (1, 2):
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw.prepare_threshold is None:
+            # Django opens psycopg connections with prepared statements off (prepare_threshold=None), which makes
+            # prepare=True a no-op. Django's own cursors bind on the client and are never prepared, so turning the
+            # threshold on changes only these statements.
+            raw.prepare_threshold = 5
+        try:
+            # Django's error wrapper, as its own cursors have: errors become django.db errors, and a failed
+            # connection is marked so that the end of the request closes it.
+            with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+                cursor.execute(sql, params, prepare=True, binary=binary)
+                return cursor.fetchone()
+        except OperationalError:
+            # A persistent connection the server has dropped (a restart, a failover): Django's health check would
+            # have caught it with a SELECT 1 on every request; this read is retried once on a new connection instead.
+            if attempt == 2 or not raw.broken or connection.in_atomic_block:
+                raise
+            connection.close()

@@ -7,13 +7,16 @@ tile's resolution below zoom 17, and every tile carries at most the layer's tile
 
 import hashlib
 import math
+from typing import NamedTuple
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
 
 from gis_portal.db import prepared_fetchone
 from layers.registry import Layer
 
+MAX_CACHED_TILE = 1_000_000  # bytes; the cache holds TILE_CACHE_ENTRIES tiles per process
 EXTENT = 4096  # tile coordinate grid
 BUFFER = 64  # grid units drawn beyond the tile edge, so lines and outlines join across tiles
 WEB_MERCATOR_WIDTH = 40075016.685578488
@@ -63,7 +66,7 @@ def tile_params(layer: Layer, z: int, x: int, y: int) -> dict:
 
 
 def render_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
-    data = prepared_fetchone(tile_sql(layer, z), tile_params(layer, z, x, y))[0]
+    data = prepared_fetchone(tile_sql(layer, z), tile_params(layer, z, x, y), binary=True)[0]
     return bytes(data) if data is not None else b""
 
 
@@ -71,7 +74,7 @@ def render_tile_with_version(layer: Layer, z: int, x: int, y: int) -> tuple[int,
     """The tile and the data version it was made from, in one statement (one round trip, one snapshot)."""
     sql = (f"SELECT coalesce((SELECT version FROM layers_tableversion WHERE table_name = %(table)s), 0), "
            f"({tile_sql(layer, z)})")
-    version, data = prepared_fetchone(sql, tile_params(layer, z, x, y))
+    version, data = prepared_fetchone(sql, tile_params(layer, z, x, y), binary=True)
     return version, bytes(data) if data is not None else b""
 
 
@@ -107,3 +110,58 @@ def lonlat_to_tile(lon: float, lat: float, z: int) -> tuple[int, int]:
     lat_r = math.radians(lat)
     y = int((1.0 - math.asinh(math.tan(lat_r)) / math.pi) / 2.0 * n)
     return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+
+
+class Answer(NamedTuple):
+    """What to send for a tile request: status (200, 204 above the layer's zoom range, 304), body, headers."""
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]]
+
+
+def answer(layer: Layer, z: int, x: int, y: int, requested: str, if_none_match: str | None) -> Answer:
+    """The answer to a request for tile z/x/y of a layer the request may see (the caller checks access and range).
+
+    `requested` is the ?v= of the URL: with the layer's current data version the response may be cached forever
+    (the map asks for such URLs); otherwise it is revalidated with its ETag, which changes when the data changes.
+    Tiles made are kept in the "tiles" cache under (layer, data version, z/x/y): a write bumps the version, so a
+    cached tile is never served for data that changed since. A versioned URL whose tile is cached is answered
+    without touching the database (cached_answer); otherwise the tile and the version come from one statement."""
+    return cached_answer(layer, z, x, y, requested, if_none_match) or \
+        database_answer(layer, z, x, y, requested, if_none_match)
+
+
+def cached_answer(layer: Layer, z: int, x: int, y: int, requested: str, if_none_match: str | None) -> Answer | None:
+    """The answer from the tile cache alone, for a versioned URL whose tile is cached; None if it needs the database."""
+    if z < layer.tile_min_zoom or not layer.versioned or not requested.isdigit() or if_none_match:
+        return None
+    data = caches["tiles"].get(cache_key(layer, int(requested), z, x, y))
+    return None if data is None else _answer(layer, z, x, y, int(requested), data, requested)
+
+
+def database_answer(layer: Layer, z: int, x: int, y: int, requested: str, if_none_match: str | None) -> Answer:
+    """The answer that needs the layer's current data version (and the tile, unless the cache or the client has it)."""
+    cache = caches["tiles"]
+    if z < layer.tile_min_zoom:
+        return _answer(layer, z, x, y, layer_version(layer), None, requested)
+    version = layer_version(layer) if if_none_match else None
+    if version is not None and if_none_match == etag(layer, version, z, x, y):
+        data = None  # 304: the client has it
+    elif version is not None and (hit := cache.get(cache_key(layer, version, z, x, y))) is not None:
+        data = hit
+    else:
+        version, data = render_tile_with_version(layer, z, x, y)
+        if layer.versioned and len(data) <= MAX_CACHED_TILE:  # a view has no data version: never cached
+            cache.set(cache_key(layer, version, z, x, y), data)
+    return _answer(layer, z, x, y, version, data, requested)
+
+
+def _answer(layer: Layer, z: int, x: int, y: int, version: int, data: bytes | None, requested: str) -> Answer:
+    headers = [("ETag", etag(layer, version, z, x, y)), ("X-Layer-Version", str(version)),
+               ("Cache-Control", "public, max-age=31536000, immutable" if requested == str(version)
+                else "public, max-age=0, must-revalidate")]
+    if z < layer.tile_min_zoom:
+        return Answer(204, b"", headers)
+    if data is None:
+        return Answer(304, b"", headers)
+    return Answer(200, data, [("Content-Type", "application/vnd.mapbox-vector-tile"), *headers])

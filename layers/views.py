@@ -1,4 +1,3 @@
-from django.core.cache import caches
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -8,8 +7,6 @@ from layers.access import layer_for
 from layers.exports import check_bbox
 from layers.ogc import parse_int
 from layers.registry import LAYERS
-
-MAX_CACHED_TILE = 1_000_000  # bytes; the cache holds TILE_CACHE_ENTRIES tiles per process
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
@@ -39,46 +36,15 @@ def city_info(request):
 @require_GET
 @json_errors
 def tile(request, layer, z, x, y):
-    """A vector tile of a layer. With ?v=<a version of the layer> the response may be cached forever (the map asks
-    for such URLs); otherwise it is revalidated with its ETag, which changes when the data changes.
-
-    Tiles made are kept in the "tiles" cache under (layer, data version, z/x/y): a write bumps the version, so a
-    cached tile is never served for data that changed since. A versioned URL whose tile is cached is answered
-    without touching the database; otherwise the tile and the version come from one statement."""
+    """A vector tile of a layer (layers/tiles.answer). Public layers' tiles are usually answered before Django by
+    layers/tile_app.py; this view answers the rest: protected layers, signed-in QGIS users, errors."""
     spec = layer_for(request, layer)
     if not tiles.tile_in_range(z, x, y):
         raise BadParameter(f"Tile {z}/{x}/{y} does not exist: zoom 0-{tiles.MAX_ZOOM}, x and y 0-2^zoom-1")
-    cache = caches["tiles"]
-    requested = request.GET.get("v", "")
-    if_none_match = request.headers.get("If-None-Match")
-    if z < spec.tile_min_zoom:
-        version, data = tiles.layer_version(spec), None
-    elif spec.versioned and requested.isdigit() and not if_none_match and \
-            (hit := cache.get(tiles.cache_key(spec, int(requested), z, x, y))) is not None:
-        version, data = int(requested), hit
-    else:
-        version = tiles.layer_version(spec) if if_none_match else None
-        if version is not None and if_none_match == tiles.etag(spec, version, z, x, y):
-            data = None  # 304: the client has it
-        elif version is not None and (hit := cache.get(tiles.cache_key(spec, version, z, x, y))) is not None:
-            data = hit
-        else:
-            version, data = tiles.render_tile_with_version(spec, z, x, y)
-            if spec.versioned and len(data) <= MAX_CACHED_TILE:  # a view has no data version: never cached
-                cache.set(tiles.cache_key(spec, version, z, x, y), data)
-    tag = tiles.etag(spec, version, z, x, y)
-    if z < spec.tile_min_zoom:
-        response = HttpResponse(status=204)
-    elif data is None:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
-    response["ETag"] = tag
-    response["X-Layer-Version"] = str(version)
-    if requested == str(version):
-        response["Cache-Control"] = "public, max-age=31536000, immutable"
-    else:
-        response["Cache-Control"] = "public, max-age=0, must-revalidate"
+    answer = tiles.answer(spec, z, x, y, request.GET.get("v", ""), request.headers.get("If-None-Match"))
+    response = HttpResponse(answer.body, status=answer.status)
+    for name, value in answer.headers:
+        response[name] = value
     return response
 
 
