@@ -63,12 +63,13 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn serving the app, as in production (4 workers), on a free port."""
+    """gunicorn serving the app (or another WSGI module, e.g. bench.floor_app), as in production (4 workers), on a
+    free port."""
 
-    def __init__(self, env: dict, workers: int = 4):
+    def __init__(self, env: dict, workers: int = 4, app: str = "gis_portal.wsgi"):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "gis_portal.wsgi", "-b", f"127.0.0.1:{self.port}",
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), app, "-b", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env)
         for _ in range(150):
             try:

@@ -8,6 +8,10 @@ prepared statements; HTTP: wrk), with ratios to the raw query (PERFORMANCE.md: t
 limit). The endpoint is measured twice: "uncached" (a server with TILE_CACHE_ENTRIES=0, every request makes the
 tile in PostGIS) and "cached" (the default server asked for versioned URLs as the portal asks, so repeated tiles
 come from its tile cache). The raw connection has the serving connections' settings (no parallel query, no JIT).
+
+Beside them, "floor": the same gunicorn serving bench/floor_app.py, which answers with as many bytes made by nothing
+(no Django, no database). It is what any Python WSGI endpoint pays per request on this machine; where it is close to
+the raw query's cost, no endpoint that also makes the tile can stay within the targets.
 """
 
 import argparse
@@ -55,7 +59,13 @@ def main():
             raw_rps = pgbench_tps(city.dsn, literal + ";\n", args.seconds)
             cold_rps = wrk_rps(cold.port, [path], args.seconds)
             warm_rps = wrk_rps(warm.port, [path], args.seconds)
-            rows.append((z, raw[2], raw, cold_lat, warm_lat, raw_rps, cold_rps, warm_rps))
+            floor = Server({**city.env, "FLOOR_BYTES": str(raw[2])}, app="bench.floor_app")
+            try:
+                floor_lat = latency(floor.client(lambda i: path)(), args.samples)
+                floor_rps = wrk_rps(floor.port, [path], args.seconds)
+            finally:
+                floor.stop()
+            rows.append((z, raw[2], raw, cold_lat, warm_lat, raw_rps, cold_rps, warm_rps, floor_lat, floor_rps))
             print(f"z{z} done", flush=True)
     finally:
         warm.stop()
@@ -63,12 +73,14 @@ def main():
     print(f"\nparcels tile at the city centre, {args.parcels:,} parcels, {args.samples} samples; p50/p95 in ms, "
           f"throughput with 4 clients in requests/s; ratios to raw (targets: p50 <= 1.3, throughput >= 0.8)")
     print(f"{'zoom':>4} {'bytes':>8} | {'raw p50':>7} {'p95':>6} {'r/s':>6} | {'uncached p50':>12} {'p95':>6} "
-          f"{'ratio':>5} {'r/s':>6} {'ratio':>5} | {'cached p50':>10} {'p95':>6} {'ratio':>5} {'r/s':>6} {'ratio':>5}")
-    for z, size, raw, cold_lat, warm_lat, raw_rps, cold_rps, warm_rps in rows:
+          f"{'ratio':>5} {'r/s':>6} {'ratio':>5} | {'cached p50':>10} {'p95':>6} {'ratio':>5} {'r/s':>6} "
+          f"{'ratio':>5} | {'floor p50':>9} {'ratio':>5} {'r/s':>6} {'ratio':>5}")
+    for z, size, raw, cold_lat, warm_lat, raw_rps, cold_rps, warm_rps, floor_lat, floor_rps in rows:
         print(f"{z:>4} {size:>8} | {raw[0]:>7.2f} {raw[1]:>6.2f} {raw_rps:>6.0f} | {cold_lat[0]:>12.2f} "
               f"{cold_lat[1]:>6.2f} {cold_lat[0] / raw[0]:>5.2f} {cold_rps:>6.0f} {cold_rps / raw_rps:>5.2f} | "
               f"{warm_lat[0]:>10.2f} {warm_lat[1]:>6.2f} {warm_lat[0] / raw[0]:>5.2f} {warm_rps:>6.0f} "
-              f"{warm_rps / raw_rps:>5.2f}")
+              f"{warm_rps / raw_rps:>5.2f} | {floor_lat[0]:>9.2f} {floor_lat[0] / raw[0]:>5.2f} {floor_rps:>6.0f} "
+              f"{floor_rps / raw_rps:>5.2f}")
 
 
 if __name__ == "__main__":
