@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
-SERVING_OPTIONS = "-c max_parallel_workers_per_gather=0 -c jit=off"  # what the app's serving connections use
+# what the app's serving connections use (gis_portal/settings.py)
+SERVING_OPTIONS = "-c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan"
 
 
 class City:
@@ -135,23 +136,43 @@ def throughput(make_client, clients: int, seconds: float) -> float:
     return sum(counts) / seconds
 
 
-def wrk_rps(port: int, paths: list[str], seconds: float, connections: int = 4) -> float:
-    """HTTP requests per second with `connections` keep-alive connections, measured by wrk (C, so the client's own
-    cost stays small next to the server's, as in PERFORMANCE.md), cycling through `paths`."""
-    import re
+def _wrk(port: int, paths: list[str], seconds: float, connections: int) -> str:
+    """Run wrk with `connections` keep-alive connections cycling through `paths`; its output, which ends with the p50
+    and p95 latency in microseconds ("P50 n", "P95 n"). Any non-2xx answer is an error."""
     import tempfile
 
     lua = "paths = {" + ",".join(f'"{p}"' for p in paths) + "}\ni = 0\n" \
           "request = function()\n  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n" \
-          "response = function(status) if status ~= 200 then error('status ' .. status) end end\n"
+          "response = function(status) if status ~= 200 then error('status ' .. status) end end\n" \
+          "done = function(summary, latency, requests)\n" \
+          "  io.write(string.format('P50 %d\\nP95 %d\\n', latency:percentile(50), latency:percentile(95)))\nend\n"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(lua)
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds:.0f}s", "-s", f.name,
-                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds:.0f}s",
+                          "-s", f.name, f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
     os.unlink(f.name)
     if "Non-2xx" in out:
         raise SystemExit(f"wrk saw errors:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return out
+
+
+def wrk_rps(port: int, paths: list[str], seconds: float, connections: int = 4) -> float:
+    """HTTP requests per second with `connections` keep-alive connections, measured by wrk (C, so the client's own
+    cost stays small next to the server's, as in PERFORMANCE.md), cycling through `paths`."""
+    import re
+
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", _wrk(port, paths, seconds, connections)).group(1))
+
+
+def wrk_latency(port: int, paths: list[str], seconds: float) -> tuple[float, float]:
+    """(p50, p95) in ms of HTTP requests made one at a time (one connection) by wrk, after a second of warm-up.
+    A C client, as pgbench_latency is on the raw side: the Python http.client spends about half a millisecond of
+    its own parsing each answer, which is not the server's time."""
+    import re
+
+    _wrk(port, paths, 1, 1)
+    out = _wrk(port, paths, seconds, 1)
+    return tuple(int(re.search(rf"P{q} (\d+)", out).group(1)) / 1000 for q in (50, 95))
 
 
 def pgbench_tps(dsn: str, script: str, seconds: float, clients: int = 4) -> float:
@@ -167,3 +188,22 @@ def pgbench_tps(dsn: str, script: str, seconds: float, clients: int = 4) -> floa
                           "-f", f.name, dsn], capture_output=True, text=True, env=env, check=True).stdout
     os.unlink(f.name)
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def pgbench_latency(dsn: str, script: str, seconds: float) -> tuple[float, float]:
+    """(p50, p95) in ms of the script's statements run one at a time (one connection, prepared) by pgbench with the
+    serving connections' settings, from its per-transaction log, after a second of warm-up: the raw SQL's latency."""
+    import glob
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work:
+        sql = Path(work) / "script.sql"
+        sql.write_text(script)
+        env = {**os.environ, "PGOPTIONS": SERVING_OPTIONS}
+        for run, duration in (("warmup", 1), ("run", seconds)):
+            subprocess.run(["pgbench", "-n", "-c", "1", "-j", "1", "-T", f"{duration:.0f}", "-M", "prepared", "-l",
+                            f"--log-prefix={work}/{run}", "-f", str(sql), dsn], capture_output=True, text=True,
+                           env=env, check=True)
+        times = sorted(int(line.split()[2]) / 1000 for log in glob.glob(f"{work}/run*")
+                       for line in Path(log).read_text().splitlines())
+    return statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)]

@@ -70,7 +70,11 @@ _db.setdefault("OPTIONS", {})
 # Serving connections: parallel query start-up costs 10-30 ms per small map query on 2 cores, and JIT compilation
 # 100-300 ms on a low-zoom vector tile whose estimated cost passes jit_above_cost (measured: bench/tiles.py).
 # Batch jobs turn both back on (gis_portal.db.batch_session).
-_db["OPTIONS"]["options"] = "-c max_parallel_workers_per_gather=0 -c jit=off"
+# The hot reads are server-side prepared statements (gis_portal.db.prepared_fetchone). Left to choose, PostgreSQL
+# re-plans the parcel sheet's statement on every click (its generic plan's estimate looks worse), and planning it
+# costs 2 ms, more than running it: generic plans always (measured: bench/map_click.py). Only prepared statements
+# and PL/pgSQL's cached plans are affected; Django's own queries are planned with their values as before.
+_db["OPTIONS"]["options"] = "-c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan"
 # The SRID is part of the test database's name so suites run with different municipalities don't clash.
 _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{MUNICIPALITY_SRID}"}
 DATABASES = {"default": _db}

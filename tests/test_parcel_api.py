@@ -143,3 +143,23 @@ def test_text_only_parcel_page(client, widened):
 def test_sheet_names_the_zoning_zone(client, widened):
     zoning = client.get(f"/api/parcels/{widened.pk}").json()["zoning"]
     assert zoning and zoning[0]["code"] and 0 < zoning[0]["share"] <= 1.0001
+
+
+def test_hot_reads_run_on_generic_plans(demo_city):
+    """The sheet and tile statements are prepared once per connection and never planned again: planning the sheet
+    costs more than running it, and PostgreSQL left to choose kept re-planning it (gis_portal/settings.py)."""
+    from layers import tiles
+    from layers.registry import LAYERS
+    from parcels.sheet import sheet_json
+
+    parcel = Parcel.objects.order_by("id").first()
+    x, y = tiles.lonlat_to_tile(54.553, 28.755, 17)
+    for _ in range(7):
+        assert sheet_json("id", parcel.pk) is not None
+        tiles.render_tile_with_version(LAYERS["parcels"], 17, x, y)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement LIKE '%%ST_AsMVT%%', generic_plans, custom_plans FROM pg_prepared_statements "
+                       "WHERE from_sql IS false")
+        plans = cursor.fetchall()
+    assert sorted(tile for tile, *_ in plans) == [False, True]  # the sheet and the tile
+    assert all(generic == 7 and custom == 0 for _, generic, custom in plans), plans
