@@ -38,7 +38,7 @@ def simplify_tolerance(z: int) -> float:
 def tile_sql(layer: Layer, z: int) -> str:
     cols = "".join(f"{c}, " for c in layer.tile_columns(z))
     return f"""
-        WITH env AS (
+        WITH env AS MATERIALIZED (  -- made once per tile: inlined, a generic plan would remake it per row
             SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
                    ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), %(srid)s) AS local
         ),
