@@ -28,6 +28,8 @@ SPEC = {
     "paths": {
         "/api/parcels/at": {"get": {
             "summary": "The parcel at a point (a map click)",
+            "description": "404 with error `not_found`: no parcel there (a street or open land); with error "
+                           "`outside_city`: the point is more than 500 m from any parcel.",
             "parameters": [_param("lon", "longitude", {"type": "number", "minimum": -180, "maximum": 180}),
                            _param("lat", "latitude", {"type": "number", "minimum": -90, "maximum": 90})],
             "responses": {"200": SHEET, **_errors(400, 404)},

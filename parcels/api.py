@@ -13,6 +13,10 @@ from parcels import identifiers, search as search_module
 from parcels.sheet import sheet_json
 
 
+
+class OutsideCity(NotFound):
+    code = "outside_city"  # a 404 of its own, so the map can say it in the user's language
+
 def _json(data, status=200):
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
@@ -51,7 +55,7 @@ def parcel_at(request):
             )
             near_city = cursor.fetchone()[0]
         if not near_city:
-            raise NotFound(f"The point ({lon}, {lat}) is outside the city.")
+            raise OutsideCity(f"The point ({lon}, {lat}) is outside the city.")
         raise NotFound(f"No parcel at ({lon}, {lat}): a street or open land.")
     return _sheet_or_404(text, "")
 

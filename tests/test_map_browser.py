@@ -92,6 +92,27 @@ def test_click_on_the_map_opens_the_sheet(browser, portal_url, target):
     pg.context.close()
 
 
+def test_a_click_on_no_parcel_is_said_in_the_interface_language(browser, portal_url, target):
+    """The API's messages are English; on a Persian page a click on a street or outside the city says so in
+    Persian, and in English after the switch, which comes back to the same view."""
+    point = target.geom.point_on_surface.transform(4326, clone=True)
+    far = f"/#17/{point.y - 0.2:.7f}/{point.x:.7f}"  # some 22 km south of the parcel: outside the city
+    pg = new_page(browser, portal_url, far)
+    box = pg.locator("#map").bounding_box()
+    pg.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    pg.wait_for_selector("#toast:not([hidden])", timeout=10000)
+    assert pg.inner_text("#toast") == "این نقطه بیرون از شهر است"
+    pg.click(".lang button")
+    pg.wait_for_function("() => document.documentElement.dir === 'ltr' && document.body.dataset.portalReady",
+                         timeout=15000)
+    zoom, lat, lon = pg.evaluate("location.hash").lstrip("#").split("/")[:3]  # the same view as before the switch
+    assert zoom == "17" and abs(float(lat) - (point.y - 0.2)) < 1e-5 and abs(float(lon) - point.x) < 1e-5
+    pg.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    pg.wait_for_function("() => document.getElementById('toast').textContent === 'This point is outside the city'",
+                         timeout=10000)
+    pg.context.close()
+
+
 def test_permalink_restores_view_and_parcel(browser, portal_url, page, target):
     search_and_choose(page, target.renewal_code)
     page.wait_for_function("() => +location.hash.slice(1).split('/')[0] >= 17", timeout=10000)

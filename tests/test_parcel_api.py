@@ -68,6 +68,7 @@ def test_parcel_at_point(client, widened):
     assert on_street.status_code == 404 and "No parcel" in on_street.json()["message"]
     far = client.get("/api/parcels/at", {"lon": 10, "lat": 10})
     assert far.status_code == 404 and "outside the city" in far.json()["message"]
+    assert far.json()["error"] == "outside_city"
     for params in ({"lon": 54.5}, {"lon": "x", "lat": 28}, {"lon": 200, "lat": 28}):
         assert client.get("/api/parcels/at", params).status_code == 400
 

@@ -31,7 +31,7 @@
     measured: "مساحت اندازه‌گیری‌شده (م²)", mismatch: "اختلاف مساحت سند و اندازه‌گیری", district: "منطقه / حوزه / بلوک",
     streets: "معابر مجاور", width: "عرض موجود / طرح (م)", frontage: "بَر (م)", corner: "نبش", yes: "بله", no: "خیر",
     buildings: "ساختمان‌ها", floors: "طبقات", gfa: "زیربنا (م²)", units: "واحد", widening: "عقب‌نشینی (م²)",
-    address: "نشانی", none: "ندارد", zoning: "پهنهٔ طرح تفصیلی", textPage: "نسخهٔ متنی این صفحه", demo: "داده نمایشی", noParcel: "قطعه‌ای اینجا نیست", results: "نتیجه‌ای نیست"
+    address: "نشانی", none: "ندارد", zoning: "پهنهٔ طرح تفصیلی", textPage: "نسخهٔ متنی این صفحه", demo: "داده نمایشی", noParcel: "قطعه‌ای اینجا نیست؛ خیابان یا زمین باز است", outsideCity: "این نقطه بیرون از شهر است", results: "نتیجه‌ای نیست"
   } : {
     code: "Renewal code", plate: "Registered plate", postal: "Postal code", use: "Land use", deed: "Deed area (m²)",
     measured: "Measured area (m²)", mismatch: "Deed and measured area differ", district: "District / zone / block",
@@ -39,7 +39,7 @@
     yes: "yes", no: "no", buildings: "Buildings", floors: "Floors", gfa: "Gross floor area (m²)", units: "Units",
     widening: "Road widening (m²)", address: "Address", none: "none", zoning: "Zoning zone",
     textPage: "Text version of this sheet", demo: "Demo data",
-    noParcel: "No parcel here", results: "No results"
+    noParcel: "No parcel here: a street or open land", outsideCity: "This point is outside the city", results: "No results"
   };
 
   var USE_COLORS = {
@@ -307,7 +307,7 @@
 
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; });
     });
   }
 
@@ -370,7 +370,9 @@
       return;
     }
     getJSON(cfg.atUrl + "?lon=" + e.latlng.lng.toFixed(7) + "&lat=" + e.latlng.lat.toFixed(7)).then(function (res) {
-      if (res.ok) { openSheet(res.body, false); } else { toast(res.body.message || T.noParcel); }
+      if (res.ok) { openSheet(res.body, false); return; }
+      // the API's messages are English; the two expected answers are said in the interface's language
+      toast(res.body.error === "outside_city" ? T.outsideCity : res.status === 404 ? T.noParcel : res.body.message);
     });
   });
 
@@ -490,5 +492,12 @@
     return div;
   };
   legend.addTo(map);
+  // The language switch comes back to the same view and parcel: the permalink is the page's fragment, which a form
+  // post would drop.
+  var langForm = document.querySelector("form.lang");
+  if (langForm) {
+    langForm.addEventListener("submit", function () { langForm.elements.next.value = location.pathname + location.hash; });
+  }
+
   document.body.dataset.portalReady = "1";  // every control is wired (tests wait for this before typing)
 })();
