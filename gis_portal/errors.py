@@ -25,6 +25,11 @@ class NotFound(ApiError):
     code = "not_found"
 
 
+class ServerError(ApiError):
+    status = 500
+    code = "server_error"
+
+
 def json_errors(view):
     """Decorator: ApiError raised by the view becomes a JSON error response."""
     from functools import wraps
