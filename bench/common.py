@@ -113,8 +113,12 @@ def latency(call, samples: int, warmup: int = 5):
         data = call()
         times.append((time.perf_counter() - t) * 1000)
         size = len(data or b"") if isinstance(data, (bytes, bytearray, memoryview)) else 0
-    times.sort()
-    return statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)], size
+    return (*p50_p95(times), size)
+
+
+def p50_p95(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)]
 
 
 def throughput(make_client, clients: int, seconds: float) -> float:
@@ -175,19 +179,25 @@ def wrk_latency(port: int, paths: list[str], seconds: float) -> tuple[float, flo
     return tuple(int(re.search(rf"P{q} (\d+)", out).group(1)) / 1000 for q in (50, 95))
 
 
+def _pgbench(dsn: str, script: str, seconds: float, clients: int, work: str, *options: str) -> str:
+    """Run the script with pgbench (prepared statements, the serving connections' settings) from the folder `work`
+    for `seconds` with `clients` connections; its output."""
+    sql = Path(work) / "script.sql"
+    sql.write_text(script)
+    env = {**os.environ, "PGOPTIONS": SERVING_OPTIONS}
+    return subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", f"{seconds:.0f}",
+                           "-M", "prepared", *options, "-f", str(sql), dsn], capture_output=True, text=True, env=env,
+                          check=True).stdout
+
+
 def pgbench_tps(dsn: str, script: str, seconds: float, clients: int = 4) -> float:
     """Statements (transactions of the script) per second with `clients` connections, measured by pgbench with
     the serving connections' settings: the raw SQL's physical limit."""
     import re
     import tempfile
 
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
-        f.write(script)
-    env = {**os.environ, "PGOPTIONS": SERVING_OPTIONS}
-    out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", f"{seconds:.0f}", "-M", "prepared",
-                          "-f", f.name, dsn], capture_output=True, text=True, env=env, check=True).stdout
-    os.unlink(f.name)
-    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+    with tempfile.TemporaryDirectory() as work:
+        return float(re.search(r"tps = ([\d.]+)", _pgbench(dsn, script, seconds, clients, work)).group(1))
 
 
 def pgbench_latency(dsn: str, script: str, seconds: float) -> tuple[float, float]:
@@ -197,13 +207,7 @@ def pgbench_latency(dsn: str, script: str, seconds: float) -> tuple[float, float
     import tempfile
 
     with tempfile.TemporaryDirectory() as work:
-        sql = Path(work) / "script.sql"
-        sql.write_text(script)
-        env = {**os.environ, "PGOPTIONS": SERVING_OPTIONS}
         for run, duration in (("warmup", 1), ("run", seconds)):
-            subprocess.run(["pgbench", "-n", "-c", "1", "-j", "1", "-T", f"{duration:.0f}", "-M", "prepared", "-l",
-                            f"--log-prefix={work}/{run}", "-f", str(sql), dsn], capture_output=True, text=True,
-                           env=env, check=True)
-        times = sorted(int(line.split()[2]) / 1000 for log in glob.glob(f"{work}/run*")
-                       for line in Path(log).read_text().splitlines())
-    return statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)]
+            _pgbench(dsn, script, duration, 1, work, "-l", f"--log-prefix={work}/{run}")
+        return p50_p95([int(line.split()[2]) / 1000 for log in glob.glob(f"{work}/run*")
+                        for line in Path(log).read_text().splitlines()])

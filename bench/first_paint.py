@@ -41,10 +41,14 @@ def main():
                 context = browser.new_context(viewport={"width": 1280, "height": 800},
                                               extra_http_headers={"Accept-Encoding": "gzip"})
                 page = context.new_page()
-                sizes = {}
-                page.on("response", lambda r: sizes.__setitem__(r.url, r) if r.url.endswith((".js", ".css")) else None)
-                failed = []
-                page.on("response", lambda r: failed.append(r.url) if r.status >= 400 and "/static/" in r.url else None)
+                sizes, failed = {}, []
+
+                def on_response(r, sizes=sizes, failed=failed):
+                    if r.url.endswith((".js", ".css")):
+                        sizes[r.url] = r
+                    if r.status >= 400 and "/static/" in r.url:
+                        failed.append(r.url)
+                page.on("response", on_response)
                 page.goto(f"http://127.0.0.1:{server.port}/")
                 page.wait_for_function("() => document.body.dataset.parcelsFirstTile", timeout=30000)
                 first = float(page.evaluate("document.body.dataset.parcelsFirstTile"))

@@ -15,7 +15,6 @@ Loads the demo city of that size (bench/common.py) if absent, and the demo ruleb
 
 import argparse
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,19 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from bench.common import City  # noqa: E402
+from bench.common import City, latency  # noqa: E402
 
 
 def timed(call, samples, warmup=3):
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(samples):
-        t = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+    """(p50, p95) in ms, as bench/common.latency measures them."""
+    return latency(call, samples, warmup)[:2]
 
 
 def main():
