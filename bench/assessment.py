@@ -54,7 +54,7 @@ def main():
     from dues.assessment import assess_year
     from dues.models import AssessmentRun
     from dues.tariffs import approved_book
-    from gis_portal.db import batch_session
+    from common.db import batch_session
 
     book = approved_book(1405)
 

@@ -5,6 +5,14 @@ class DuesConfig(AppConfig):
     name = "dues"
     verbose_name = "Renewal dues"
 
+    # What the dues' permissions give each role (portal/roles.py syncs the groups after every migrate).
+    _SEE = ["view_collections", "view_bill", "view_payment", "view_ledgerentry", "view_assessment",
+            "view_assessmentrun"]
+    role_permissions = {
+        "finance": _SEE + ["view_tariffbook"],
+        "admin": _SEE + ["view_tariffbook", "add_tariffbook", "change_tariffbook", "delete_tariffbook"],
+    }
+
     def ready(self):
         from dues.sheet import build
         from parcels.sheet import SheetSection, register_section

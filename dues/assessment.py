@@ -99,7 +99,7 @@ class Result:
 
 def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
     """Assess every parcel for `year` with its approved book (NoTariffBook if there is none). All or nothing."""
-    from gis_portal.db import batch_session
+    from common.db import batch_session
 
     book = approved_book(year)
     compiled = compile_book(book)
@@ -163,7 +163,7 @@ def revenue_by_district(book: TariffBook) -> dict:
 def what_if(draft: TariffBook) -> list[dict]:
     """Revenue by district of a draft book against the approved book of the same year, both over today's
     cadastre. Writes nothing."""
-    from gis_portal.db import batch_session
+    from common.db import batch_session
 
     current = approved_book(draft.year)
     with batch_session():

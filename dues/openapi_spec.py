@@ -1,6 +1,6 @@
-"""OpenAPI description of the dues endpoints (merged into /api/openapi.json by gis_portal.openapi.full_spec)."""
+"""OpenAPI description of the dues endpoints (merged into /api/openapi.json by portal.openapi.full_spec)."""
 
-from gis_portal.openapi import _errors, _param
+from common.openapi import _errors, _param
 
 _MONEY = {"type": "integer", "description": "rials"}
 _YEAR_LEDGER = {"type": "object", "properties": {k: _MONEY for k in (

@@ -1,6 +1,7 @@
 """Dues pages and JSON: the sheet section, bills (JSON, printable HTML, PDF), the payment flow through the gateway,
 and finance staff's collections and daily reconciliation."""
 
+from common.i18n import is_persian
 import secrets
 import subprocess
 import tempfile
@@ -15,7 +16,6 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dues import billing, calculator
@@ -24,7 +24,7 @@ from dues.assessment import what_if
 from dues.models import Assessment, Bill, PaymentAttempt, SandboxTransaction, TariffBook
 from dues.sheet import build as build_section
 from dues.tariffs import NoTariffBook, TariffError, compile_book
-from gis_portal.errors import ApiError, NotFound, json_errors
+from common.errors import ApiError, NotFound, json_errors
 from parcels.models import Parcel
 
 
@@ -33,7 +33,7 @@ def _json(data, status=200):
 
 
 def _is_fa() -> bool:
-    return (get_language() or "fa").startswith("fa")
+    return is_persian()
 
 
 def _jalali(d: date) -> str:

@@ -69,8 +69,8 @@ _db = dj_database_url.parse(
 _db.setdefault("OPTIONS", {})
 # Serving connections: parallel query start-up costs 10-30 ms per small map query on 2 cores, and JIT compilation
 # 100-300 ms on a low-zoom vector tile whose estimated cost passes jit_above_cost (measured: bench/tiles.py).
-# Batch jobs turn both back on (gis_portal.db.batch_session).
-# The hot reads are server-side prepared statements (gis_portal.db.prepared_fetchone). Left to choose, PostgreSQL
+# Batch jobs turn both back on (common.db.batch_session).
+# The hot reads are server-side prepared statements (common.db.prepared_fetchone). Left to choose, PostgreSQL
 # re-plans the parcel sheet's statement on every click (its generic plan's estimate looks worse), and planning it
 # costs 2 ms, more than running it: generic plans always (measured: bench/map_click.py). Only prepared statements
 # and PL/pgSQL's cached plans are affected; Django's own queries are planned with their values as before.
@@ -92,17 +92,20 @@ INSTALLED_APPS = [
     "leaflet",
     "simple_history",
     "gis_portal.apps.GisPortalConfig",
+    # the layers, bottom up (README, "Where things are"; checked by import-linter, .importlinter)
+    "common",
     "parcels",
-    "zoning",
     "layers",
+    "zoning",
     "dues",
+    "portal",  # last: the site layer composes the apps above (its post_migrate runs after theirs)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "gis_portal.middleware.PersianFirstLocaleMiddleware",
+    "common.middleware.PersianFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -125,7 +128,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "gis_portal.context_processors.municipality",
+                "portal.context_processors.municipality",
             ],
         },
     },

@@ -7,7 +7,7 @@ import binascii
 
 from django.contrib.auth import authenticate
 
-from gis_portal.errors import ApiError, NotFound
+from common.errors import ApiError, NotFound
 from layers.registry import LAYERS, PERSONAL_DATA_PERMISSION, Layer
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from gis_portal.errors import BadParameter
+from common.errors import BadParameter
 from layers import qml
 from layers.registry import Layer
 

@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from gis_portal.errors import BadParameter, NotFound, json_errors
+from common.errors import BadParameter, NotFound, json_errors
 from layers import tiles
 from layers.access import layer_for, request_user
 from layers.exports import check_bbox, check_srid, typed_value

@@ -2,7 +2,7 @@
 (the OGC API – Features under /ogc/, served as that API's own service description at /ogc/api, which the landing
 page links as `service-desc` and QGIS reads for the page-size limits)."""
 
-from gis_portal.openapi import _param
+from common.openapi import _param
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -70,6 +70,10 @@ PATHS = {
         "responses": {"200": {"description": "PNG", "content": {"image/png": {}}},
                       "204": {"description": "The tile lies outside the raster"}, **_errors(400, 404)},
     }},
+        "/api/layers/versions": {"get": {"summary": "The data version of every layer",
+                                         "responses": {"200": {"description": "layer name -> version"}}}},
+        "/api/city": {"get": {"summary": "The city's extent and size",
+                              "responses": {"200": {"description": "bbox (WGS84) and parcel estimate"}}}},
 }
 
 SCHEMAS = {

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from gis_portal.errors import BadParameter, NotFound, json_errors
+from common.errors import BadParameter, NotFound, json_errors
 from layers import rasters, tiles
 from layers.access import Forbidden, Unauthorized, layer_for, request_user
 from layers.geojson import city_extent

@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from gis_portal.errors import BadParameter
+from common.errors import BadParameter
 from layers.models import Raster
 
 TILE_SIZE = 256

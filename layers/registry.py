@@ -6,7 +6,8 @@ style (enough for a QGIS QML and the portal's legend) and who may see it. Export
 listed here ever leave the server, so owners' data cannot leak through a layer: a layer that shows personal data
 carries the personal-data permission and is refused to everyone else.
 
-Later apps (assessments, eligibility results, ...) add their layers with `register(Layer(...))` from their
+The cadastre's layers are registered here (this app publishes the cadastre below it); every other app (zoning's
+zones and overlays, assessments, permits, reports, ...) adds its layers with `register(Layer(...))` from their
 AppConfig.ready(), over a table or view with an integer `id` and a `geom` column in the municipality's CRS. A table
 gets the data-version trigger in the app's own migration (`CREATE TRIGGER <table>_bump_version AFTER INSERT OR
 UPDATE OR DELETE OR TRUNCATE ON <table> FOR EACH STATEMENT EXECUTE FUNCTION layers_bump_version()`, as layers
@@ -65,6 +66,7 @@ class Layer:
     in_portal: bool = True  # drawn as vector tiles in the portal's layer switcher
     versioned: bool = True  # the table has a data-version trigger (layers migrations 0003/0004); views do not
     description_en: str = ""
+    draw_order: int = 100  # the map draws layers (and lists them) by this, lowest first, whoever registered them
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -99,20 +101,8 @@ LAND_USE_COLOURS = (  # labels come from the land-use table (data/reference/land
     ("green_space", "#7cc576"), ("health", "#c2185b"), ("administrative", "#6d4c41"), ("sports", "#00897b"),
     ("industrial", "#616161"), ("vacant", "#e0e0e0"), ("historic_heritage", "#8e24aa"),
 )
-ZONE_COLOURS = (
-    ("R", "#f9a825", "مسکونی", "Residential"), ("C", "#d84315", "تجاری", "Commercial"),
-    ("M", "#8e24aa", "مختلط", "Mixed use"), ("G", "#2e7d32", "فضای سبز", "Green space"),
-    ("I", "#546e7a", "صنعتی", "Industrial"), ("H", "#6d4c41", "تاریخی", "Historic"),
-    ("P", "#1565c0", "عمومی", "Public"),
-)
-OVERLAY_COLOURS = (
-    ("historic_core", "#6d4c41", "بافت تاریخی", "Historic core"), ("river", "#0277bd", "رودخانه", "River"),
-    ("floodplain", "#4fc3f7", "حریم سیلاب", "Floodplain"), ("fault_line", "#c62828", "گسل", "Fault line"),
-    ("other", "#757575", "سایر", "Other"),
-)
-
 _LAYERS: dict[str, Layer] = {}
-LAYERS = _LAYERS  # name -> Layer, in registration order (the map draws them in this order)
+LAYERS = _LAYERS  # name -> Layer, by draw_order (the map draws them in this order)
 
 
 def register(layer: Layer) -> Layer:
@@ -121,6 +111,9 @@ def register(layer: Layer) -> Layer:
     if not layer.is_public and layer.in_portal:
         raise ValueError(f"layer {layer.name!r}: only public layers are drawn in the portal")
     _LAYERS[layer.name] = layer
+    ordered = sorted(_LAYERS.values(), key=lambda l: l.draw_order)  # stable: registration order within an order
+    _LAYERS.clear()
+    _LAYERS.update((l.name, l) for l in ordered)
     return layer
 
 
@@ -136,11 +129,13 @@ register(Layer(
     "districts", "مناطق", "Districts", "parcels_district",
     (_s("code", "کد منطقه", "District code"), _s("name", "نام", "Name"), _s("name_en", "نام انگلیسی", "English name")),
     Style("polygon", "#123c52", 0.6, dashed=True), 100, 0,
+    draw_order=10,
 ))
 register(Layer(
     "blocks", "بلوک‌ها", "Blocks", "parcels_block",
     (_s("code", "کد بلوک", "Block code"),),
     Style("polygon", "#9e9e9e", 0.26, fill="#fafafa", fill_opacity=0.4), 3000, 13,
+    draw_order=20,
 ))
 register(Layer(
     "streets", "معابر", "Streets", "parcels_street",
@@ -148,12 +143,7 @@ register(Layer(
      Field("existing_width", "t.existing_width", "real", "عرض موجود (م)", "Existing width (m)"),
      Field("planned_width", "t.planned_width", "real", "عرض طرح (م)", "Planned width (m)")),
     Style("line", "#9e8f6a", 0.8), 5000, 12,
-))
-register(Layer(
-    "zoning", "پهنه‌بندی", "Zoning", "zoning_zone",
-    (_s("code", "کد پهنه", "Zone code"), _s("name", "نام پهنه", "Zone name")),
-    Style("polygon", "#5c6bc0", 0.4, fill="#5c6bc0", fill_opacity=0.12, by="code", by_prefix=True,
-          classes=ZONE_COLOURS), 3000, 10,
+    draw_order=30,
 ))
 register(Layer(
     "parcels", "قطعات", "Parcels", "parcels_parcel",
@@ -167,23 +157,20 @@ register(Layer(
     Style("polygon", "#5d4037", 0.2, fill="#d7ccc8", fill_opacity=0.75, by="land_use",
           classes=tuple((code, colour, "", "") for code, colour in LAND_USE_COLOURS)), 5000, 14,
     detail_zoom=16, overview_fields=("land_use",),
+    draw_order=50,
 ))
 register(Layer(
     "buildings", "ساختمان‌ها", "Buildings", "parcels_building",
     (Field("floors_above", "t.floors_above", "integer", "طبقات روی زمین", "Floors above ground"),
      _s("structure_type", "نوع سازه", "Structure type", "t.structure_type_id")),
     Style("polygon", "#3e2723", 0.15, fill="#8d6e63", fill_opacity=0.5), 5000, 15,
+    draw_order=60,
 ))
 register(Layer(
     "cadastral_zones", "حوزه‌ها", "Cadastral zones", "parcels_cadastralzone",
     (_s("code", "کد حوزه", "Zone code"), _s("name", "نام", "Name"), _s("name_en", "نام انگلیسی", "English name")),
     Style("polygon", "#37474f", 0.4, dashed=True), 500, 11, in_portal=False,
-))
-register(Layer(
-    "overlays", "لایه‌های روی‌نهاده", "Overlays", "zoning_overlay",
-    (_s("kind", "نوع", "Kind"), _s("name", "نام", "Name"), _s("name_en", "نام انگلیسی", "English name")),
-    Style("mixed", "#757575", 0.5, fill="#757575", fill_opacity=0.25, by="kind", classes=OVERLAY_COLOURS),
-    1000, 10, in_portal=False,
+    draw_order=70,
 ))
 register(Layer(
     "road_widening", "عقب‌نشینی", "Road widening", "layers_road_widening",
@@ -194,6 +181,7 @@ register(Layer(
      Field("area", "round(t.area::numeric, 2)", "real", "مساحت (م²)", "Area (m²)")),
     Style("polygon", "#d50000", 0.2, fill="#d50000", fill_opacity=0.45), 5000, 15, in_portal=False, versioned=False,
     description_en="The strip of each parcel inside the planned width of a street it fronts (computed on the fly).",
+    draw_order=90,
 ))
 register(Layer(
     "parcel_owners", "مالکان قطعات", "Parcel owners", "parcels_parcel",
@@ -206,4 +194,5 @@ register(Layer(
     Style("polygon", "#4a148c", 0.3, fill="#ce93d8", fill_opacity=0.4), 5000, 14,
     permission=PERSONAL_DATA_PERMISSION, in_portal=False,
     description_en="Owners' names and shares: staff with the personal-data permission only; every use is recorded.",
+    draw_order=100,
 ))

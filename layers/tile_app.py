@@ -20,7 +20,7 @@ from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
-from gis_portal.errors import ServerError
+from common.errors import ServerError
 from layers import tiles
 from layers.registry import LAYERS
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 
-from gis_portal.db import prepared_fetchone
+from common.db import prepared_fetchone
 from layers.registry import Layer
 
 MAX_CACHED_TILE = 1_000_000  # bytes; the cache holds TILE_CACHE_ENTRIES tiles per process

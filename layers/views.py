@@ -1,7 +1,7 @@
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from gis_portal.errors import BadParameter, json_errors
+from common.errors import BadParameter, json_errors
 from layers import geojson, tiles
 from layers.access import layer_for
 from layers.exports import check_bbox

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from gis_portal.jalali import jalali
+from common.jalali import jalali
 from parcels import privacy
 from parcels.models import (
     Address, Block, Building, CadastralZone, District, ImportRun, LandUse, Owner, Ownership, Parcel,

@@ -1,6 +1,6 @@
 """JSON API behind the map: parcel at a point, by id, by renewal code; the parcel sheet; search.
 
-Errors are JSON with a clear message (gis_portal.errors). Nothing here returns owners' data to anyone.
+Errors are JSON with a clear message (common.errors). Nothing here returns owners' data to anyone.
 """
 
 from django.conf import settings
@@ -8,7 +8,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from gis_portal.errors import BadParameter, NotFound, json_errors
+from common.errors import BadParameter, NotFound, json_errors
 from parcels import identifiers, search as search_module
 from parcels.sheet import sheet_json
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.conf import settings
-from gis_portal.db import prepared_fetchone
+from common.db import prepared_fetchone
 from parcels.models import Parcel
 
 @dataclass(frozen=True)
@@ -34,10 +34,21 @@ class SheetSection:
 
 SECTIONS: dict[str, SheetSection] = {}
 
+# Facts other apps add to the sheet's one statement (so a click stays one round trip): key -> a SQL expression over
+# the sheet's parcel row `p` that PostGIS turns into JSON (e.g. zoning's zones covering the parcel).
+FIELDS: dict[str, str] = {}
+
 
 def register_section(section: SheetSection) -> None:
     """Called from an app's AppConfig.ready()."""
     SECTIONS[section.key] = section
+
+
+def register_field(key: str, sql: str) -> None:
+    """Called from an app's AppConfig.ready(): add `key` to every sheet, computed by the SQL expression `sql`."""
+    if key in FIELDS and FIELDS[key] != sql:
+        raise ValueError(f"sheet field {key!r} is registered twice")
+    FIELDS[key] = sql
 
 
 def sections() -> list[SheetSection]:
@@ -62,9 +73,6 @@ WITH p AS (
     SELECT s.id, s.name, s.name_en, s.kind, s.existing_width, s.planned_width, f.length,
            road_widening_strip(p.geom, s.geom, s.planned_width, s.existing_width) AS strip
     FROM p JOIN parcels_frontage f ON f.parcel_id = p.id JOIN parcels_street s ON s.id = f.street_id
-), zones AS (
-    SELECT z.code, z.name, z.name_en, ST_Area(ST_Intersection(z.geom, p.geom)) / NULLIF(ST_Area(p.geom), 0) AS share
-    FROM p JOIN zoning_zone z ON ST_Intersects(z.geom, p.geom)
 ), b AS (
     SELECT count(*) AS count, max(floors_above) AS floors_above_max, max(floors_below) AS floors_below_max,
            sum(gross_floor_area) AS gross_floor_area, sum(units) AS units, min(year_built) AS oldest
@@ -85,9 +93,6 @@ SELECT p.id, json_build_object(
     'zone', (SELECT json_build_object('code', code, 'name', name, 'name_en', name_en)
              FROM parcels_cadastralzone WHERE id = p.zone_id),
     'block', (SELECT json_build_object('code', code, 'land_price', land_price) FROM parcels_block WHERE id = p.block_id),
-    'zoning', (SELECT coalesce(json_agg(json_build_object('code', code, 'name', name, 'name_en', name_en,
-                                                          'share', round(share::numeric, 3)) ORDER BY share DESC), '[]')
-               FROM zones WHERE share >= 0.01),
     'land_use', (SELECT json_build_object('code', code, 'name_fa', name_fa, 'name_en', name_en)
                  FROM parcels_landuse WHERE code = p.land_use_id),
     'deed_area', p.deed_area::float8,
@@ -116,7 +121,7 @@ SELECT p.id, json_build_object(
                                                 WHERE bu.parcel_id = p.id) t)) FROM b),
     'geometry', ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)::json,
     'point', ST_AsGeoJSON(ST_Transform(ST_PointOnSurface(p.geom), 4326), 7)::json,
-    'is_demo_data', coalesce((SELECT is_demo FROM parcels_importrun WHERE id = p.import_run_id), false)
+    'is_demo_data', coalesce((SELECT is_demo FROM parcels_importrun WHERE id = p.import_run_id), false){fields}
 )::text
 FROM p
 """
@@ -129,6 +134,15 @@ WHERE = {
 }
 
 
+def _statement(by: str) -> str:
+    fields = "".join(f",\n    {_sql_string(key)}, ({sql})" for key, sql in sorted(FIELDS.items()))
+    return _SHEET.format(where=WHERE[by], fields=fields)
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def sheet_json(by: str, key) -> str | None:
     """The sheet of the parcel found by `by` (id, renewal_code, or point: a (lon, lat) pair) as JSON text, or None. The API sends this
     text as it comes from PostGIS, with the sections' links added."""
@@ -139,7 +153,7 @@ def sheet_json(by: str, key) -> str | None:
         params.update(lon=float(key[0]), lat=float(key[1]), srid=settings.MUNICIPALITY_SRID)
     else:
         params["key"] = key
-    row = prepared_fetchone(_SHEET.format(where=WHERE[by]), params)
+    row = prepared_fetchone(_statement(by), params)
     if row is None:
         return None
     parcel_id, text = row

@@ -4,7 +4,6 @@ from parcels import api, views
 
 app_name = "parcels"
 urlpatterns = [
-    path("", views.map_page, name="map"),
     path("parcels/<int:parcel_id>/", views.parcel_page, name="parcel_page"),
     path("api/parcels/at", api.parcel_at, name="parcel_at"),
     path("api/parcels/<int:parcel_id>", api.parcel_by_id, name="parcel"),

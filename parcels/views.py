@@ -1,32 +1,8 @@
-from django.conf import settings
+from common.i18n import is_persian
 from django.http import Http404
 from django.shortcuts import render
-from django.utils.translation import get_language
 
-from layers.geojson import city_extent
-from layers.registry import portal_layers
-from layers.tiles import layer_versions
-from parcels.models import LandUse, Parcel
-
-
-def map_page(request):
-    """The map portal: vector tiles of the city's layers, search, the parcel sheet."""
-    layers = [
-        {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom}
-        for l in portal_layers()
-    ]
-    from parcels.sheet import sections
-
-    return render(request, "parcels/map.html", {
-        "layers": layers,
-        "section_scripts": [s.script for s in sections()],
-        "basemap_url": settings.BASEMAP_URL,
-        "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
-        "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
-        "land_uses": {lu.code: [lu.name_fa, lu.name_en] for lu in LandUse.objects.all()},
-        "versions": layer_versions(portal_layers()),  # for cacheable tile URLs
-        "city": city_extent(),  # in the page: the first view needs no extra round trip
-    })
+from parcels.models import Parcel
 
 
 def parcel_page(request, parcel_id):
@@ -44,5 +20,5 @@ def parcel_page(request, parcel_id):
     ]
     return render(request, "parcels/parcel_page.html", {
         "sheet": sheet, "sections": rendered_sections, "parcel": parcel, "plate": plate, "lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
-        "is_fa": (get_language() or "fa").startswith("fa"),
+        "is_fa": is_persian(),
     })

@@ -2,7 +2,7 @@ import datetime
 
 from django.utils import translation
 
-from gis_portal.jalali import jalali
+from common.jalali import jalali
 
 
 def test_jalali_dates():

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from gis_portal.errors import BadParameter
+from common.errors import BadParameter
 from layers.exports import ExportRequest, export
 from layers.registry import LAYERS
 

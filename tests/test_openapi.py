@@ -4,7 +4,7 @@ import re
 
 from django.urls import get_resolver
 
-from gis_portal.openapi import full_spec
+from portal.openapi import full_spec
 
 
 def _api_routes():

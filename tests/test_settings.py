@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import override_settings
 
 from gis_portal import checks
-from gis_portal.db import batch_session
+from common.db import batch_session
 from tests.conftest import ROOT
 
 

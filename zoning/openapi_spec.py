@@ -1,6 +1,6 @@
-"""OpenAPI description of the zoning endpoints (merged into /api/openapi.json by gis_portal.openapi.full_spec)."""
+"""OpenAPI description of the zoning endpoints (merged into /api/openapi.json by portal.openapi.full_spec)."""
 
-from gis_portal.openapi import _errors, _param
+from common.openapi import _errors, _param
 
 PARCEL = _param("parcel_id", "parcel id", {"type": "integer"}, "path")
 DATE = _param("date", "the rules in force on this date (YYYY-MM-DD; default today)",

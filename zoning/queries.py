@@ -8,6 +8,8 @@ and GeoJSON downloads (GeoJSON capped: the map never receives a whole table)."""
 
 from __future__ import annotations
 
+from common.i18n import is_persian
+
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from gis_portal.errors import BadParameter, json_errors
+from common.errors import BadParameter, json_errors
 from parcels import identifiers
 from zoning.rulebook import rules_in_force
 from zoning.rules import ALL_ZONES
@@ -272,12 +274,11 @@ def query_api(request):
 
 def query_page(request):
     """The planners' page: a filter form, the count, a page of results on a map, downloads."""
-    from django.utils.translation import get_language
 
     from parcels.models import District, LandUse
 
     return render(request, "zoning/queries.html", {
-        "fa": (get_language() or "fa").startswith("fa"),
+        "fa": is_persian(),
         "zones": ParcelQuery().zone_codes(), "uses": LandUse.objects.order_by("code"),
         "districts": District.objects.order_by("code"), "form": request.GET,
     })

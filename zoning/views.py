@@ -1,9 +1,11 @@
 """Eligibility and envelope: the JSON API, the downloads (GeoJSON, DXF), the sheet section and the engineer's page.
 
 Views are thin: gather the facts (zoning.facts), the rules in force (zoning.rulebook), parse the proposal, call the
-pure engine (zoning.eligibility), render. Errors are JSON via gis_portal.errors."""
+pure engine (zoning.eligibility), render. Errors are JSON via common.errors."""
 
 from __future__ import annotations
+
+from common.i18n import is_persian
 
 import datetime as dt
 import functools
@@ -15,13 +17,12 @@ import shapely
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from pyproj import Transformer
 from shapely.geometry import shape
 
-from gis_portal.errors import ApiError, BadParameter, NotFound, json_errors
+from common.errors import ApiError, BadParameter, NotFound, json_errors
 from parcels import identifiers
 from parcels.models import LandUse, Parcel
 from zoning import eligibility as engine
@@ -293,7 +294,7 @@ def engineer_page(request, parcel_id):
         return render(request, "zoning/not_found.html", {"parcel_id": parcel_id}, status=404)
     data = {k: v for k, v in request.GET.items() if k in (*PROPOSAL_FIELDS, "footprint", "date") and v != ""}
     context = {"parcel": parcel, "form": data, "uses": LandUse.objects.order_by("code"),
-               "fa": (get_language() or "fa").startswith("fa"), "envelope": None}
+               "fa": is_persian(), "envelope": None}
     try:
         context["envelope"] = envelope_data(parcel_id, _date(data.get("date")))
         if any(k in data for k in PROPOSAL_FIELDS):

@@ -16,7 +16,7 @@ import pyogrio
 from django.conf import settings
 from django.db import connection, transaction
 
-from gis_portal.db import batch_session
+from common.db import batch_session
 from parcels.importing import ImportOptions, run_import
 
 log = logging.getLogger(__name__)

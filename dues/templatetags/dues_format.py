@@ -1,7 +1,7 @@
+from common.i18n import is_persian
 from django import template
-from django.utils.translation import get_language
 
-from gis_portal.jalali import persian_digits
+from common.jalali import persian_digits
 
 register = template.Library()
 
@@ -12,7 +12,7 @@ def rials(value):
     if value is None or value == "":
         return "—"
     text = f"{int(value):,}"
-    if (get_language() or "fa").startswith("fa"):
+    if is_persian():
         return persian_digits(text.replace(",", "٬"))
     return text
 
@@ -21,4 +21,4 @@ def rials(value):
 def fa_digits(value):
     if value is None:
         return ""
-    return persian_digits(value) if (get_language() or "fa").startswith("fa") else value
+    return persian_digits(value) if is_persian() else value

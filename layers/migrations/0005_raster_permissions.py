@@ -1,15 +1,10 @@
-"""Planners and administrators may upload raster layers (parcels/groups.py lists the roles' permissions)."""
+"""Once synced the role groups (planners and administrators may upload raster layers). The roles are now synced after
+every migrate by the site layer (portal/roles.py) from layers' AppConfig.role_permissions: kept empty."""
 
 from django.db import migrations
-
-
-def sync(apps, schema_editor):
-    from parcels.groups import sync_role_groups
-
-    sync_role_groups(apps)
 
 
 class Migration(migrations.Migration):
     dependencies = [("layers", "0004_road_widening_view"), ("parcels", "0002_reference_data_roles_share_trigger")]
 
-    operations = [migrations.RunPython(sync, migrations.RunPython.noop)]
+    operations = []

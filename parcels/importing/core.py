@@ -40,7 +40,7 @@ from django.db import IntegrityError, DataError, connection, transaction
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from gis_portal.db import batch_session
+from common.db import batch_session
 from parcels.importing import fields as field_rules
 from parcels.importing import bulkload, merge, postload
 from parcels.importing.specs import LAYERS, LayerSpec

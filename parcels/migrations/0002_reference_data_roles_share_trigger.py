@@ -48,22 +48,14 @@ def load_reference(apps, schema_editor):
             )
 
 
-def create_roles(apps, schema_editor):
-    from parcels.groups import sync_role_groups
-
-    sync_role_groups(apps)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("parcels", "0001_initial"),
-        ("zoning", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
         migrations.RunPython(load_reference, migrations.RunPython.noop),
-        migrations.RunPython(create_roles, migrations.RunPython.noop),
         migrations.RunSQL(SHARE_TRIGGER, DROP_SHARE_TRIGGER),
     ]

@@ -1,21 +1,11 @@
-"""The role groups get exactly the permissions parcels/groups.py lists, now that the zoning rulebook and the dues
-app have theirs there too (an earlier sync, run after dues' own grant, had taken the dues permissions away)."""
+"""Once the role groups were synced here, which made the cadastre's migrations depend on every app's. The roles are
+now synced after every migrate by the site layer (portal/roles.py), from what each app declares: this migration is
+kept empty so databases that applied it stay consistent."""
 
 from django.db import migrations
 
 
-def sync(apps, schema_editor):
-    from parcels.groups import sync_role_groups
-
-    sync_role_groups(apps)
-
-
 class Migration(migrations.Migration):
-    dependencies = [
-        ("parcels", "0003_road_widening_strip"),
-        ("layers", "0005_raster_permissions"),
-        ("dues", "0002_finance_permissions"),
-        ("zoning", "0002_historicalrulebook_parceloverlay_rulebook_and_more"),
-    ]
+    dependencies = [("parcels", "0003_road_widening_strip")]
 
-    operations = [migrations.RunPython(sync, migrations.RunPython.noop)]
+    operations = []

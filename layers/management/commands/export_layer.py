@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gis_portal.errors import ApiError
+from common.errors import ApiError
 from layers.exports import FORMATS, ExportFailed, ExportRequest, export
 from layers.registry import LAYERS
 

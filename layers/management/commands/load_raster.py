@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gis_portal.errors import ApiError
+from common.errors import ApiError
 from layers import rasters
 from layers.models import Raster
 

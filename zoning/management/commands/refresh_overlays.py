@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from gis_portal.db import batch_session
+from common.db import batch_session
 from zoning import overlays
 
 

@@ -1,31 +1,11 @@
-"""The OpenAPI description of the public JSON API, served at /api/openapi.json."""
+"""OpenAPI description of the cadastre's endpoints (merged into /api/openapi.json by portal.openapi.full_spec)."""
 
-from django.http import JsonResponse
-
-ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _errors(*codes):
-    text = {400: "Bad parameter", 404: "Not found"}
-    return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
-
-
-def _param(name, description, schema, where="query", required=True):
-    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
-
+from common.openapi import _errors, _param
 
 SHEET = {"description": "The parcel sheet (public facts only: never owners' data)",
          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ParcelSheet"}}}}
 
-SPEC = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "Land and property information system — public API",
-        "version": "1",
-        "description": "Parcels, search and map layers of the municipality. Coordinates are WGS84 longitude/latitude; "
-                       "numbers may be typed with Persian or Arabic digits. Errors are JSON with a message.",
-    },
-    "paths": {
+PATHS = {
         "/api/parcels/at": {"get": {
             "summary": "The parcel at a point (a map click)",
             "description": "404 with error `not_found`: no parcel there (a street or open land); with error "
@@ -75,14 +55,9 @@ SPEC = {
                           "204": {"description": "The layer is not drawn at this zoom"},
                           "304": {"description": "Not modified (ETag)"}, **_errors(400, 404)},
         }},
-        "/api/layers/versions": {"get": {"summary": "The data version of every layer",
-                                         "responses": {"200": {"description": "layer name -> version"}}}},
-        "/api/city": {"get": {"summary": "The city's extent and size",
-                              "responses": {"200": {"description": "bbox (WGS84) and parcel estimate"}}}},
-    },
-    "components": {"schemas": {
-        "Error": {"type": "object", "required": ["error", "message"],
-                  "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+}
+
+SCHEMAS = {
         "SearchResult": {"type": "object", "required": ["type", "lon", "lat"], "properties": {
             "type": {"enum": ["renewal_code", "postal_code", "plate", "address", "street", "owner"]},
             "parcel_id": {"type": "integer"}, "renewal_code": {"type": ["string", "null"]},
@@ -104,35 +79,4 @@ SPEC = {
                          "with its own JSON URL", "items": {"type": "object", "required": ["key", "url"], "properties": {
                              "key": {"type": "string"}, "title_fa": {"type": "string"}, "title_en": {"type": "string"},
                              "url": {"type": "string"}}}}}},
-    }},
 }
-
-
-def full_spec() -> dict:
-    """SPEC plus what each installed app describes in its own `openapi_spec` module (PATHS and SCHEMAS dicts), so
-    an app documents its endpoints next to them."""
-    import copy
-    import importlib
-    import importlib.util
-
-    from django.apps import apps
-
-    spec = copy.deepcopy(SPEC)
-    for config in apps.get_app_configs():
-        name = f"{config.name}.openapi_spec"
-        if config.name.startswith("django") or importlib.util.find_spec(config.name) is None:
-            continue
-        try:
-            found = importlib.util.find_spec(name)
-        except ModuleNotFoundError:
-            found = None
-        if found is None:
-            continue
-        module = importlib.import_module(name)
-        spec["paths"].update(getattr(module, "PATHS", {}))
-        spec["components"]["schemas"].update(getattr(module, "SCHEMAS", {}))
-    return spec
-
-
-def openapi(request):
-    return JsonResponse(full_spec(), json_dumps_params={"ensure_ascii": False})

@@ -1,8 +1,8 @@
+from common.i18n import is_persian
 from django import template
-from django.utils.translation import get_language
 
-from gis_portal.jalali import jalali as to_jalali
-from gis_portal.jalali import persian_digits
+from common.jalali import jalali as to_jalali
+from common.jalali import persian_digits
 
 register = template.Library()
 
@@ -12,7 +12,7 @@ def digits(value):
     """Persian digits when the page is Persian."""
     if value is None or value == "":
         return value
-    return persian_digits(value) if (get_language() or "fa").startswith("fa") else value
+    return persian_digits(value) if is_persian() else value
 
 
 @register.filter

@@ -1,8 +1,8 @@
 """Jalali (Solar Hijri) dates for display: users think in the Jalali calendar (DOMAIN.md)."""
 
+from common.i18n import is_persian
 import jdatetime
 from django.utils import timezone
-from django.utils.translation import get_language
 
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
@@ -21,4 +21,4 @@ def jalali(value, with_time: bool = True) -> str:
         text = converted.strftime("%Y/%m/%d %H:%M" if with_time else "%Y/%m/%d")
     else:
         text = jdatetime.date.fromgregorian(date=value).strftime("%Y/%m/%d")
-    return persian_digits(text) if (get_language() or "fa").startswith("fa") else text
+    return persian_digits(text) if is_persian() else text

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CommonConfig(AppConfig):
+    """The small shared library every app may use (errors, request parameters, language, Jalali dates, database
+    helpers, template filters). It names no app of the project."""
+
+    name = "common"
+    verbose_name = "Shared library"

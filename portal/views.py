@@ -1,0 +1,28 @@
+"""The site's pages that compose several apps: the map portal."""
+
+from django.conf import settings
+from django.shortcuts import render
+
+from layers.geojson import city_extent
+from layers.registry import portal_layers
+from layers.tiles import layer_versions
+from parcels.models import LandUse
+from parcels.sheet import sections
+
+
+def map_page(request):
+    """The map portal: vector tiles of the city's layers, search, the parcel sheet with every app's sections."""
+    layers = [
+        {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom}
+        for l in portal_layers()
+    ]
+    return render(request, "portal/map.html", {
+        "layers": layers,
+        "section_scripts": [s.script for s in sections()],
+        "basemap_url": settings.BASEMAP_URL,
+        "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
+        "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+        "land_uses": {lu.code: [lu.name_fa, lu.name_en] for lu in LandUse.objects.all()},
+        "versions": layer_versions(portal_layers()),  # for cacheable tile URLs
+        "city": city_extent(),  # in the page: the first view needs no extra round trip
+    })
