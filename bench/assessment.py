@@ -48,15 +48,15 @@ def main():
     args = ap.parse_args()
 
     tariffs = sorted(str(p) for p in (ROOT / "data" / "tariffs").glob("*.toml"))
-    City(args.parcels, extra=[["load_tariff_book", *tariffs]]).setup_django()
+    City(args.parcels, extra=[["load_tariff_book", *tariffs, "--commit"]]).setup_django()
     from django.db import connection, transaction
 
     from dues.assessment import assess_year
     from dues.models import AssessmentRun
-    from dues.tariffs import approved_book
+    from dues.models import TariffBook
     from common.db import batch_session
 
-    book = approved_book(1405)
+    book = TariffBook.objects.approved(1405)
 
     def empty():
         with connection.cursor() as cursor:

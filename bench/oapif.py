@@ -66,7 +66,7 @@ def main():
     import psycopg
     from django.conf import settings
 
-    from layers import ogc
+    from layers import ogc_provider
     from layers.registry import LAYERS
 
     layer = LAYERS["parcels"]
@@ -79,7 +79,7 @@ def main():
     bbox = ",".join(f"{v:.6f}" for v in box)
     where = " WHERE t.geom && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), %s)"
     params = [*box, 4326, srid]
-    page_sql = ogc.features_sql(layer, where, 4326, False)
+    page_sql = ogc_provider.features_sql(layer, where, 4326, False)
     count_sql = f'SELECT count(*) FROM "{layer.table}" t{where}'
 
     def raw_client(with_count):

@@ -48,7 +48,7 @@ def main():
 
     from layers.models import Raster
     from zoning import terrain
-    from zoning.facts import _FACTS
+    from zoning.queries import PARCEL_FACTS_SQL
     from zoning.queries import ParcelQuery
 
     # 1. terrain
@@ -75,7 +75,7 @@ def main():
 
     app_p50, app_p95 = timed(decide, args.samples)
     raw = city.raw_connection()
-    facts_sql = _FACTS.replace("%(id)s", "%s").replace("%(tol)s", "%s")
+    facts_sql = PARCEL_FACTS_SQL.replace("%(id)s", "%s").replace("%(tol)s", "%s")
     cycle2 = iter(ids * 100)
     raw_p50, raw_p95 = timed(lambda: raw.execute(facts_sql, [1.5, next(cycle2)], prepare=True).fetchone(),
                              args.samples)

@@ -1,4 +1,6 @@
-"""Errors that carry their HTTP status; API views turn them into JSON with a clear message."""
+"""Errors that carry their HTTP status and a stable code, as pygeoapi's do: views raise them, and one place renders
+them (common.edge.ErrorMiddleware): JSON {"error": code, "message": ...} on API routes, a page elsewhere. The
+message is for people, in the user's language (gettext'd where it is raised); the code is for programs."""
 
 from django.http import JsonResponse
 
@@ -6,13 +8,19 @@ from django.http import JsonResponse
 class ApiError(Exception):
     status = 400
     code = "bad_request"
+    headers: dict[str, str] = {}  # extra response headers (a 401's challenge)
 
     def __init__(self, message: str):
         super().__init__(message)
-        self.message = message
+        self.message = str(message)
 
     def response(self) -> JsonResponse:
-        return JsonResponse({"error": self.code, "message": self.message}, status=self.status)
+        """The JSON answer; also used where no Django request is running (layers/tile_app.py)."""
+        response = JsonResponse({"error": self.code, "message": self.message}, status=self.status,
+                                json_dumps_params={"ensure_ascii": False})
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
 
 
 class BadParameter(ApiError):
@@ -20,25 +28,24 @@ class BadParameter(ApiError):
     code = "bad_parameter"
 
 
+class Forbidden(ApiError):
+    """Signed in (or not needed) but not allowed: a missing permission or role."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
 
 
 class ServerError(ApiError):
     status = 500
     code = "server_error"
 
-
-def json_errors(view):
-    """Decorator: ApiError raised by the view becomes a JSON error response."""
-    from functools import wraps
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except ApiError as exc:
-            return exc.response()
-
-    return wrapper

@@ -1,6 +1,7 @@
 """Admin: tariff books with their history (simple-history), assessment runs, bills, payments and the ledger."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from dues.models import Assessment, AssessmentRun, Bill, LedgerEntry, Payment, TariffBook
@@ -36,7 +37,12 @@ class BillAdmin(admin.ModelAdmin):
     list_filter = ("status", "jalali_year")
     search_fields = ("bill_id", "payment_id")
     raw_id_fields = ("parcel",)
-    readonly_fields = [f.name for f in Bill._meta.fields]
+    readonly_fields = [f.name for f in Bill._meta.fields] + ["why_superseded"]
+
+    @admin.display(description=_("Why it was superseded"))
+    def why_superseded(self, bill):
+        """The stored reason's code and values, said in the reader's language."""
+        return bill.superseded_text() or "—"
 
 
 @admin.register(Payment)

@@ -17,11 +17,12 @@ from decimal import Decimal
 
 from django.db import DataError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from dues import facts as facts_module
-from dues.models import AssessmentRun, TariffBook
-from dues.tariffs import CompiledBook, TariffError, approved_book, compile_book
+from dues.models import AssessmentRun, Bill, TariffBook
+from dues.tariffs import CompiledBook, TariffError
 
 CHUNK = 50_000
 # JIT compiles the formulas' long expressions for longer than it saves (measured: 6.6 s of JIT for a 9 s query
@@ -77,7 +78,8 @@ WHERE c.parcel_id NOT IN (SELECT a.parcel_id FROM dues_assessment a WHERE a.year
 """
 
 _SUPERSEDE_BILLS = """
-UPDATE dues_bill b SET status = 'superseded', superseded_reason = %(reason)s
+UPDATE dues_bill b SET status = 'superseded', superseded_reason = %(reason)s,
+                       superseded_params = jsonb_build_object('year', %(year)s, 'run', %(run)s)
 WHERE b.status IN ('issued', 'partial')
   AND b.items @> jsonb_build_array(jsonb_build_object('year', %(year)s))
   AND b.parcel_id IN (SELECT parcel_id FROM dues_assessment WHERE superseded_by_run_id = %(run)s)
@@ -101,8 +103,8 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
     """Assess every parcel for `year` with its approved book (NoTariffBook if there is none). All or nothing."""
     from common.db import batch_session
 
-    book = approved_book(year)
-    compiled = compile_book(book)
+    book = TariffBook.objects.approved(year)
+    compiled = book.compiled()
     with batch_session(), transaction.atomic():
         run = AssessmentRun.objects.create(year=year, book=book, run_by=run_by)
         with connection.cursor() as cursor:
@@ -127,15 +129,16 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
                         cursor.execute(_INSERT.format(computed=computed), params)
                         written = cursor.rowcount
                     except DataError as exc:   # e.g. a formula divided by zero for some parcel
-                        raise TariffError(f"tariff book {year} {book.name} cannot be applied to parcels "
-                                          f"{lo}–{lo + CHUNK - 1}: {exc}; nothing was written") from None
+                        raise TariffError(_("tariff book %(year)s %(name)s cannot be applied to parcels "
+                                            "%(first)s–%(last)s: %(reason)s; nothing was written")
+                                          % {"year": year, "name": book.name, "first": lo, "last": lo + CHUNK - 1,
+                                             "reason": exc}) from None
                     created += written - superseded
                     reassessed += superseded
                     bar.update(min(CHUNK, high + 1 - lo))
             bar.close()
             # (no ANALYZE here: a rerun analyses before each chunk it compares, and autovacuum keeps the rest fresh)
-            cursor.execute(_SUPERSEDE_BILLS, {"year": year, "run": run.pk,
-                                              "reason": f"reassessed for {year} by run {run.pk}"})
+            cursor.execute(_SUPERSEDE_BILLS, {"year": year, "run": run.pk, "reason": Bill.Superseded.REASSESSED.value})
             run.bills_superseded = cursor.rowcount
             cursor.execute(_SUMMARY, [year])
             summary = [{"district": r[0], "name": r[1], "parcels": r[2], "dues": r[3]} for r in cursor.fetchall()]
@@ -146,18 +149,18 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
 
 
 _BY_DISTRICT = """
-SELECT d.code, d.name, count(*), sum(c.amount)::bigint
+SELECT d.code, d.name, d.name_en, count(*), sum(c.amount)::bigint
 FROM ({computed}) c LEFT JOIN parcels_district d ON d.id = c.district_id
-GROUP BY d.code, d.name ORDER BY d.code NULLS LAST
+GROUP BY d.code, d.name, d.name_en ORDER BY d.code NULLS LAST
 """
 
 
 def revenue_by_district(book: TariffBook) -> dict:
-    """Dues every parcel would owe under `book`, by district (district code → (name, parcels, rials))."""
+    """Dues every parcel would owe under `book`, by district (district code → ((name, name_en), parcels, rials))."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(NO_JIT)
-        cursor.execute(_BY_DISTRICT.format(computed=computed_sql(compile_book(book))))
-        return {r[0]: (r[1], r[2], r[3] or 0) for r in cursor.fetchall()}
+        cursor.execute(_BY_DISTRICT.format(computed=computed_sql(book.compiled())))
+        return {r[0]: ((r[1], r[2] or ""), r[3], r[4] or 0) for r in cursor.fetchall()}
 
 
 def what_if(draft: TariffBook) -> list[dict]:
@@ -165,13 +168,14 @@ def what_if(draft: TariffBook) -> list[dict]:
     cadastre. Writes nothing."""
     from common.db import batch_session
 
-    current = approved_book(draft.year)
+    current = TariffBook.objects.approved(draft.year)
     with batch_session():
         now, proposed = revenue_by_district(current), revenue_by_district(draft)
     rows = []
     for code in sorted(set(now) | set(proposed), key=lambda c: (c is None, c or "")):
-        name, parcels, a = now.get(code, (None, 0, 0))
-        name2, parcels2, b = proposed.get(code, (None, 0, 0))
-        rows.append({"district": code, "name": name or name2, "parcels": max(parcels, parcels2), "current": a,
-                     "draft": b, "change_percent": None if not a else round((b - a) * 100 / a, 1)})
+        names, parcels, a = now.get(code, (None, 0, 0))
+        names2, parcels2, b = proposed.get(code, (None, 0, 0))
+        name, name_en = names or names2
+        rows.append({"district": code, "name": name, "name_en": name_en, "parcels": max(parcels, parcels2),
+                     "current": a, "draft": b, "change_percent": None if not a else round((b - a) * 100 / a, 1)})
     return rows

@@ -13,14 +13,36 @@ import jdatetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
+from common.errors import ApiError
+from common.i18n import is_persian
+from common.jalali import persian_digits
 from dues import billid, calculator
 from dues.models import Assessment, Bill, LedgerEntry, Payment, TariffBook
-from dues.tariffs import NoTariffBook, approved_book
+from dues.tariffs import NoTariffBook
+from parcels.models import Parcel
 
 
 class BillError(ValueError):
-    """A bill that cannot be issued or paid, with the reason for the citizen."""
+    """A bill that cannot be issued or paid: `code` for programs, the message for the citizen, in their language."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class StaleAssessment(ApiError):
+    """A stored assessment that its tariff book no longer reproduces: finance staff must reassess the year."""
+
+    status = 409
+    code = "stale_assessment"
+
+
+def _rials(amount: int) -> str:
+    """An amount as people read it in a message (Persian digits and separator on Persian pages)."""
+    text = f"{amount:,}"
+    return persian_digits(text.replace(",", "٬")) if is_persian() else text
 
 
 def today() -> jdatetime.date:
@@ -73,11 +95,12 @@ def ledger(parcel_id: int) -> list[LedgerYear]:
 def compute(parcel_id: int, as_of: jdatetime.date) -> tuple[calculator.BillTotal, dict[int, int]]:
     """What a bill dated `as_of` asks of the parcel; also each year's assessment id (to spot reassessment).
     The current year must have an approved book and an assessment: never a guess."""
-    approved_book(as_of.year)  # NoTariffBook if the year has none
+    TariffBook.objects.approved(as_of.year)  # NoTariffBook if the year has none
     assessments = {a.year: a for a in Assessment.objects.filter(parcel_id=parcel_id, is_current=True,
                                                                 year__lte=as_of.year).select_related("book")}
     if as_of.year not in assessments:
-        raise BillError(f"The dues of {as_of.year} are not assessed for this parcel yet (manage.py assess_year).")
+        raise BillError("not_assessed", _("The dues of %(year)s are not assessed for this parcel yet "
+                                          "(manage.py assess_year).") % {"year": as_of.year})
     outstanding = {y.year: y.outstanding for y in ledger(parcel_id)}
     dues = [calculator.YearDue(year, a.amount, a.amount - outstanding.get(year, a.amount), terms_of(a.book))
             for year, a in assessments.items()]
@@ -92,27 +115,46 @@ def _items_json(total: calculator.BillTotal, assessment_ids: dict[int, int]) -> 
             for i in total.items]
 
 
+def _still_owed(bills, items: list[dict], amount: int) -> Bill | None:
+    """The bill among these that still asks exactly what is owed."""
+    return next((b for b in bills if b.items == items and b.amount == amount), None)
+
+
+def open_bill(parcel, as_of: jdatetime.date | None = None) -> Bill | None:
+    """The parcel's issued bill that still asks exactly what is owed on the date (today by default), or None.
+    Reads only: what a GET shows. BillError / NoTariffBook when nothing can be billed."""
+    total, ids = compute(parcel.pk, as_of or today())
+    if total.payable <= 0:
+        return None
+    return _still_owed(Bill.objects.filter(parcel=parcel, status=Bill.Status.ISSUED), _items_json(total, ids),
+                       total.payable)
+
+
 def issue(parcel, as_of: jdatetime.date | None = None) -> Bill:
     """The parcel's bill as of a date (today by default): the open bill if it still asks exactly what is owed,
-    else a new one that supersedes the parcel's other open bills. BillError when nothing is owed."""
+    else a new one that supersedes the parcel's other open bills. BillError when nothing is owed. Idempotent: the
+    same day, the same bill."""
     as_of = as_of or today()
     total, ids = compute(parcel.pk, as_of)
     if total.payable <= 0:
-        raise BillError("Nothing is owed on this parcel: no bill to issue.")
+        raise BillError("nothing_owed", _("Nothing is owed on this parcel: no bill to issue."))
     items = _items_json(total, ids)
     with transaction.atomic():
+        # One issuer per parcel at a time (a double click, two tabs): the second finds the first one's bill. NO KEY
+        # UPDATE conflicts only with itself, not with the foreign-key checks of payments being recorded meanwhile.
+        list(Parcel.objects.select_for_update(no_key=True).filter(pk=parcel.pk).values_list("pk", flat=True))
         open_bills = Bill.objects.select_for_update().filter(parcel=parcel, status=Bill.Status.ISSUED)
-        for old in open_bills:
-            if old.items == items and old.amount == total.payable:   # still exactly what is owed
-                return old
+        same = _still_owed(open_bills, items, total.payable)
+        if same is not None:
+            return same
         bill_code = billid.bill_id(parcel.pk, settings.DUES_BILL_COMPANY_CODE)
         bill = Bill.objects.create(
             parcel=parcel, as_of=as_of.togregorian(), jalali_year=as_of.year, items=items, total=total.total,
             rounding=total.rounding, amount=total.payable, bill_id=bill_code,
             payment_id=billid.payment_id(bill_code, total.payable, as_of.year, as_of.month),
         )
-        open_bills.exclude(pk=bill.pk).update(status=Bill.Status.SUPERSEDED,
-                                              superseded_reason=f"replaced by bill {bill.pk}")
+        open_bills.exclude(pk=bill.pk).update(status=Bill.Status.SUPERSEDED, superseded_reason=Bill.Superseded.REPLACED,
+                                              superseded_params={"bill": bill.pk})
     return bill
 
 
@@ -120,23 +162,25 @@ def check_payable(bill: Bill, as_of: jdatetime.date | None = None) -> None:
     """Refuse paying a bill that is no longer what the parcel owes (reassessed, replaced, paid, or a month later
     so the penalty or the discount changed): the citizen gets a fresh bill instead."""
     if bill.status == Bill.Status.PAID:
-        raise BillError("This bill is already paid.")
+        raise BillError("already_paid", _("This bill is already paid."))
     if bill.status == Bill.Status.SUPERSEDED:
-        raise BillError(f"This bill's amount has changed ({bill.superseded_reason}); please take a new bill.")
+        raise BillError("superseded", _("This bill has been replaced because the dues it asks have changed; please "
+                                        "take a new bill."))
     try:
         total, ids = compute(bill.parcel_id, as_of or today())
     except (BillError, NoTariffBook) as exc:
-        raise BillError(f"This bill cannot be paid now: {exc}") from None
+        raise BillError("not_payable", _("This bill cannot be paid now: %(reason)s") % {"reason": exc}) from None
     if total.payable != bill.amount or _items_json(total, ids) != bill.items:
-        raise BillError(f"This bill's amount has changed: it says {bill.amount:,} rials, the parcel now owes "
-                        f"{total.payable:,} rials; please take a new bill.")
+        raise BillError("amount_changed", _("This bill's amount has changed: it says %(billed)s rials, the parcel now "
+                                            "owes %(owed)s rials; please take a new bill.")
+                        % {"billed": _rials(bill.amount), "owed": _rials(total.payable)})
 
 
 def record_payment(bill: Bill, gateway: str, reference: str, amount: int) -> tuple[Payment, bool]:
     """Record money the gateway verified, once per gateway reference however often or concurrently it is reported.
     Returns (payment, created). Full, partial and over-payments are posted explicitly (see the module docstring)."""
     if amount <= 0:
-        raise BillError("A payment must be a positive amount.")
+        raise BillError("bad_amount", _("A payment must be a positive amount."))
     with transaction.atomic():
         bill = Bill.objects.select_for_update().get(pk=bill.pk)   # serialises callbacks of the same bill
         existing = Payment.objects.filter(gateway=gateway, gateway_ref=reference).first()
@@ -185,3 +229,37 @@ def _post(bill: Bill, payment: Payment, paid_before: int) -> None:
         entries.append(LedgerEntry(kind=LedgerEntry.Kind.CREDIT, amount=money, parcel_id=bill.parcel_id,
                                    year=bill.jalali_year, payment=payment))
     LedgerEntry.objects.bulk_create(entries)
+
+
+def bill_detail(bill: Bill) -> dict:
+    """A bill with every year's lines: formula, the values put into it, amount (recomputed by the pure calculator
+    from the facts the assessment stored, and checked against the stored amounts). JSON-ready; dates Jalali; what
+    people read is in both languages (labels, legal basis) or in the request's (the reason it was superseded)."""
+    assessments = {a.pk: a for a in Assessment.objects.filter(pk__in=[i["assessment"] for i in bill.items])
+                   .select_related("book")}
+    years = []
+    for item in bill.items:
+        a = assessments[item["assessment"]]
+        compiled = a.book.compiled()
+        result = calculator.assess(compiled.lines, compiled.parameters, a.facts)
+        if result.line_amounts() != a.lines or result.amount != a.amount:
+            raise StaleAssessment(_("The %(year)s assessment no longer matches its tariff book; finance staff must "
+                                    "reassess.") % {"year": a.year})
+        years.append({**item, "book": {"year": a.book.year, "name": a.book.name, "title_fa": a.book.title_fa,
+                                       "title_en": a.book.title_en, "approval": a.book.approval},
+                      "lines": [{"code": r.code, "label_fa": r.label_fa, "label_en": r.label_en, "kind": r.kind,
+                                 "formula": r.formula, "inputs": r.inputs, "amount": r.amount,
+                                 "legal_basis": r.legal_basis, "legal_basis_en": r.legal_basis_en}
+                                for r in result.lines if not r.hidden]})
+    parcel = bill.parcel
+    return {
+        "id": bill.pk, "parcel": {"id": parcel.pk, "renewal_code": parcel.renewal_code},
+        "issued_at": bill.issued_at.isoformat(),
+        "as_of": jdatetime.date.fromgregorian(date=bill.as_of).strftime("%Y/%m/%d"), "status": bill.status,
+        "years": years, "total": bill.total, "rounding": bill.rounding, "amount": bill.amount,
+        "bill_id": bill.bill_id, "payment_id": bill.payment_id, "barcode": bill.barcode,
+        "paid": sum(p.amount for p in bill.payments.all()),
+        # why it was superseded: the code and its values for programs, the message for people (their language)
+        "superseded_code": bill.superseded_code, "superseded_params": bill.superseded_params or None,
+        "superseded_reason": bill.superseded_text() or None,
+    }

@@ -38,8 +38,9 @@ class LineResult:
     formula: str
     inputs: dict          # every name the formula used, with its value
     amount: int
-    legal_basis: str = ""
+    legal_basis: str = ""      # Persian, the text of record
     hidden: bool = False
+    legal_basis_en: str = ""
 
 
 @dataclass
@@ -61,7 +62,8 @@ def assess(lines, parameters: dict, facts: dict) -> Assessed:
         values[line.code] = Decimal(amount)
         inputs = {name: _plain(values[name]) for name in sorted(formula.names)}
         results.append(LineResult(line.code, line.label_fa, line.label_en, line.kind, formula.text, inputs, amount,
-                                  line.legal_basis, line.hide_if_zero and amount == 0))
+                                  line.legal_basis, line.hide_if_zero and amount == 0,
+                                  line.legal_basis_en))
     total = sum(r.amount for r in results if r.kind != "value")
     return Assessed(results, max(0, total))
 

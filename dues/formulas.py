@@ -23,8 +23,33 @@ _CMPOPS = {ast.Eq: "=", ast.NotEq: "<>", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">"
 _FUNCS = {"min": "LEAST", "max": "GREATEST"}
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message template for the Persian catalogue (makemessages' xgettext extracts it by this name) and
+    returns it untranslated: this module imports no Django, so whoever shows the message translates it."""
+    return message
+
+
+_OPERATOR = gettext_noop("operator %(operator)s is not allowed in %(formula)r at column %(column)s")
+
+
 class FormulaError(ValueError):
-    """A formula that is not allowed or refers to something undeclared."""
+    """A formula that is not allowed or refers to something undeclared. ``args`` is ``(msgid, params)``: the English
+    message template (in the catalogue) and its values, so that the message is shown in the reader's language
+    (``gettext(exc.msgid) % exc.params``, dues.tariffs.formula_message); ``str()`` is the English message."""
+
+    def __init__(self, msgid: str, params: dict | None = None):
+        super().__init__(msgid, dict(params or {}))
+
+    @property
+    def msgid(self) -> str:
+        return self.args[0]
+
+    @property
+    def params(self) -> dict:
+        return self.args[1]
+
+    def __str__(self):
+        return self.msgid % self.params
 
 
 class Formula:
@@ -35,7 +60,8 @@ class Formula:
         try:
             tree = ast.parse(self.text, mode="eval")
         except SyntaxError as exc:
-            raise FormulaError(f"cannot parse {self.text!r}: {exc.msg} at column {exc.offset}") from None
+            raise FormulaError(gettext_noop("cannot parse %(formula)r: %(reason)s at column %(column)s"),
+                               {"formula": self.text, "reason": exc.msg, "column": exc.offset}) from None
         self.tree = tree.body
         self.names: set[str] = set()
         self._check(self.tree, allowed_names)
@@ -46,36 +72,42 @@ class Formula:
     # --- checking ---------------------------------------------------------------------------------------
 
     def _check(self, node, allowed):
-        where = f"in {self.text!r} at column {getattr(node, 'col_offset', 0) + 1}"
+        # every message names the formula and the column of the offending part
+        where = {"formula": self.text, "column": getattr(node, "col_offset", 0) + 1}
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float, str)):
-                raise FormulaError(f"constant {node.value!r} is not allowed {where}")
+                raise FormulaError(gettext_noop("constant %(value)r is not allowed in %(formula)r at column "
+                                                "%(column)s"), {"value": node.value, **where})
             if isinstance(node.value, str):
-                raise FormulaError(f"text {node.value!r} is allowed only compared with == or != {where}")
+                raise FormulaError(gettext_noop("text %(value)r is allowed only compared with == or != in "
+                                                "%(formula)r at column %(column)s"), {"value": node.value, **where})
         elif isinstance(node, ast.Name):
             if node.id not in allowed:
-                raise FormulaError(f"unknown name {node.id!r} {where} (not a fact, parameter or earlier line)")
+                raise FormulaError(gettext_noop("unknown name %(name)r in %(formula)r at column %(column)s (not a "
+                                                "fact, parameter or earlier line)"), {"name": node.id, **where})
             self.names.add(node.id)
         elif isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
-                raise FormulaError(f"operator {type(node.op).__name__} is not allowed {where}")
+                raise FormulaError(_OPERATOR, {"operator": type(node.op).__name__, **where})
             self._check(node.left, allowed)
             self._check(node.right, allowed)
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
-                raise FormulaError(f"operator {type(node.op).__name__} is not allowed {where}")
+                raise FormulaError(_OPERATOR, {"operator": type(node.op).__name__, **where})
             self._check(node.operand, allowed)
         elif isinstance(node, ast.BoolOp):
             for value in node.values:
                 self._check(value, allowed)
         elif isinstance(node, ast.Compare):
             if len(node.ops) != 1 or type(node.ops[0]) not in _CMPOPS:
-                raise FormulaError(f"only single comparisons (==, !=, <, <=, >, >=) are allowed {where}")
+                raise FormulaError(gettext_noop("only single comparisons (==, !=, <, <=, >, >=) are allowed in "
+                                                "%(formula)r at column %(column)s"), where)
             left, right = node.left, node.comparators[0]
             text_sides = [isinstance(s, ast.Constant) and isinstance(s.value, str) for s in (left, right)]
             if any(text_sides):
                 if not isinstance(node.ops[0], (ast.Eq, ast.NotEq)) or all(text_sides):
-                    raise FormulaError(f"text may only be compared with == or != to a fact {where}")
+                    raise FormulaError(gettext_noop("text may only be compared with == or != to a fact in "
+                                                    "%(formula)r at column %(column)s"), where)
                 other = right if text_sides[0] else left
                 self._check(other, allowed)
             else:
@@ -86,11 +118,13 @@ class Formula:
                 self._check(part, allowed)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCS or node.keywords or len(node.args) < 2:
-                raise FormulaError(f"only min(a, b, ...) and max(a, b, ...) may be called {where}")
+                raise FormulaError(gettext_noop("only min(a, b, ...) and max(a, b, ...) may be called in "
+                                                "%(formula)r at column %(column)s"), where)
             for arg in node.args:
                 self._check(arg, allowed)
         else:
-            raise FormulaError(f"{type(node).__name__} is not allowed {where}")
+            raise FormulaError(gettext_noop("%(construct)s is not allowed in %(formula)r at column %(column)s"),
+                               {"construct": type(node).__name__, **where})
 
     # --- Python -------------------------------------------------------------------------------------------
 
@@ -112,7 +146,7 @@ class Formula:
             if isinstance(node.op, ast.Mult):
                 return a * b
             if b == 0:
-                raise FormulaError(f"division by zero in {self.text!r}")
+                raise FormulaError(gettext_noop("division by zero in %(formula)r"), {"formula": self.text})
             return a / b
         if isinstance(node, ast.UnaryOp):
             v = self._eval(node.operand, values)
@@ -183,7 +217,7 @@ def _num(value) -> Decimal:
         return Decimal(int(value))
     if isinstance(value, (int, float, str)):
         return Decimal(str(value))
-    raise FormulaError(f"{value!r} is not a number")
+    raise FormulaError(gettext_noop("%(value)r is not a number"), {"value": value})
 
 
 def _truth(value) -> bool:

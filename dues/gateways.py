@@ -2,8 +2,9 @@
 on one machine (redirect → the sandbox's payment page → callback → verification).
 
 A bank backend (Shaparak PSPs differ in details) implements `start` (where to send the citizen) and `verify`
-(ask the bank, server to server, whether the transaction with this reference really paid this amount). The
-backend in use is the setting DUES_GATEWAY.
+(ask the bank, server to server, whether the transaction with this reference really paid this amount), and has
+a `name` (the code stored with its payments) and a `label` (what people read, translated). The backend in use is
+the setting DUES_GATEWAY.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import reverse
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 from dues.models import PaymentAttempt, SandboxTransaction
 
@@ -20,11 +22,21 @@ class Verification:
     ok: bool
     reference: str
     amount: int
-    message: str = ""
+    failure: str = ""     # when not ok: a code of PaymentAttempt.Failure (what the citizen reads, translated)
+    message: str = ""     # what the bank said in its own words, if it said anything (kept for staff as it is)
+
+
+_BY_NAME: dict[str, type["Gateway"]] = {}
 
 
 class Gateway:
     name = ""
+    label = ""            # the gateway's name as people read it (gettext_lazy)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            _BY_NAME[cls.name] = cls
 
     def start(self, attempt: PaymentAttempt, callback_url: str) -> str:
         """The URL the citizen is redirected to."""
@@ -40,6 +52,7 @@ class SandboxGateway(Gateway):
     own record (SandboxTransaction), which `verify` reads as a bank's verification service would answer."""
 
     name = "sandbox"
+    label = _("Local sandbox gateway")
 
     def start(self, attempt, callback_url):
         return reverse("dues:sandbox_page", args=[attempt.token])
@@ -48,11 +61,19 @@ class SandboxGateway(Gateway):
         reference = params.get("ref", "")
         tx = SandboxTransaction.objects.filter(token=attempt.token, reference=reference).first()
         if tx is None:
-            return Verification(False, reference, 0, "the bank has no such transaction")
+            return Verification(False, reference, 0, PaymentAttempt.Failure.NO_SUCH_TRANSACTION)
         if not tx.succeeded:
-            return Verification(False, reference, 0, "the payment was cancelled at the bank")
+            return Verification(False, reference, 0, PaymentAttempt.Failure.CANCELLED)
         return Verification(True, reference, tx.amount)
 
 
 def gateway() -> Gateway:
     return import_string(settings.DUES_GATEWAY)()
+
+
+def label(name: str) -> str | None:
+    """The name people read of the gateway whose payments carry `name` (the configured one or any backend
+    defined); None for a name no backend has (payments recorded by hand or from a bank's file)."""
+    import_string(settings.DUES_GATEWAY)       # defining a backend's class registers it
+    backend = _BY_NAME.get(name)
+    return str(backend.label) if backend is not None and backend.label else None

@@ -7,22 +7,38 @@ data/tariffs/ and editable in the admin with history); dues/calculator.py and du
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from common.i18n import is_persian
+from common.jalali import persian_digits
+from dues import tariffs
 from parcels.models import District, Parcel
+
+
+class TariffBookManager(models.Manager):
+    def approved(self, year: int) -> "TariffBook":
+        """The approved book of a Jalali year; NoTariffBook when there is none (never a guess)."""
+        book = self.filter(year=year, status=TariffBook.Status.APPROVED).first()
+        if book is None:
+            raise tariffs.NoTariffBook(gettext("No approved tariff book for %(year)s: load and approve one "
+                                               "(manage.py load_tariff_book).") % {"year": year})
+        return book
 
 
 class TariffBook(models.Model):
     """A council-approved (or draft) tariff book of one Jalali year: parameters, attribute facts and bill lines.
 
-    `lines` is a list of {code, label_fa, label_en, kind, formula, legal_basis, hide_if_zero}; kind is `value`
-    (shown, not payable), `charge` or `reduction` (reductions and exemptions need their legal basis). The year's
-    assessed dues are the sum of charge and reduction lines, never below zero.
+    `lines` is a list of {code, label_fa, label_en, kind, formula, legal_basis, legal_basis_en, hide_if_zero}; kind
+    is `value` (shown, not payable), `charge` or `reduction` (reductions and exemptions need their legal basis, in
+    Persian; legal_basis_en is its English). The year's assessed dues are the sum of charge and reduction lines,
+    never below zero.
     """
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        APPROVED = "approved", "Approved"
+        DRAFT = tariffs.DRAFT, _("Draft")
+        APPROVED = tariffs.APPROVED, _("Approved")
 
     year = models.PositiveSmallIntegerField(help_text="Jalali year, e.g. 1403")
     name = models.CharField(max_length=100, help_text="Identifies the book within its year, e.g. 'council-1403'.")
@@ -42,6 +58,7 @@ class TariffBook(models.Model):
     source_file = models.CharField(max_length=500, blank=True)
     loaded_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
+    objects = TariffBookManager()
 
     class Meta:
         ordering = ["-year", "name"]
@@ -54,12 +71,17 @@ class TariffBook(models.Model):
     def __str__(self):
         return f"{self.year} {self.name} ({self.status})"
 
-    def clean(self):
-        from dues.tariffs import TariffError, compile_book
+    def data(self) -> tariffs.BookData:
+        return tariffs.BookData(**{name: getattr(self, name) for name in tariffs.FIELDS})
 
+    def compiled(self) -> tariffs.CompiledBook:
+        """The book checked and its formulas parsed (TariffError lists every problem)."""
+        return tariffs.compile_book(self.data())
+
+    def clean(self):
         try:
-            compile_book(self)
-        except TariffError as exc:
+            self.compiled()
+        except tariffs.TariffError as exc:
             raise ValidationError(str(exc)) from None
 
 
@@ -118,10 +140,17 @@ class Bill(models.Model):
     national bill ID / payment ID. Its amount never changes once issued; a reassessment supersedes it."""
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        PARTIALLY_PAID = "partial", "Partially paid"
-        PAID = "paid", "Paid"
-        SUPERSEDED = "superseded", "Superseded"
+        ISSUED = "issued", _("Issued")
+        PARTIALLY_PAID = "partial", _("Partially paid")
+        PAID = "paid", _("Paid")
+        SUPERSEDED = "superseded", _("Superseded")
+
+    class Superseded(models.TextChoices):
+        """Why a bill was superseded: the code stored in `superseded_reason`, the values its message names in
+        `superseded_params`; the label is that message, read in the reader's language (`superseded_text`)."""
+
+        REPLACED = "replaced", _("Replaced by bill %(bill)s.")
+        REASSESSED = "reassessed", _("The dues of %(year)s were reassessed (assessment run %(run)s).")
 
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_bills")
     issued_at = models.DateTimeField(auto_now_add=True)
@@ -134,7 +163,9 @@ class Bill(models.Model):
     bill_id = models.CharField(max_length=13)
     payment_id = models.CharField(max_length=13)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ISSUED)
-    superseded_reason = models.CharField(max_length=300, blank=True)
+    superseded_reason = models.CharField(max_length=300, blank=True, help_text=(
+        "A code of Bill.Superseded; a bill superseded before the codes keeps the English text it was given."))
+    superseded_params = models.JSONField(default=dict, blank=True, help_text="The values the reason's message names.")
 
     class Meta:
         ordering = ["-issued_at"]
@@ -148,14 +179,33 @@ class Bill(models.Model):
     def barcode(self) -> str:
         return self.bill_id.zfill(13) + self.payment_id.zfill(13)
 
+    @property
+    def superseded_code(self) -> str | None:
+        """The reason's code (None when not superseded, or superseded before the codes)."""
+        return self.superseded_reason if self.superseded_reason in self.Superseded.values else None
+
+    def superseded_text(self) -> str:
+        """Why the bill was superseded, in the reader's language ("" when it was not)."""
+        if self.superseded_code is None:
+            return self.superseded_reason          # empty, or an old row's English text: shown as it was stored
+        params = {k: persian_digits(v) if is_persian() else v for k, v in self.superseded_params.items()}
+        return str(self.Superseded(self.superseded_reason).label) % params
+
 
 class PaymentAttempt(models.Model):
     """A citizen sent to the gateway to pay a bill: the token ties the gateway's callback to the bill."""
 
     class Status(models.TextChoices):
-        STARTED = "started", "Started"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed"
+        STARTED = "started", _("Started")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+
+    class Failure(models.TextChoices):
+        """Why the gateway did not confirm a payment, stored as a code; the label is what people read."""
+
+        NO_SUCH_TRANSACTION = "no_such_transaction", _("The bank has no such transaction.")
+        CANCELLED = "cancelled", _("The payment was cancelled at the bank.")
+        NOT_CONFIRMED = "not_confirmed", _("The bank did not confirm the payment.")
 
     bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="attempts")
     token = models.CharField(max_length=64, unique=True)
@@ -164,7 +214,14 @@ class PaymentAttempt(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.STARTED)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    message = models.CharField(max_length=300, blank=True)
+    failure = models.CharField(max_length=30, choices=Failure.choices, blank=True)
+    message = models.CharField(max_length=300, blank=True, help_text=(
+        "What the bank said in its own words, if anything; an attempt failed before the failure codes keeps the "
+        "English text it was given."))
+
+    def failure_text(self) -> str:
+        """Why the payment failed, in the reader's language ("" when it did not)."""
+        return str(self.get_failure_display()) if self.failure else self.message
 
 
 class Payment(models.Model):
@@ -172,9 +229,9 @@ class Payment(models.Model):
     at once or later, records one payment."""
 
     class Kind(models.TextChoices):
-        FULL = "full", "Full"
-        PARTIAL = "partial", "Partial"
-        OVER = "over", "Over-payment"
+        FULL = "full", _("Full")
+        PARTIAL = "partial", _("Partial")
+        OVER = "over", _("Over-payment")
 
     bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="payments")
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_payments")
@@ -198,11 +255,11 @@ class LedgerEntry(models.Model):
     credit from over-payment (a negative balance the municipality owes back or carries forward)."""
 
     class Kind(models.TextChoices):
-        DISCOUNT = "discount", "Discount"
-        PENALTY = "penalty", "Penalty"
-        ROUNDING = "rounding", "Rounded off"
-        PAYMENT = "payment", "Payment"
-        CREDIT = "credit", "Over-payment credit"
+        DISCOUNT = "discount", _("Discount")
+        PENALTY = "penalty", _("Penalty")
+        ROUNDING = "rounding", _("Rounded off")
+        PAYMENT = "payment", _("Payment")
+        CREDIT = "credit", _("Over-payment credit")
 
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_ledger")
     year = models.PositiveSmallIntegerField()

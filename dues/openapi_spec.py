@@ -22,8 +22,8 @@ PATHS = {
     }},
     "/api/dues/finance": {"get": {
         "summary": "Finance staff only: collections by year and district, and the day's reconciliation",
-        "parameters": [_param("date", "day of the reconciliation, YYYY-MM-DD (default today)",
-                              {"type": "string", "format": "date"}, required=False)],
+        "parameters": [_param("date", "day of the reconciliation: Jalali 1403/05/12 or ISO 2024-08-02 (default today)",
+                              {"type": "string"}, required=False)],
         "responses": {"200": {"description": "collections and reconciliation"},
                       "403": {"description": "Not finance staff",
                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -39,7 +39,8 @@ SCHEMAS = {
             "items": {"type": "array", "items": {"type": "object"}}, "arrears": _MONEY, "total": _MONEY,
             "payable": {"type": "integer", "description": "rials, whole thousands"}}},
         "error": {"type": ["string", "null"], "description": "why nothing can be billed (no tariff book, ...)"},
-        "bill_url": {"type": "string"}}},
+        "bill_url": {"type": "string", "description": "the bill page of the parcel: a POST (a form with the page's CSRF "
+                     "token) issues the bill, or reuses the open one, and redirects to it; a GET writes nothing"}}},
     "DuesBill": {"type": "object", "required": ["id", "years", "amount", "bill_id", "payment_id", "barcode"],
                  "properties": {
         "id": {"type": "integer"}, "parcel": {"type": "object"}, "as_of": {"type": "string"},
@@ -50,10 +51,16 @@ SCHEMAS = {
             "lines": {"type": "array", "items": {"type": "object", "properties": {
                 "code": {"type": "string"}, "label_fa": {"type": "string"}, "label_en": {"type": "string"},
                 "kind": {"enum": ["value", "charge", "reduction"]}, "formula": {"type": "string"},
-                "inputs": {"type": "object"}, "amount": _MONEY, "legal_basis": {"type": "string"}}}}}}},
+                "inputs": {"type": "object"}, "amount": _MONEY,
+                "legal_basis": {"type": "string", "description": "Persian, the text of record"},
+                "legal_basis_en": {"type": "string", "description": "English (empty: read the Persian)"}}}}}}},
         "total": _MONEY, "rounding": _MONEY, "amount": _MONEY, "paid": _MONEY,
         "bill_id": {"type": "string", "pattern": "^[0-9]{6,13}$"},
         "payment_id": {"type": "string", "pattern": "^[0-9]{6,13}$"},
         "barcode": {"type": "string", "pattern": "^[0-9]{26}$"},
-        "superseded_reason": {"type": ["string", "null"]}}},
+        "superseded_code": {"enum": ["replaced", "reassessed", None],
+                            "description": "why the bill was superseded (null: it was not, or before the codes)"},
+        "superseded_params": {"type": ["object", "null"], "description": "the values the reason names: the bill "
+                              "that replaced it, or the year and the assessment run that reassessed it"},
+        "superseded_reason": {"type": ["string", "null"], "description": "the reason in the request's language"}}},
 }

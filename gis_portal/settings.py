@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "common.middleware.PersianFirstLocaleMiddleware",
+    "common.edge.ErrorMiddleware",  # errors as JSON on API routes, pages elsewhere, in the user's language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -113,6 +114,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+
+# Routes whose answers, errors included, are JSON (common.edge); a new app's API under them needs no code.
+API_PATH_PREFIXES = env_list("API_PATH_PREFIXES", ["/api/", "/ogc/", "/tiles/"])
+CSRF_FAILURE_VIEW = "common.edge.csrf_failure"
 
 ROOT_URLCONF = "gis_portal.urls"
 WSGI_APPLICATION = "gis_portal.wsgi.application"
@@ -155,6 +160,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
     ("vendor/vectorgrid", BASE_DIR / "node_modules" / "leaflet.vectorgrid" / "dist"),
+    ("vendor/jalalidatepicker", BASE_DIR / "node_modules" / "@majidh1" / "jalalidatepicker" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

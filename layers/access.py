@@ -6,24 +6,18 @@ import base64
 import binascii
 
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
 
-from common.errors import ApiError, NotFound
+from common.errors import ApiError, Forbidden, NotFound
 from layers.registry import LAYERS, PERSONAL_DATA_PERMISSION, Layer
 
 
 class Unauthorized(ApiError):
+    """No (valid) credentials: the challenge makes QGIS and GDAL answer from their authentication settings."""
+
     status = 401
     code = "unauthorized"
-
-    def response(self):
-        response = super().response()
-        response["WWW-Authenticate"] = 'Basic realm="layers", charset="UTF-8"'
-        return response
-
-
-class Forbidden(ApiError):
-    status = 403
-    code = "forbidden"
+    headers = {"WWW-Authenticate": 'Basic realm="layers", charset="UTF-8"'}
 
 
 def request_user(request):
@@ -31,12 +25,12 @@ def request_user(request):
     header = request.headers.get("Authorization", "")
     if header[:6].lower() == "basic ":
         try:
-            username, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
+            username, _colon, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized("The Authorization header is not valid HTTP basic authentication") from None
+            raise Unauthorized(_("The Authorization header is not valid HTTP basic authentication.")) from None
         user = authenticate(request, username=username, password=password)
         if user is None or not user.is_active:
-            raise Unauthorized("Wrong user name or password")
+            raise Unauthorized(_("Wrong user name or password."))
         request.user = user
     return getattr(request, "user", None)
 
@@ -45,12 +39,14 @@ def layer_for(request, name: str) -> Layer:
     """The registered layer `name` if the request may see it; 404 for unknown names, 401/403 for protected ones."""
     layer = LAYERS.get(name)
     if layer is None:
-        raise NotFound(f"Unknown layer {name!r}; layers: {', '.join(LAYERS)}")
+        raise NotFound(_("Unknown layer '%(name)s'; layers: %(layers)s") % {"name": name, "layers": ", ".join(LAYERS)})
     user = request_user(request)
     if not layer.visible_to(user):
         if user is None or not user.is_authenticated:
-            raise Unauthorized(f"Layer {name!r} is only for staff with permission; sign in (HTTP basic works)")
-        raise Forbidden(f"Layer {name!r} needs the permission {layer.permission}")
+            raise Unauthorized(_("Layer '%(name)s' is only for staff with permission; sign in (HTTP basic works).")
+                               % {"name": name})
+        raise Forbidden(_("Layer '%(name)s' needs the permission %(permission)s.")
+                        % {"name": name, "permission": layer.permission})
     if layer.permission == PERSONAL_DATA_PERMISSION:
         from parcels.privacy import record_access
 

@@ -10,6 +10,7 @@ a temporary directory first: a failed export leaves no file behind.
 """
 
 import os
+import re
 import sqlite3
 import subprocess
 import tempfile
@@ -19,7 +20,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext as _
 
+from common import params
 from common.errors import BadParameter
 from layers import qml
 from layers.registry import Layer
@@ -70,31 +73,23 @@ def check_srid(raw) -> int:
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
-    text = str(raw).strip().upper().removeprefix("EPSG:")
-    if not text.isdigit():
-        raise BadParameter(f"CRS {raw!r} must be an EPSG code, e.g. 4326 or EPSG:32640")
+    text = params.ascii_digits(str(raw)).strip().upper().removeprefix("EPSG:")
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise BadParameter(_("CRS '%(value)s' must be an EPSG code, e.g. 4326 or EPSG:32640")
+                           % {"value": str(raw)[:40]})
     try:
         crs = CRS.from_epsg(int(text))
     except CRSError:
-        raise BadParameter(f"EPSG:{text} is not a known coordinate reference system") from None
+        raise BadParameter(_("EPSG:%(code)s is not a known coordinate reference system") % {"code": text}) from None
     if not (crs.is_geographic or crs.is_projected) or len(crs.axis_info) != 2:
-        raise BadParameter(f"EPSG:{text} ({crs.name}) is not a 2D geographic or projected CRS")
+        raise BadParameter(_("EPSG:%(code)s (%(name)s) is not a 2D geographic or projected CRS")
+                           % {"code": text, "name": crs.name})
     return int(text)
 
 
 def check_bbox(raw) -> tuple[float, float, float, float]:
-    values = raw
-    if isinstance(raw, str):
-        try:
-            values = tuple(float(v) for v in raw.split(","))
-        except ValueError:
-            raise BadParameter(f"bbox {raw!r} must be four numbers: minlon,minlat,maxlon,maxlat") from None
-    if len(values) != 4:
-        raise BadParameter(f"bbox {raw!r} must be four numbers: minlon,minlat,maxlon,maxlat")
-    minx, miny, maxx, maxy = values
-    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-        raise BadParameter(f"bbox {raw!r} is not a valid longitude/latitude box (min < max, within ±180/±90)")
-    return tuple(values)
+    """A longitude/latitude box, given as text (minlon,minlat,maxlon,maxlat) or four numbers."""
+    return params.bbox({"bbox": raw}, "bbox", required=True)
 
 
 def check_filters(layers: list[Layer], filters: dict[str, str]) -> dict[str, str]:
@@ -102,27 +97,33 @@ def check_filters(layers: list[Layer], filters: dict[str, str]) -> dict[str, str
         for layer in layers:
             f = layer.field(name)
             if f is None:
-                raise BadParameter(f"Layer {layer.name!r} has no field {name!r}; fields: "
-                                   f"{', '.join(x.name for x in layer.fields)}")
+                raise BadParameter(_("Layer '%(layer)s' has no field '%(field)s'; fields: %(fields)s")
+                                   % {"layer": layer.name, "field": name,
+                                      "fields": ", ".join(x.name for x in layer.fields)})
             if not f.filterable:
-                raise BadParameter(f"Field {name!r} of layer {layer.name!r} cannot be used in a filter")
+                raise BadParameter(_("Field '%(field)s' of layer '%(layer)s' cannot be used in a filter")
+                                   % {"field": name, "layer": layer.name})
             typed_value(f, value)
     return filters
 
 
+FILTER_MAX_LENGTH = 1000  # a filter value (a name, a code) is never longer
+
+
 def typed_value(f, value: str):
-    try:
-        if f.type == "integer":
-            return int(value)
-        if f.type == "real":
-            return float(value)
-    except ValueError:
-        raise BadParameter(f"Field {f.name!r} takes a number, not {value!r}") from None
+    """A filter value in its field's type; 400 naming the field otherwise."""
+    given = {f.name: value}
+    if f.type == "integer":
+        return params.integer(given, f.name, required=True)
+    if f.type == "real":
+        return params.number(given, f.name, required=True)
+    text = params.text(given, f.name, max_length=FILTER_MAX_LENGTH)
     if f.type == "boolean":
-        if value.lower() not in ("true", "false", "1", "0"):
-            raise BadParameter(f"Field {f.name!r} takes true or false, not {value!r}")
-        return value.lower() in ("true", "1")
-    return value
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise BadParameter(_("Field '%(field)s' takes true or false, not '%(value)s'")
+                               % {"field": f.name, "value": text[:40]})
+        return text.lower() in ("true", "1")
+    return text
 
 
 def check_district(code: str) -> str:
@@ -130,16 +131,18 @@ def check_district(code: str) -> str:
         cursor.execute("SELECT 1 FROM parcels_district WHERE code = %s", [code])
         if cursor.fetchone() is None:
             cursor.execute("SELECT string_agg(code, ', ' ORDER BY code) FROM parcels_district")
-            raise BadParameter(f"Unknown district {code!r}; districts: {cursor.fetchone()[0]}")
+            raise BadParameter(_("Unknown district '%(code)s'; districts: %(codes)s")
+                               % {"code": code, "codes": cursor.fetchone()[0]})
     return code
 
 
 def check_request(req: ExportRequest) -> ExportRequest:
     """Every check an export needs before anything is written (BadParameter with a clear message otherwise)."""
     if not req.layers:
-        raise BadParameter("Name at least one layer to export")
+        raise BadParameter(_("Name at least one layer to export"))
     if req.format not in FORMATS:
-        raise BadParameter(f"Unknown format {req.format!r}; formats: {', '.join(FORMATS)}")
+        raise BadParameter(_("Unknown format '%(format)s'; formats: %(formats)s")
+                           % {"format": req.format, "formats": ", ".join(FORMATS)})
     if req.srid is not None:
         req.srid = check_srid(req.srid)
     if req.bbox is not None:
@@ -150,8 +153,8 @@ def check_request(req: ExportRequest) -> ExportRequest:
     if req.format == "shp":
         mixed = [layer.name for layer in req.layers if layer.style.geometry == "mixed"]
         if mixed:
-            raise BadParameter(f"A Shapefile holds one geometry type; {', '.join(mixed)} mix(es) types: "
-                               "choose GeoPackage, GeoJSON or FlatGeobuf")
+            raise BadParameter(_("A Shapefile holds one geometry type; %(layers)s mix(es) types: choose GeoPackage, "
+                                 "GeoJSON or FlatGeobuf") % {"layers": ", ".join(mixed)})
     return req
 
 

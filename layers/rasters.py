@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from common.errors import BadParameter
 from layers.models import Raster
@@ -31,21 +32,22 @@ def check_geotiff(path: Path) -> "rasterio.crs.CRS":
     import rasterio
     from rasterio.errors import RasterioIOError
 
+    name = {"file": Path(path).name}
     try:
         with rasterio.open(path) as src:
             if src.driver != "GTiff":
-                raise BadParameter(f"{Path(path).name} is a {src.driver} file, not a GeoTIFF")
+                raise BadParameter(_("%(file)s is a %(driver)s file, not a GeoTIFF") % {**name, "driver": src.driver})
             if src.crs is None:
-                raise BadParameter(f"{Path(path).name} has no coordinate reference system (unprojected): "
-                                   "georeference it (e.g. gdal_translate -a_srs EPSG:…) and upload it again")
+                raise BadParameter(_("%(file)s has no coordinate reference system (unprojected): georeference it "
+                                     "(e.g. gdal_translate -a_srs EPSG:…) and upload it again") % name)
             if src.transform.is_identity and not src.gcps[0]:
-                raise BadParameter(f"{Path(path).name} has a CRS but no georeferencing (no geotransform or GCPs)")
+                raise BadParameter(_("%(file)s has a CRS but no georeferencing (no geotransform or GCPs)") % name)
             if src.width < 2 or src.height < 2:
-                raise BadParameter(f"{Path(path).name} is empty")
+                raise BadParameter(_("%(file)s is empty") % name)
             src.read(1, window=((0, 1), (0, 1)))  # a corrupt body fails here rather than while tiling
             return src.crs
     except RasterioIOError as exc:
-        raise BadParameter(f"{Path(path).name} is not a readable GeoTIFF: {exc}") from None
+        raise BadParameter(_("%(file)s is not a readable GeoTIFF: %(error)s") % {**name, "error": exc}) from None
 
 
 def ingest(src: Path, slug: str, title: str, title_en: str, kind: str, is_demo: bool = False) -> Raster:
@@ -54,9 +56,10 @@ def ingest(src: Path, slug: str, title: str, title_en: str, kind: str, is_demo: 
     from rio_cogeo.profiles import cog_profiles
 
     if kind not in Raster.Kind.values:
-        raise BadParameter(f"Unknown raster kind {kind!r}; kinds: {', '.join(Raster.Kind.values)}")
+        raise BadParameter(_("Unknown raster kind '%(kind)s'; kinds: %(kinds)s")
+                           % {"kind": kind, "kinds": ", ".join(Raster.Kind.values)})
     if not slug or not slug.replace("-", "").replace("_", "").isalnum():
-        raise BadParameter("slug must be letters, digits, - or _")
+        raise BadParameter(_("slug must be letters, digits, - or _"))
     crs = check_geotiff(src)
     target = raster_dir() / f"{slug}.tif"
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tif", delete=False) as tmp:
@@ -64,7 +67,7 @@ def ingest(src: Path, slug: str, title: str, title_en: str, kind: str, is_demo: 
     try:
         cog_translate(str(src), str(tmp_path), cog_profiles.get("deflate"), quiet=True, in_memory=False)
         with transaction.atomic():
-            raster, _ = Raster.objects.update_or_create(slug=slug, defaults={
+            raster, _created = Raster.objects.update_or_create(slug=slug, defaults={
                 "title": title, "title_en": title_en, "kind": kind, "path": str(target),
                 "srid": crs.to_epsg(), "is_demo": is_demo})
             os.replace(tmp_path, target)

@@ -133,7 +133,9 @@ def answer(layer: Layer, z: int, x: int, y: int, requested: str, if_none_match: 
 
 def cached_answer(layer: Layer, z: int, x: int, y: int, requested: str, if_none_match: str | None) -> Answer | None:
     """The answer from the tile cache alone, for a versioned URL whose tile is cached; None if it needs the database."""
-    if z < layer.tile_min_zoom or not layer.versioned or not requested.isdigit() or if_none_match:
+    # a version is a bigint: a longer ?v= is no version (and int() of thousands of digits would raise)
+    if z < layer.tile_min_zoom or not layer.versioned or not requested.isdigit() or len(requested) > 19 \
+            or if_none_match:
         return None
     data = caches["tiles"].get(cache_key(layer, int(requested), z, x, y))
     return None if data is None else _answer(layer, z, x, y, int(requested), data, requested)

@@ -1,47 +1,36 @@
 """JSON API behind the map: parcel at a point, by id, by renewal code; the parcel sheet; search.
 
-Errors are JSON with a clear message (common.errors). Nothing here returns owners' data to anyone.
+Parameters are read by common.params; errors are raised and rendered as JSON by common.edge, in the user's
+language. Nothing here returns owners' data to anyone.
 """
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from common.errors import BadParameter, NotFound, json_errors
+from common import params
+from common.edge import json_response
+from common.errors import BadParameter, NotFound
 from parcels import identifiers, search as search_module
 from parcels.sheet import sheet_json
-
 
 
 class OutsideCity(NotFound):
     code = "outside_city"  # a 404 of its own, so the map can say it in the user's language
 
-def _json(data, status=200):
-    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+
+def _sheet(text: str) -> HttpResponse:
+    return HttpResponse(text, content_type="application/json")  # as PostGIS made it
 
 
-def _sheet_or_404(text: str | None, not_found: str):
-    if text is None:
-        raise NotFound(not_found)
-    return HttpResponse(text, content_type="application/json")
-
-
-def _coordinate(request, name, low, high) -> float:
-    raw = request.GET.get(name)
-    if raw in (None, ""):
-        raise BadParameter(f"{name} is required (WGS84 degrees)")
-    try:
-        value = float(identifiers.to_ascii_digits(raw))
-    except ValueError:
-        raise BadParameter(f"{name} {raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise BadParameter(f"{name} {value} is out of range [{low}, {high}]")
-    return value
+def _coordinate(request, name: str, low: float, high: float) -> float:
+    """A longitude or latitude in WGS84 degrees, as people type it (Persian digits too); required."""
+    return params.number(request.GET, name, required=True, min=low, max=high)
 
 
 @require_GET
-@json_errors
 def parcel_at(request):
     lon = _coordinate(request, "lon", -180, 180)
     lat = _coordinate(request, "lat", -90, 90)
@@ -54,32 +43,34 @@ def parcel_at(request):
                 [lon, lat, settings.MUNICIPALITY_SRID],
             )
             near_city = cursor.fetchone()[0]
+        point = {"lon": lon, "lat": lat}
         if not near_city:
-            raise OutsideCity(f"The point ({lon}, {lat}) is outside the city.")
-        raise NotFound(f"No parcel at ({lon}, {lat}): a street or open land.")
-    return _sheet_or_404(text, "")
+            raise OutsideCity(_("The point (%(lon)s, %(lat)s) is outside the city.") % point)
+        raise NotFound(_("No parcel at (%(lon)s, %(lat)s): a street or open land.") % point)
+    return _sheet(text)
 
 
 @require_GET
-@json_errors
 def parcel_by_id(request, parcel_id):
-    return _sheet_or_404(sheet_json("id", parcel_id), f"No parcel with id {parcel_id}.")
+    text = sheet_json("id", parcel_id)
+    if text is None:  # never there, or deleted since the link was made
+        raise NotFound(_("No parcel with id %(id)s.") % {"id": parcel_id})
+    return _sheet(text)
 
 
 @require_GET
-@json_errors
 def parcel_by_code(request, code):
     try:
         canonical = identifiers.normalize_renewal_code(code)
     except identifiers.ValidationError as exc:
         raise BadParameter(exc.messages[0]) from None
-    return _sheet_or_404(sheet_json("renewal_code", canonical), f"No parcel with renewal code {canonical}.")
+    text = sheet_json("renewal_code", canonical)
+    if text is None:
+        raise NotFound(_("No parcel with renewal code %(code)s.") % {"code": canonical})
+    return _sheet(text)
 
 
 @require_GET
-@json_errors
 def search(request):
-    query = request.GET.get("q", "")
-    if len(query) > 200:
-        raise BadParameter("q is longer than 200 characters")
-    return _json({"query": query, "results": search_module.search(query, request)})
+    query = params.text(request.GET, "q", max_length=200)
+    return json_response({"query": query, "results": search_module.search(query, request)})

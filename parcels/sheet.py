@@ -85,7 +85,8 @@ SELECT p.id, json_build_object(
     'renewal_code', p.renewal_code,
     'registered_plate', json_build_object('section', p.plate_section, 'main', p.plate_main, 'sub', p.plate_sub),
     'postal_code', p.postal_code,
-    'addresses', (SELECT coalesce(json_agg(json_build_object('street', st.name, 'plaque', a.plaque) ORDER BY a.id),
+    'addresses', (SELECT coalesce(json_agg(json_build_object('street', st.name, 'street_en', st.name_en,
+                                                             'plaque', a.plaque) ORDER BY a.id),
                                   '[]')
                   FROM parcels_address a LEFT JOIN parcels_street st ON st.id = a.street_id WHERE a.parcel_id = p.id),
     'district', (SELECT json_build_object('code', code, 'name', name, 'name_en', name_en)

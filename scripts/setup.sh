@@ -25,8 +25,9 @@ as_root() {
 
 # --- Debian packages -------------------------------------------------------------------------
 # Chromium and Persian fonts always: the app prints bills to PDF with headless Chromium (dues/views.py).
+# GNU gettext: msgfmt compiles the message catalogues below; makemessages needs xgettext.
 packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25
-          python3 python3-venv nodejs npm ca-certificates chromium fonts-noto-core)
+          python3 python3-venv nodejs npm ca-certificates chromium fonts-noto-core gettext)
 # libatomic1 for the node binary inside the Playwright package (browser tests).
 [ "$WITH_BROWSER" = 1 ] && packages+=(libatomic1)
 # PyQGIS for the tests that open exports and the OGC API in QGIS itself (headless, QT_QPA_PLATFORM=offscreen).
@@ -66,5 +67,21 @@ want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "Installing npm packages from package-lock.json"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+# --- Message catalogues (locale/*/LC_MESSAGES/*.po -> .mo, build output) -------------------------
+# Compiled by GNU gettext's msgfmt itself (what compilemessages runs), which needs neither the Django settings nor a
+# database: this script runs before either is ready.
+# --check-format refuses a translation whose placeholders differ from its msgid's.
+mkdir -p .local
+stamp=.local/locale.sha256
+catalogues=$(find locale -path '*/LC_MESSAGES/*.po' 2>/dev/null | sort)
+want=$(for po in $catalogues; do sha256sum "$po"; done | sha256sum | cut -d' ' -f1)
+stale=0
+for po in $catalogues; do [ -f "${po%.po}.mo" ] || stale=1; done
+if [ -n "$catalogues" ] && { [ "$stale" = 1 ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; }; then
+  log "Compiling the message catalogues"
+  for po in $catalogues; do msgfmt --check-format -o "${po%.po}.mo" "$po"; done
   echo "$want" > "$stamp"
 fi

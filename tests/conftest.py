@@ -154,3 +154,12 @@ def _fresh_version_caches():
     caches["tiles"].clear()
     caches["ogc"].clear()
     yield
+
+
+@pytest.fixture
+def english():
+    """For tests that assert English messages: outside a request or a command the language is Persian (LANGUAGE_CODE)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -51,12 +51,14 @@ def test_limit_caps_and_says_so(client, grid):
     ({"bbox": BBOX, "limit": "ten"}, "whole number"),
 ])
 def test_bad_parameters(client, params, message):
+    client.cookies["django_language"] = "en"  # the English wording (Persian by default)
     response = client.get("/api/layers/parcels.geojson", params)
     assert response.status_code == 400
     assert message in response.json()["message"]
 
 
 def test_unknown_layer(client):
+    client.cookies["django_language"] = "en"
     response = client.get("/api/layers/owners.geojson", {"bbox": BBOX})
     assert response.status_code == 404 and "Unknown layer" in response.json()["message"]
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from django.utils import translation
 
 from parcels.importing import ImportError_, ImportOptions, run_import
 from parcels.models import Parcel
@@ -18,6 +19,13 @@ pytestmark = [pytest.mark.other_city, pytest.mark.django_db]
 PARCELS = CAMBRIDGE / "ASSESSING_ParcelsFY2014.topojson"
 TAX = CAMBRIDGE / "TaxFY14.csv"
 ZONING = CAMBRIDGE / "CDD_ZoningDistricts.geojson"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages asserted here are the English ones; outside a request or a command the language is Persian."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(scope="module")

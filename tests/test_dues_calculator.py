@@ -1,6 +1,10 @@
 """The pure dues calculator, the formula language and the bill ID standard, worked by hand (no database)."""
 
+import ast
+import re
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import jdatetime
 import pytest
@@ -9,6 +13,7 @@ from dues import billid, calculator
 from dues.formulas import Formula, FormulaError
 from dues.tariffs import Line
 
+DUES = Path(__file__).resolve().parent.parent / "dues"
 FACTS = {"land_area", "land_price", "floor_area_steel", "land_use", "piped_water"}
 TERMS = calculator.Terms(Decimal(10), Decimal(2), Decimal(24))
 
@@ -114,7 +119,7 @@ def test_reductions_conditionals_and_text_comparison():
     assert heritage.amount == 0 and heritage.line_amounts()["heritage"] == -4_500_000
 
 
-@pytest.mark.parametrize("text, message", [
+REFUSED = [
     ("land_area ** 2", "Pow"),
     ("__import__('os')", "min"),
     ("land_area.real", "Attribute"),
@@ -124,10 +129,49 @@ def test_reductions_conditionals_and_text_comparison():
     ("1 < land_area < 5", "single comparisons"),
     ("land_area *", "cannot parse"),
     ("lambda: 1", "Lambda"),
-])
+    ("not_a_name if True else 1", "constant True"),
+    ('"a" == "b"', "compared with == or != to a fact"),
+]
+
+
+@pytest.mark.parametrize("text, message", REFUSED)
 def test_formula_language_refuses_what_it_does_not_know(text, message):
     with pytest.raises(FormulaError, match=message):
         Formula(text, FACTS)
+
+
+@pytest.fixture(scope="module")
+def marked_messages() -> set[str]:
+    """The messages of dues/formulas.py that makemessages extracts: xgettext finds them by the marker's name."""
+    po = subprocess.run(["xgettext", "--language=Python", "--keyword=gettext_noop", "--from-code=UTF-8",
+                         "--output=-", str(DUES / "formulas.py")], check=True, capture_output=True, text=True).stdout
+    found = set()
+    for entry in po.split("\n\n"):
+        msgid = re.search(r'^msgid ((?:".*"\n)+)msgstr', entry + "\n", re.M)
+        if msgid:
+            found.add("".join(ast.literal_eval(part) for part in msgid.group(1).splitlines()))
+    return found - {""}
+
+
+@pytest.mark.parametrize("text, message", REFUSED)
+def test_a_formula_error_is_a_marked_message_template_and_its_values(text, message, marked_messages):
+    """The pure module gives (msgid, params); whoever shows the message translates it (dues.tariffs)."""
+    with pytest.raises(FormulaError) as exc:
+        Formula(text, FACTS)
+    msgid, params = exc.value.args
+    assert msgid in marked_messages and (exc.value.msgid, exc.value.params) == (msgid, params)
+    assert str(exc.value) == msgid % params and params["formula"] == text
+    with pytest.raises(FormulaError) as zero:
+        Formula("land_area / land_price", FACTS).evaluate({"land_area": 3, "land_price": 0})
+    assert zero.value.msgid in marked_messages and zero.value.params == {"formula": "land_area / land_price"}
+
+
+@pytest.mark.parametrize("module", ["formulas.py", "calculator.py"])
+def test_the_rule_modules_import_no_django(module):
+    tree = ast.parse((DUES / module).read_text(encoding="utf-8"))
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not [name for name in imported if name.split(".")[0] == "django"]
 
 
 def test_formula_compiles_to_sql_with_only_whitelisted_parts():

@@ -69,6 +69,42 @@ def test_twenty_concurrent_duplicate_callbacks_record_one_payment(threaded_serve
 
 
 
+def test_ten_concurrent_posts_issue_one_bill(threaded_server, dues_city, django_db_blocker):
+    """A double click or two tabs: the parcel's bill is issued once, and every POST is sent to it."""
+    import re
+
+    with django_db_blocker.unblock():
+        parcel = _owed_parcel(dues_city, index=11)
+        Bill.objects.filter(parcel=parcel, payments__isnull=True).delete()
+        before = Bill.objects.filter(parcel=parcel).count()
+    url = f"{threaded_server}/dues/parcels/{parcel.pk}/bill/"
+    preview = urllib.request.urlopen(url, timeout=30)
+    cookie = re.search(r"csrftoken=([^;]+)", preview.headers["Set-Cookie"]).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', preview.read().decode()).group(1)
+    opener = urllib.request.build_opener(_NoRedirect)
+    start, locations = threading.Barrier(10), []
+
+    def post():
+        request = urllib.request.Request(url, data=f"csrfmiddlewaretoken={token}".encode(), method="POST",
+                                         headers={"Cookie": f"csrftoken={cookie}", "Referer": url,
+                                                  "Content-Type": "application/x-www-form-urlencoded"})
+        start.wait()
+        try:
+            opener.open(request, timeout=30)
+        except urllib.error.HTTPError as exc:
+            locations.append((exc.code, exc.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(locations) == 10 and {code for code, _ in locations} == {302}
+    assert len({where for _, where in locations}) == 1
+    with django_db_blocker.unblock():
+        assert Bill.objects.filter(parcel=parcel).count() == before + 1
+
+
 @pytest.mark.browser
 def test_citizen_pays_from_the_parcel_sheet_through_the_sandbox(browser, portal_url, dues_city, django_db_blocker):
     from tests.test_map_browser import new_page

@@ -3,13 +3,15 @@
 No database: facts and rules are built here. Expected geometry is worked out by hand in the comments (lots are
 axis-aligned or simple so the answer can be checked on paper)."""
 
+import ast
 import datetime as dt
 
 import pytest
 from shapely.geometry import LineString, Polygon, box
 
+from tests.conftest import ROOT
 from zoning.eligibility import (CONDITIONAL, ELIGIBLE, FAIL, NOT_CHECKED, NOT_ELIGIBLE, PASS, ParcelFacts, Proposal,
-                                ProposalError, check_subdivision, decide, envelope, parse_proposal)
+                                ProposalError, Text, check_subdivision, decide, envelope, parse_proposal)
 from zoning.rules import Citation, RuleValue, RuleValueError, ZoneRules, check_value
 
 USES = {"residential", "commercial", "industrial", "education", "green_space"}
@@ -211,7 +213,7 @@ def test_footprint_placement_in_the_band():
     ({"land_use": "casino"}, "land_use", "unknown land use"),
     ({"gross_floor_area": "lots"}, "gross_floor_area", "not a number"),
     ({"gross_floor_area": 1e9}, "gross_floor_area", "not plausible"),
-    ({"gross_floor_area": 5000}, "gross_floor_area", "more than 2 floors"),
+    ({"gross_floor_area": 5000}, "gross_floor_area", "more than the floors allow on the footprint (2 × 300 m²)"),
     ({"footprint_area": 900}, "footprint_area", "larger than the parcel"),
     ({"parking_spaces": -2}, "parking_spaces", "less than 0"),
 ])
@@ -219,14 +221,14 @@ def test_bad_proposals_get_clear_errors(raw, field, text):
     values = {"land_use": "residential", "floors": 2, "gross_floor_area": 600, "footprint_area": 300, **raw}
     with pytest.raises(ProposalError) as err:
         parse_proposal(values, USES, parcel=box(0, 0, 20, 30))
-    assert text in err.value.errors[field]
+    assert text in str(err.value.errors[field])
 
 
 def test_footprint_outside_the_parcel():
     with pytest.raises(ProposalError) as err:
         parse_proposal({"land_use": "residential", "floors": 1, "gross_floor_area": 100}, USES,
                        parcel=box(0, 0, 20, 30), footprint=box(15, 10, 25, 20))
-    assert "outside the parcel by 50.0 m²" in err.value.errors["footprint"]
+    assert str(err.value.errors["footprint"]) == "lies outside the parcel by 50 m²"
     ok = parse_proposal({"land_use": "residential", "floors": 1, "gross_floor_area": 100}, USES,
                         parcel=box(0, 0, 20, 30), footprint=box(5, 10, 15, 20))
     assert ok.footprint_area == pytest.approx(100)
@@ -266,3 +268,46 @@ def test_subdivision_area_and_frontage():
 def test_rule_values_are_checked(key, value, text):
     with pytest.raises(RuleValueError, match=text):
         check_value(key, value)
+
+
+# -- what people read: message templates, worded in the reader's language by zoning.service -----------------------
+
+def test_notes_and_errors_are_message_templates_with_their_values():
+    """The engine says nothing in a language: each note and error is an English msgid with named placeholders and
+    the values (numbers as numbers), which the service renders in the reader's language and digits."""
+    d = decide(lot(street_width=12), rules(**BASE), proposal(floors=3, gross_floor_area=600))
+    note = check(d, "floors_by_street_width").note
+    assert note == Text("street width %(width)s m", {"width": 12})
+    assert check(d, "max_height").note.params == {"floors": 3, "floor_height": 3.3}
+    assert str(check(d, "max_far").note) == "600 m² on 600 m² net of widening"       # English, for logs
+    assert envelope(ParcelFacts(**{**lot().__dict__, "street_width": None}), rules(**BASE)).notes == [
+        Text("fronts no street: the table's first row applies")]
+    with pytest.raises(ProposalError) as err:
+        parse_proposal({"land_use": "residential", "floors": 2.5, "gross_floor_area": "lots"}, USES)
+    assert err.value.errors["floors"] == Text("must be a whole number, not %(value)s", {"value": 2.5})
+    assert err.value.errors["gross_floor_area"].params == {"value": "lots"}
+    assert all(isinstance(e, Text) for e in err.value.errors.values())
+
+
+def test_review_checks_keep_their_values_as_data():
+    """Limits and proposed values are data for programs (a verdict, the band, a distance); only the service words
+    them for people."""
+    r = rules(**BAND, fault_buffer_m=50, fault_buffer="prohibited", steep_slope_pct=15, steep_slope="conditional")
+    facts = ParcelFacts(**{**lot().__dict__, "fault_distance": 80.0, "slope_mean": None})
+    d = decide(facts, r, proposal(footprint=box(1, 2, 19, 19), footprint_area=323, gross_floor_area=323))
+    fault, slope, band = check(d, "fault_buffer"), check(d, "steep_slope"), check(d, "coverage_band")
+    assert (fault.limit, fault.proposed) == ("prohibited", 80.0)
+    assert fault.note == Text("the parcel is not within %(distance)s m of a fault line", {"distance": 50})
+    assert (slope.limit, slope.proposed, slope.status) == ("conditional", None, NOT_CHECKED)
+    assert band.limit == {"share": 0.6, "extra_m": 2.0, "side": "north"}
+    # y 2..10 of the 18 m wide footprint lies outside the band, less the 5 cm drawing tolerance: 18 × 7.95 m²
+    assert band.proposed == pytest.approx(18 * 7.95, abs=0.1)
+
+
+@pytest.mark.parametrize("module", ["zoning/eligibility.py", "zoning/rules.py"])
+def test_rule_modules_stay_pure(module):
+    """No Django (nor its translation) in the rule modules: messages are marked with a local gettext_noop."""
+    tree = ast.parse((ROOT / module).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {name for name in imported if name.split(".")[0] == "django"}

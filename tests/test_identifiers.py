@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 
 from parcels import identifiers as ids
 
+pytestmark = pytest.mark.usefixtures("english")  # the messages asserted are the English ones
+
 
 @pytest.mark.parametrize("typed, canonical", [
     ("2-3-045-012-0-0-0", "2-3-045-012-0-0-0"),
@@ -101,3 +103,13 @@ def test_phone_invalid():
 
 def test_text_normalised_for_search():
     assert ids.normalize_text("كوچه  علي\u200cآباد ۱۲") == "کوچه علی آباد 12"
+
+
+def test_messages_are_persian_by_default():
+    """Outside the English fixture the language is the default, Persian, and the catalogue has these messages."""
+    from django.utils import translation
+
+    with translation.override("fa"):
+        with pytest.raises(ValidationError) as error:
+            ids.validate_national_id("1234567890")
+        assert "کد ملی" in str(error.value)

@@ -6,6 +6,7 @@ import geopandas as gpd
 import pytest
 import shapely
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from shapely.geometry import LineString, Polygon
 
 from parcels.importing import ImportAborted, ImportError_, ImportOptions, run_import
@@ -15,6 +16,13 @@ from zoning.models import Zone
 pytestmark = pytest.mark.django_db
 
 X0, Y0 = 720_000, 3_120_000
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages asserted here are the English ones; outside a request or a command the language is Persian."""
+    with translation.override("en"):
+        yield
 
 
 def parcels_frame(n=6, bad=(), crs="EPSG:32640"):
@@ -262,6 +270,27 @@ def test_management_command_and_mapping_file(tmp_path, capsys):
         call_command("import_layer", "parcels", str(bad), "--mapping", str(mapping), "--commit",
                      "--report-file", str(report_file), "--no-progress")
     assert "invalid_geometry" in report_file.read_text()
+
+
+def test_dry_run_report_in_persian(tmp_path, capsys):
+    """--language fa: the summary, the issue kinds and each row's reason (written in the reader thread) in Persian."""
+    frame = parcels_frame(3, bad={2})
+    frame.loc[0, "deed"] = -3
+    path = write(frame, tmp_path / "p.gpkg")
+    args = ["import_parcels", str(path), "--no-progress", "--no-attributes"]
+    for target, source in MAP.items():
+        args += ["--map", f"{target}={source}"]
+    call_command(*args)
+    english = capsys.readouterr().out
+    assert "DRY RUN: nothing written" in english and "is out of range" in english
+    assert "unmapped source fields (dropped): note" in english
+    call_command(*args, "--language", "fa")
+    persian = capsys.readouterr().out
+    assert "اجرای آزمایشی: چیزی نوشته نشد" in persian and "DRY RUN" not in persian
+    assert "مقدار نادرست" in persian and "هندسهٔ نامعتبر" in persian  # the kinds of problem
+    assert "deed_area -3 خارج از بازهٔ مجاز" in persian  # the row's reason, from the reader thread
+    assert "is out of range" not in persian
+    assert translation.get_language() == "en"  # the caller's language is back
 
 
 def test_zoning_layer_with_fid_key(tmp_path):

@@ -8,6 +8,7 @@ import pyogrio
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from common.errors import BadParameter
 from layers.exports import ExportRequest, export
@@ -123,13 +124,13 @@ def test_csv_has_wkt_and_persian(demo_city, tmp_path):
 ])
 def test_bad_input_writes_nothing(demo_city, tmp_path, kwargs, message):
     out = tmp_path / "x.gpkg"
-    with pytest.raises(BadParameter, match=message):
+    with translation.override("en"), pytest.raises(BadParameter, match=message):  # the English wording
         export(ExportRequest([LAYERS["parcels"]], **{"format": "gpkg", **kwargs}), out)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_forbidden_field_filter(demo_city, tmp_path):
-    with pytest.raises(BadParameter, match="cannot be used"):
+    with translation.override("en"), pytest.raises(BadParameter, match="cannot be used"):
         export(ExportRequest([LAYERS["parcel_owners"]], "gpkg", filters={"owners": "x"}), tmp_path / "x.gpkg")
 
 
@@ -160,6 +161,7 @@ def test_download_view(client, role_users, demo_city):
     assert response.status_code == 200
     from parcels.models import PersonalDataAccess
     assert PersonalDataAccess.objects.filter(user=role_users["finance"], action="layer:parcel_owners").exists()
+    client.cookies["django_language"] = "en"
     bad = client.get("/api/layers/export?layers=parcels&srid=12")
     assert bad.status_code == 400 and "EPSG:12" in bad.json()["message"]
     assert client.get("/api/layers/export?layers=nope").status_code == 404

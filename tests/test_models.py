@@ -9,7 +9,8 @@ from django.db import IntegrityError, connection, transaction
 
 from parcels.models import Owner, Ownership, Parcel
 
-pytestmark = pytest.mark.django_db
+# the messages asserted are the English ones
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 X0, Y0 = 700_000, 3_100_000  # far from the demo city, inside UTM 40N
 

@@ -64,6 +64,7 @@ def test_parcel_at_point(client, widened):
     street = widened.frontages.first().street
     mid = street.geom.interpolate_normalized(0.5)
     mid.transform(4326)
+    client.cookies["django_language"] = "en"  # the English wording of the messages (Persian by default)
     on_street = client.get("/api/parcels/at", {"lon": mid.x, "lat": mid.y})
     assert on_street.status_code == 404 and "No parcel" in on_street.json()["message"]
     far = client.get("/api/parcels/at", {"lon": 10, "lat": 10})

@@ -106,6 +106,7 @@ def test_bad_uploads_keep_nothing(client, role_users, demo_city, tmp_path):
     client.force_login(role_users["engineer"])
     assert client.post(url, {"slug": "a", "file": SimpleUploadedFile("a.tif", good.read_bytes())}).status_code == 403
     client.force_login(role_users["admin"])
+    client.cookies["django_language"] = "en"  # the English wording of the messages (Persian by default)
     corrupt = client.post(url, {"slug": "c", "file": SimpleUploadedFile("c.tif", b"II*\x00" + b"\x07" * 500)})
     assert corrupt.status_code == 400 and "not a readable GeoTIFF" in corrupt.json()["message"]
     bare = tmp_path / "bare.tif"

@@ -123,7 +123,7 @@ def test_the_whole_application_answers_errors_as_before(demo_city):
     assert isinstance(application, TileShortcut)
     status, headers, body = wsgi_get(application, "/tiles/parcel_owners/18/1/1.pbf")
     assert status == 401 and json.loads(body)["error"] == "unauthorized" and "WWW-Authenticate" in headers
-    status, _, body = wsgi_get(application, "/tiles/parcels/23/1/1.pbf")
+    status, _, body = wsgi_get(application, "/tiles/parcels/23/1/1.pbf", HTTP_COOKIE="django_language=en")
     assert status == 400 and "zoom 0-22" in json.loads(body)["message"]
     status, _, _ = wsgi_get(application, tile_path(18), HTTP_HOST="evil.example")
     assert status == 400
@@ -184,3 +184,9 @@ def test_a_connection_the_database_dropped_is_replaced(django_db_blocker, demo_c
             assert cursor.rowcount >= 1
         assert get() == (200, size)
         assert get() == (200, size)
+
+
+def test_an_absurd_version_is_no_version(demo_city):
+    """?v= of thousands of digits (int() refuses more than 4300) is answered like any unversioned URL, not a 500."""
+    status, headers, body = wsgi_get(TileShortcut(Django()), tile_path(18), query="v=" + "9" * 5000)
+    assert status == 200 and body and "immutable" not in headers["Cache-Control"]

@@ -5,6 +5,8 @@ through the loader)."""
 import csv
 import io
 import json
+import math
+import re
 import tomllib
 
 import ezdxf
@@ -14,12 +16,14 @@ import shapely
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from pyproj import Transformer
 from shapely import wkb
 from shapely.geometry import LineString, shape
 
-from parcels.models import Parcel
+from parcels.models import LandUse, Parcel
 from zoning.models import ParcelOverlay
+from zoning.service import RuleWords, figure
 
 from tests.zoning_fixtures import demo_rulebook  # noqa: F401,E402  (fixture)
 
@@ -117,7 +121,31 @@ def test_errors(client, demo_city, demo_rulebook):
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     pid = Parcel.objects.order_by("id").first().pk
     assert client.get(f"/api/parcels/{pid}/eligibility", {"date": "yesterday"}).status_code == 400
+    none_in_force = client.get(f"/api/parcels/{pid}/eligibility?date=2020-01-01")
+    assert none_in_force.status_code == 404 and none_in_force.json()["error"] == "not_found"
+    client.cookies["django_language"] = "en"
     assert "No rulebook in force" in client.get(f"/api/parcels/{pid}/eligibility?date=2020-01-01").json()["message"]
+
+
+def test_rules_of_a_jalali_date(client, plain_parcel):
+    """?date= is read as Jalali too (with Persian digits), as the engineer's date picker sends it."""
+    iso = client.get(f"/api/parcels/{plain_parcel.pk}/eligibility", {"date": "2026-05-01"}).json()
+    jalali = client.get(f"/api/parcels/{plain_parcel.pk}/eligibility", {"date": "۱۴۰۵/۰۲/۱۱"}).json()
+    assert jalali["on_date"] == iso["on_date"] == "2026-05-01"
+    assert {r["key"]: r["value"] for r in jalali["rules"]}["max_far"] == 180
+
+
+def test_a_parcel_without_overlay_facts_is_answered_not_computed_on_a_get(client, plain_parcel):
+    """A read never writes: a parcel whose overlay row is missing gets a clear 503, and no row is made."""
+    ParcelOverlay.objects.filter(parcel=plain_parcel).delete()
+    rows = ParcelOverlay.objects.count()
+    client.cookies["django_language"] = "en"
+    response = client.get(f"/api/parcels/{plain_parcel.pk}/eligibility")
+    assert response.status_code == 503 and response.json()["error"] == "overlays_not_computed"
+    assert "refresh_overlays" in response.json()["message"]
+    section = client.get(f"/api/parcels/{plain_parcel.pk}/eligibility/section").json()
+    assert "refresh_overlays" in section["unavailable"]
+    assert ParcelOverlay.objects.count() == rows and not ParcelOverlay.objects.filter(parcel=plain_parcel).exists()
 
 
 def test_envelope_downloads(client, plain_parcel):
@@ -225,3 +253,124 @@ def test_pages_past_the_end_still_count(client, demo_city, demo_rulebook):
     beyond = client.get("/api/zoning/parcels", {"zone": "R121", "page_size": 500, "page": 10_000}).json()
     assert beyond["count"] == first["count"] > 0 and beyond["results"] == []
     assert client.get("/api/zoning/parcels", {"zone": "NO-SUCH-ZONE"}).json()["count"] == 0
+
+
+def test_engineer_page_reads_a_jalali_date(client, plain_parcel):
+    modest = {"land_use": "residential", "floors": 1, "gross_floor_area": 50, "footprint_area": 50, "units": 1,
+              "parking_spaces": 1}
+    old = client.get(f"/zoning/parcels/{plain_parcel.pk}/", {**modest, "date": "۱۴۰۵/۰۲/۱۱"}).content.decode()
+    today = client.get(f"/zoning/parcels/{plain_parcel.pk}/", modest).content.decode()
+    far = 'data-rule="max_far"'
+    assert far in old and far in today and 'role="alert"' not in old
+    row = old[old.index(far):].split("</tr>")[0]
+    assert row != today[today.index(far):].split("</tr>")[0]          # the rules of 1405/02/11, not today's
+    client.cookies["django_language"] = "en"
+    bad = client.get(f"/zoning/parcels/{plain_parcel.pk}/", {"date": "1405/13/40"})
+    assert bad.status_code == 200 and 'role="alert"' in bad.content.decode() and "date" in bad.content.decode()
+
+
+# -- what people read: the decision, the rules and the query results in the request's language -------------------
+
+LATIN = re.compile(r"[A-Za-z]")
+PERSIAN_LETTER = re.compile(r"[\u0600-\u06EF\u06FA-\u06FF]")
+SHOP = {"land_use": "commercial", "floors": 2, "gross_floor_area": 120, "footprint_area": 60, "parking_spaces": 1}
+
+
+def test_decision_is_worded_in_the_request_language(client, plain_parcel):
+    """Each check keeps its raw limit and proposed value for programs and carries them as text beside them, with its
+    note, in the request's language: land-use names, %, metres, verdicts; Persian digits on a Persian answer."""
+    names = {u.code: u for u in LandUse.objects.all()}
+    fa = {c["key"]: c for c in client.get(f"/api/parcels/{plain_parcel.pk}/eligibility", SHOP).json()["checks"]}
+    uses = fa["conditional_uses"]
+    assert uses["limit"] == ["commercial", "education", "religious", "health", "cultural"]      # data, as before
+    assert uses["limit_text"] == "، ".join(names[code].name_fa for code in uses["limit"])
+    assert uses["proposed_text"] == names["commercial"].name_fa
+    assert fa["max_far"]["limit_text"] == figure(fa["max_far"]["limit"]) + "٪" == "۲۰۰٪"
+    assert fa["historic_core"]["limit_text"] == "مشروط" and fa["historic_core"]["proposed_text"] == "خیر"
+    texts = [c[k] for c in fa.values() for k in ("limit_text", "proposed_text", "note")]
+    assert all(isinstance(t, str) for t in texts) and not [t for t in texts if LATIN.search(t)]
+    assert re.search("[۰-۹]", fa["max_far"]["note"]) and not re.search("[0-9]", fa["max_far"]["note"])
+
+    client.cookies["django_language"] = "en"
+    en = {c["key"]: c for c in client.get(f"/api/parcels/{plain_parcel.pk}/eligibility", SHOP).json()["checks"]}
+    assert en["conditional_uses"]["proposed_text"] == names["commercial"].name_en
+    assert en["max_far"]["limit_text"] == "200%"
+    assert re.fullmatch(r"street width \d+(\.\d+)? m", en["floors_by_street_width"]["note"])
+    assert en["fault_buffer"]["limit"] == "prohibited" and en["fault_buffer"]["limit_text"] == "prohibited"
+    assert en["fault_buffer"]["note"] == "the parcel is not within 50 m of a fault line"
+    texts = [c[k] for c in en.values() for k in ("limit_text", "proposed_text", "note")]
+    assert not [t for t in texts if PERSIAN_LETTER.search(t)]
+
+
+def test_rules_are_worded_beside_their_values(client, plain_parcel):
+    client.cookies["django_language"] = "en"
+    data = client.get(f"/api/parcels/{plain_parcel.pk}/eligibility").json()
+    rules = {r["key"]: r for r in data["rules"]}
+    assert rules["coverage_band"]["value"] == {"share": 0.6, "extra_m": 2, "side": "north"}
+    assert rules["coverage_band"]["value_text"] == "the northern 60% of the lot's depth plus 2 m"
+    assert rules["floors_by_street_width"]["value_text"].startswith(
+        "streets narrower than 8 m: 2 floors; streets of 8 m or wider: 3 floors; ")
+    assert rules["parking_by_unit_area"]["value"][-1] == [None, 3]
+    assert rules["parking_by_unit_area"]["value_text"].endswith("; larger units: 3 parking spaces a unit")
+    assert [r["value_text"] for r in data["headline"]] == [rules[r["key"]]["value_text"] for r in data["headline"]]
+    client.cookies["django_language"] = "fa"
+    fa = {r["key"]: r for r in client.get(f"/api/parcels/{plain_parcel.pk}/eligibility").json()["rules"]}
+    assert fa["coverage_band"]["value_text"] == "۶۰٪ شمالی عمق قطعه به‌علاوهٔ ۲ متر"
+    assert not [r["key"] for r in fa.values() if LATIN.search(r["value_text"])]
+
+
+def test_rule_words_for_every_kind_of_value():
+    words = RuleWords(land_uses={})          # no land-use table needed: codes without a name stay codes
+    with translation.override("en"):
+        assert words.value("floors_by_street_width", [(0, 2), (8.5, 3)]) == (
+            "streets narrower than 8.5 m: 2 floors; streets of 8.5 m or wider: 3 floors")
+        assert words.value("floors_by_street_width", [(0, 1)]) == "any street: 1 floor"
+        assert words.value("parking_by_unit_area", [(150, 1), (math.inf, 1.5)]) == (
+            "units up to 150 m²: 1 parking space a unit; larger units: 1.5 parking spaces a unit")
+        assert words.value("coverage_band", {"share": 0.5, "extra_m": 0, "side": "south"}) == (
+            "the southern 50% of the lot's depth")
+        assert words.value("floodplain", "prohibited") == "prohibited"
+        assert words.value("floodplain", True, proposed=True) == "yes"
+        assert words.value("fault_buffer", 12.345, proposed=True) == "12.35 m"
+        assert words.value("coverage_band", 3.0, proposed=True) == "3 m² outside the envelope"
+        assert words.value("setback_front", 3.0) == "3 m"
+        assert words.value("min_lot_area", 200.0) == "200 m²"
+        assert words.value("steep_slope", None, proposed=True) == "—"
+        assert words.value("allowed_uses", ["spaceport"]) == "spaceport"
+    with translation.override("fa"):
+        assert figure(1234.5) == "۱۲۳۴.۵" and words.value("max_coverage", 60.0) == "۶۰٪"
+
+
+def test_bad_proposal_is_worded_with_the_form_labels(client, plain_parcel):
+    body = {**SHOP, "floors": 2.5}
+    data = client.post(f"/api/parcels/{plain_parcel.pk}/eligibility", body, content_type="application/json").json()
+    assert set(data["fields"]) == {"floors"}                        # keyed by the field, for programs
+    assert "۲.۵" in data["fields"]["floors"] and not LATIN.search(data["fields"]["floors"])
+    assert "تعداد طبقات: " in data["message"]                       # the form's label, not the field's name
+    client.cookies["django_language"] = "en"
+    data = client.post(f"/api/parcels/{plain_parcel.pk}/eligibility", body, content_type="application/json").json()
+    assert data["fields"]["floors"] == "must be a whole number, not 2.5"
+    assert data["message"] == "The proposal cannot be judged: Floors: must be a whole number, not 2.5"
+    page = client.get(f"/zoning/parcels/{plain_parcel.pk}/", body).content.decode()
+    assert '<li data-field="floors">Floors: must be a whole number, not 2.5</li>' in page
+
+
+def test_engineer_page_shows_values_as_words(client, plain_parcel):
+    commercial = LandUse.objects.get(code="commercial")
+    page = client.get(f"/zoning/parcels/{plain_parcel.pk}/", SHOP).content.decode()
+    row = page[page.index('data-rule="conditional_uses"'):].split("</tr>")[0]
+    assert f"<td>{commercial.name_fa}</td>" in row and "['" not in row
+    table = page[page.index('data-testid="decision-table"'):].split("</table>")[0]
+    assert "{'share'" not in table and "False" not in table and "prohibited" not in table
+    assert "ممنوع" in table and "۶۰٪ شمالی عمق قطعه" in table
+
+
+def test_query_results_name_the_land_use_in_the_request_language(client, demo_city, demo_rulebook):
+    names = {u.code: u for u in LandUse.objects.all()}
+    found = client.get("/api/zoning/parcels", {"zone": "R121", "page_size": 50}).json()["results"]
+    assert found and all(r["land_use_name"] == (names[r["land_use"]].name_fa if r["land_use"] else None)
+                         for r in found)
+    client.cookies["django_language"] = "en"
+    fc = client.get("/api/zoning/parcels", {"zone": "R121", "format": "geojson"}).json()
+    assert all(f["properties"]["land_use_name"] == names[f["properties"]["land_use"]].name_en
+               for f in fc["features"] if f["properties"]["land_use"])

@@ -40,7 +40,8 @@ def test_engineer_page_decision_table_and_envelope_map(browser, portal_url, plai
         assert pg.locator('[data-testid="decision-table"] tbody tr').count() >= 6
         pg.fill("input[name=floors]", "-1")
         pg.click("button[type=submit]")
-        assert "floors" in pg.inner_text('[data-testid="proposal-errors"]')
+        error = pg.locator('[data-testid="proposal-errors"] li[data-field="floors"]')
+        assert "تعداد طبقات" in error.inner_text() and "floors" not in error.inner_text()   # the form's label
     finally:
         context.close()
 

@@ -26,6 +26,7 @@ class ZoningConfig(AppConfig):
         from parcels.importing import postload
         from parcels.sheet import SheetSection, register_field, register_section
         from zoning import overlays, signals, terrain  # noqa: F401  (signal receivers)
+        from zoning.import_specs import register_import_specs
         from zoning.layers import register_layers
         from zoning.views import sheet_section
 
@@ -35,6 +36,7 @@ class ZoningConfig(AppConfig):
             postload.register("overlays", overlays.post_load_overlays)
             postload.register("parcels", terrain.post_load_parcels)
             register_layers()
+            register_import_specs()
         register_field("zoning", ZONES_ON_SHEET)
         register_section(SheetSection(
             key="eligibility", title_fa="چه می‌توان ساخت؟", title_en="What can be built here?",

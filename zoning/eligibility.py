@@ -14,6 +14,10 @@ Conventions (the detailed plan's usual reading, DOMAIN.md §4):
   height limit divided by the floor height.
 - Decision: not eligible if any rule fails; conditional if any rule needs a review (conditional use, historic core,
   steep slope ...); eligible otherwise.
+
+What people read (notes, proposal errors) leaves here as `Text`: an English message template and its values, marked
+for extraction with `gettext_noop`. The engine knows no language; zoning/service.py renders each Text in the
+reader's language (and the figures in its digits).
 """
 
 from __future__ import annotations
@@ -37,10 +41,40 @@ MAX_FLOORS = 100
 MAX_AREA = 1_000_000  # m²: larger proposals are typing errors
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for the catalogue (makemessages' xgettext extracts calls by this name); it is translated
+    where it is shown, not here."""
+    return message
+
+
+def plain_number(value) -> str:
+    """A figure as people write it: no trailing zeros, at most two decimals (ASCII digits)."""
+    if isinstance(value, float) and math.isfinite(value):
+        value = round(value, 2)
+        return str(int(value)) if value.is_integer() else f"{value:.2f}".rstrip("0")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message for people: an English msgid with %(name)s placeholders and their values (numbers stay numbers,
+    so the reader's digits are chosen where it is rendered). str() is the English, for logs and exceptions."""
+
+    msgid: str
+    params: dict = field(default_factory=dict)
+
+    def __str__(self):
+        return self.msgid % {k: plain_number(v) if isinstance(v, (int, float)) else v for k, v in self.params.items()}
+
+
+def _say(msgid: str, **params) -> Text:
+    return Text(msgid, params)
+
+
 class ProposalError(ValueError):
     """A proposal that cannot be judged; `errors` maps each field to what is wrong with it."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, Text]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
@@ -94,7 +128,7 @@ class Envelope:
     max_gross_floor_area: float
     existing_floor_area: float
     remaining_floor_area: float
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         out = {k: v for k, v in vars(self).items() if k != "footprint"}
@@ -111,11 +145,11 @@ class RuleCheck:
     key: str
     title_fa: str
     title_en: str
-    limit: object
-    proposed: object
+    limit: object          # the rule's value as data (a number, a list of land-use codes, a verdict, the band ...)
+    proposed: object       # the proposal's (or the parcel's) value as data
     status: str
     citation: dict | None
-    note: str = ""
+    note: Text | None = None
 
 
 @dataclass
@@ -140,38 +174,40 @@ def parse_proposal(raw: dict, known_uses: set[str], parcel: BaseGeometry | None 
                    footprint: BaseGeometry | None = None) -> Proposal:
     """A Proposal from form or JSON values, or ProposalError naming every bad field. `footprint` (already in the
     municipality's CRS) must lie within the parcel."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Text] = {}
 
     def number(name, kind=float, required=True, low=0.0, high=MAX_AREA):
         value = raw.get(name)
         if value in (None, ""):
             if required:
-                errors[name] = "is required"
+                errors[name] = _say(gettext_noop("is required"))
             return None
         try:
             number_ = float(value)
         except (TypeError, ValueError):
-            errors[name] = f"{value!r} is not a number"
+            errors[name] = _say(gettext_noop("is not a number: %(value)s"), value=str(value))
             return None
         if not math.isfinite(number_):
-            errors[name] = "must be a finite number"
+            errors[name] = _say(gettext_noop("must be a finite number"))
             return None
         if kind is int and number_ != int(number_):
-            errors[name] = f"must be a whole number, not {value}"
+            errors[name] = _say(gettext_noop("must be a whole number, not %(value)s"), value=number_)
             return None
         if number_ < low:
-            errors[name] = f"must not be less than {low:g} (got {number_:g})"
+            errors[name] = _say(gettext_noop("must not be less than %(low)s (got %(value)s)"), low=low, value=number_)
             return None
         if number_ > high:
-            errors[name] = f"{number_:g} is not plausible (at most {high:g})"
+            errors[name] = _say(gettext_noop("%(value)s is not plausible (at most %(high)s)"), value=number_,
+                                high=high)
             return None
         return kind(number_)
 
     land_use = str(raw.get("land_use") or "").strip()
     if not land_use:
-        errors["land_use"] = "is required"
+        errors["land_use"] = _say(gettext_noop("is required"))
     elif land_use not in known_uses:
-        errors["land_use"] = f"unknown land use {land_use!r} (known: {', '.join(sorted(known_uses))})"
+        errors["land_use"] = _say(gettext_noop("unknown land use %(code)s (known: %(known)s)"), code=land_use,
+                                  known=", ".join(sorted(known_uses)))
     floors = number("floors", int, low=1, high=MAX_FLOORS)
     gfa = number("gross_floor_area", low=1)
     units = number("units", int, required=False, low=1, high=10_000)
@@ -180,18 +216,24 @@ def parse_proposal(raw: dict, known_uses: set[str], parcel: BaseGeometry | None 
     area = number("footprint_area", required=footprint is None, low=1)
     if footprint is not None:
         if footprint.is_empty or footprint.geom_type not in ("Polygon", "MultiPolygon") or not footprint.is_valid:
-            errors["footprint"] = "must be a valid, non-empty polygon"
+            errors["footprint"] = _say(gettext_noop("must be a valid, non-empty polygon"))
         else:
             if parcel is not None and not footprint.difference(parcel).area <= TOLERANCE * footprint.length:
-                errors["footprint"] = (f"lies outside the parcel by {footprint.difference(parcel).area:.1f} m²")
+                errors["footprint"] = _say(gettext_noop("lies outside the parcel by %(area)s m²"),
+                                           area=round(footprint.difference(parcel).area, 1))
             if area is None:
                 area = footprint.area
             elif abs(area - footprint.area) > max(1.0, 0.01 * area):
-                errors["footprint_area"] = f"{area:g} m² differs from the footprint polygon's {footprint.area:.1f} m²"
+                errors["footprint_area"] = _say(
+                    gettext_noop("%(area)s m² differs from the footprint polygon's %(polygon)s m²"), area=area,
+                    polygon=round(footprint.area, 1))
     if parcel is not None and area is not None and "footprint" not in errors and area > parcel.area + 1:
-        errors["footprint_area"] = f"{area:g} m² is larger than the parcel ({parcel.area:.0f} m²)"
+        errors["footprint_area"] = _say(gettext_noop("%(area)s m² is larger than the parcel (%(parcel)s m²)"),
+                                        area=area, parcel=round(parcel.area))
     if floors and gfa and area and gfa > floors * area * 1.001 + 1:
-        errors["gross_floor_area"] = (f"{gfa:g} m² is more than {floors} floors × {area:g} m² footprint")
+        errors["gross_floor_area"] = _say(
+            gettext_noop("%(gfa)s m² is more than the floors allow on the footprint (%(floors)s × %(area)s m²)"),
+            gfa=gfa, floors=floors, area=area)
     if errors:
         raise ProposalError(errors)
     return Proposal(land_use=land_use, floors=floors, gross_floor_area=gfa, footprint_area=area,
@@ -217,14 +259,14 @@ def _table_lookup(rows, x):
     return found
 
 
-def floors_allowed(facts: ParcelFacts, rules: ZoneRules) -> tuple[int | None, str]:
-    notes = ""
+def floors_allowed(facts: ParcelFacts, rules: ZoneRules) -> tuple[int | None, Text | None]:
+    notes = None
     table = rules.get("floors_by_street_width")
     floors = None
     if table:
         width = facts.street_width
         if width is None:
-            notes = "fronts no street: the table's first row applies"
+            notes = _say(gettext_noop("fronts no street: the table's first row applies"))
             width = 0.0
         floors = _table_lookup(table, width)
         floors = int(floors) if floors is not None else int(table[0][1])
@@ -285,7 +327,8 @@ def envelope(facts: ParcelFacts, rules: ZoneRules) -> Envelope:
         notes.append(note)
     if floors is None:
         floors = 0
-        notes.append("the rulebook gives this zone neither a floor table nor a height limit: no floors derived")
+        notes.append(_say(gettext_noop("the rulebook gives this zone neither a floor table nor a height limit: "
+                                       "no floors derived")))
     height = rules.get("max_height")
     if height is None and rules.get("floor_height"):
         height = floors * rules.get("floor_height")
@@ -300,21 +343,23 @@ def envelope(facts: ParcelFacts, rules: ZoneRules) -> Envelope:
 
 # -- decision -------------------------------------------------------------------------------------------------------
 
-def _check(rules: ZoneRules, key: str, limit, proposed, status, note="") -> RuleCheck:
+def _check(rules: ZoneRules, key: str, limit, proposed, status, note: Text | None = None) -> RuleCheck:
     kind = RULE_KINDS[key]
     citation = rules.citation(key)
     return RuleCheck(key, kind.title_fa, kind.title_en, limit, proposed, status,
                      citation.as_dict() if citation else None, note)
 
 
-def _review_check(rules: ZoneRules, key: str, applies: bool, what: str) -> RuleCheck | None:
+def _review_check(rules: ZoneRules, key: str, applies: bool, is_: Text, is_not: Text) -> RuleCheck | None:
+    """A rule that says what being in an overlay means (allowed / conditional / prohibited); `is_` and `is_not` are
+    whole sentences, since languages place the negation differently."""
     verdict = rules.get(key)
     if verdict is None:
         return None
     if not applies:
-        return _check(rules, key, verdict, False, PASS, f"the parcel is not {what}")
+        return _check(rules, key, verdict, False, PASS, is_not)
     status = {"allowed": PASS, "conditional": CONDITIONAL, "prohibited": FAIL}[verdict]
-    return _check(rules, key, verdict, True, status, f"the parcel is {what}")
+    return _check(rules, key, verdict, True, status, is_)
 
 
 def _round(x, n=1):
@@ -337,13 +382,15 @@ def decide(facts: ParcelFacts, rules: ZoneRules, proposal: Proposal) -> Decision
     elif use in rules.get("prohibited_uses", []):
         checks.append(_check(rules, "prohibited_uses", rules.get("prohibited_uses"), use, FAIL))
     else:
-        checks.append(_check(rules, "allowed_uses", allowed, use, FAIL, "not among the zone's allowed uses"))
+        checks.append(_check(rules, "allowed_uses", allowed, use, FAIL,
+                             _say(gettext_noop("not among the zone's allowed uses"))))
 
     far = rules.get("max_far")
     if far is not None:
         value = 100.0 * proposal.gross_floor_area / net
         checks.append(_check(rules, "max_far", far, _round(value), PASS if value <= far + 1e-6 else FAIL,
-                             f"{proposal.gross_floor_area:g} m² on {env.net_area:.1f} m² net of widening"))
+                             _say(gettext_noop("%(gfa)s m² on %(net)s m² net of widening"),
+                                  gfa=proposal.gross_floor_area, net=round(env.net_area, 1))))
     coverage = rules.get("max_coverage")
     if coverage is not None:
         value = 100.0 * proposal.footprint_area / net
@@ -353,29 +400,31 @@ def decide(facts: ParcelFacts, rules: ZoneRules, proposal: Proposal) -> Decision
         floors, note = floors_allowed(facts, rules)
         checks.append(_check(rules, "floors_by_street_width", floors, proposal.floors,
                              PASS if proposal.floors <= floors else FAIL,
-                             note or f"street width {facts.street_width:g} m"))
+                             note or _say(gettext_noop("street width %(width)s m"), width=facts.street_width)))
     if rules.get("max_height") is not None:
         height = proposal.height
-        note = ""
+        note = None
         if height is None and rules.get("floor_height"):
             height = proposal.floors * rules.get("floor_height")
-            note = f"{proposal.floors} floors × {rules.get('floor_height'):g} m"
+            note = _say(gettext_noop("%(floors)s × %(floor_height)s m (floors × the height of one floor)"),
+                        floors=proposal.floors, floor_height=rules.get("floor_height"))
         if height is not None:
             checks.append(_check(rules, "max_height", rules.get("max_height"), _round(height, 2),
                                  PASS if height <= rules.get("max_height") + 1e-6 else FAIL, note))
 
-    # Placement: the footprint must lie in the envelope (widening, setbacks, coverage band).
+    # Placement: the footprint must lie in the envelope (widening, setbacks, coverage band). The limit is the rule
+    # that shapes the envelope (the band, else the front setback); proposed is the area outside it (m²).
     placement_key = "coverage_band" if "coverage_band" in rules else (
         "setback_front" if "setback_front" in rules else None)
     if placement_key:
         if proposal.footprint is None:
-            checks.append(_check(rules, placement_key, "within the envelope", None, NOT_CHECKED,
-                                 "give the footprint polygon to check its placement"))
+            checks.append(_check(rules, placement_key, rules.get(placement_key), None, NOT_CHECKED,
+                                 _say(gettext_noop("give the footprint polygon to check its placement"))))
         else:
             outside = proposal.footprint.difference(env.footprint.buffer(TOLERANCE)).area
-            checks.append(_check(rules, placement_key, "within the envelope", f"{outside:.1f} m² outside",
+            checks.append(_check(rules, placement_key, rules.get(placement_key), _round(outside),
                                  PASS if outside <= TOLERANCE * proposal.footprint.length else FAIL,
-                                 "net of road widening and setbacks, within the building band"))
+                                 _say(gettext_noop("net of road widening and setbacks, within the building band"))))
 
     table = rules.get("parking_by_unit_area")
     if table:
@@ -384,11 +433,16 @@ def decide(facts: ParcelFacts, rules: ZoneRules, proposal: Proposal) -> Decision
         required = int(math.ceil(per_unit * proposal.units))
         checks.append(_check(rules, "parking_by_unit_area", required, proposal.parking_spaces,
                              PASS if proposal.parking_spaces >= required else FAIL,
-                             f"{proposal.units} unit(s) of about {unit_area:.0f} m²: {per_unit:g} each"))
+                             _say(gettext_noop("units: %(units)s of about %(area)s m²; parking spaces per unit: "
+                                               "%(per_unit)s"), units=proposal.units, area=round(unit_area),
+                                  per_unit=per_unit)))
 
     for check in (
-        _review_check(rules, "historic_core", facts.in_historic_core, "in the historic core"),
-        _review_check(rules, "floodplain", facts.in_floodplain, "in the floodplain"),
+        _review_check(rules, "historic_core", facts.in_historic_core,
+                      _say(gettext_noop("the parcel is in the historic core")),
+                      _say(gettext_noop("the parcel is not in the historic core"))),
+        _review_check(rules, "floodplain", facts.in_floodplain, _say(gettext_noop("the parcel is in the floodplain")),
+                      _say(gettext_noop("the parcel is not in the floodplain"))),
         _fault_check(facts, rules),
         _slope_check(facts, rules),
     ):
@@ -406,9 +460,11 @@ def _fault_check(facts, rules):
     if distance is None or "fault_buffer" not in rules:
         return None
     within = facts.fault_distance is not None and facts.fault_distance < distance
-    check = _review_check(rules, "fault_buffer", within, f"within {distance:g} m of a fault line")
-    check.proposed = _round(facts.fault_distance)
-    check.limit = f"{rules.get('fault_buffer')} within {distance:g} m"
+    check = _review_check(rules, "fault_buffer", within,
+                          _say(gettext_noop("the parcel is within %(distance)s m of a fault line"), distance=distance),
+                          _say(gettext_noop("the parcel is not within %(distance)s m of a fault line"),
+                               distance=distance))
+    check.proposed = _round(facts.fault_distance)     # the distance to the nearest fault line (m)
     return check
 
 
@@ -417,10 +473,14 @@ def _slope_check(facts, rules):
     if threshold is None or "steep_slope" not in rules:
         return None
     if facts.slope_mean is None:
-        return _check(rules, "steep_slope", threshold, None, NOT_CHECKED, "no terrain computed for the parcel")
+        return _check(rules, "steep_slope", rules.get("steep_slope"), None, NOT_CHECKED,
+                      _say(gettext_noop("no terrain computed for the parcel")))
     check = _review_check(rules, "steep_slope", facts.slope_mean > threshold,
-                          f"steeper than {threshold:g}% (mean slope)")
-    check.proposed = _round(facts.slope_mean)
+                          _say(gettext_noop("the parcel is steeper than %(threshold)s%% (mean slope)"),
+                               threshold=threshold),
+                          _say(gettext_noop("the parcel is not steeper than %(threshold)s%% (mean slope)"),
+                               threshold=threshold))
+    check.proposed = _round(facts.slope_mean)         # the parcel's mean slope (%)
     return check
 
 
@@ -438,17 +498,18 @@ class SubdivisionPart:
 def check_subdivision(facts: ParcelFacts, rules: ZoneRules, lines: list[BaseGeometry]) -> dict:
     """Split the parcel along the proposed lines; each part must meet the minimum area and frontage."""
     if not lines:
-        raise ProposalError({"lines": "give at least one split line"})
+        raise ProposalError({"lines": _say(gettext_noop("give at least one split line"))})
     parts = [facts.geometry]
     for i, line in enumerate(lines):
         if line.geom_type != "LineString" or line.is_empty:
-            raise ProposalError({"lines": f"line {i + 1} is not a line"})
+            raise ProposalError({"lines": _say(gettext_noop("line %(number)s is not a line"), number=i + 1)})
         result = []
         for part in parts:
             pieces = [g for g in split(part, line).geoms if g.area > 1e-3] if line.intersects(part) else [part]
             result.extend(pieces)
         if len(result) == len(parts):
-            raise ProposalError({"lines": f"line {i + 1} does not cross the parcel from side to side"})
+            raise ProposalError({"lines": _say(gettext_noop("line %(number)s does not cross the parcel from side to "
+                                                        "side"), number=i + 1)})
         parts = result
     min_area, min_frontage = rules.get("min_lot_area", 0) or 0, rules.get("min_frontage", 0) or 0
     out = []

@@ -1,10 +1,14 @@
 """OpenAPI description of the zoning endpoints (merged into /api/openapi.json by portal.openapi.full_spec)."""
 
-from common.openapi import _errors, _param
+from common.openapi import ERROR, _errors, _param
 
 PARCEL = _param("parcel_id", "parcel id", {"type": "integer"}, "path")
-DATE = _param("date", "the rules in force on this date (YYYY-MM-DD; default today)",
-              {"type": "string", "format": "date"}, required=False)
+DATE = _param("date", "the rules in force on this date: Jalali 1405/02/11 or ISO 2026-05-01, Persian digits accepted "
+              "(default today)", {"type": "string"}, required=False)
+# A parcel whose overlay facts (zone, widening, hazards) are not computed yet: a read never computes them.
+NOT_COMPUTED = {"503": {"description": "overlays_not_computed: the parcel's zoning facts are not computed yet "
+                                       "(an administrator runs manage.py refresh_overlays)",
+                        "content": {"application/json": {"schema": ERROR}}}}
 PROPOSAL_PARAMS = [
     _param("land_use", "proposed land-use class code (data/reference/land_uses.csv)", {"type": "string"}, required=False),
     _param("floors", "floors above ground (1-100)", {"type": "integer", "minimum": 1, "maximum": 100}, required=False),
@@ -50,7 +54,7 @@ PATHS = {
             "parameters": [PARCEL, DATE, *PROPOSAL_PARAMS],
             "responses": {"200": {"description": "Envelope (no proposal given) or Decision", "content": {
                 "application/json": {"schema": {"oneOf": [ENVELOPE, DECISION]}}}},
-                "400": BAD_PROPOSAL, **_errors(404)},
+                "400": BAD_PROPOSAL, **_errors(404), **NOT_COMPUTED},
         },
         "post": {
             "summary": "Decision for a proposal given as a JSON object (same fields as the GET parameters; footprint "
@@ -58,35 +62,38 @@ PATHS = {
             "parameters": [PARCEL],
             "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {"200": {"description": "Decision", "content": {"application/json": {"schema": DECISION}}},
-                          "400": BAD_PROPOSAL, **_errors(404)},
+                          "400": BAD_PROPOSAL, **_errors(404), **NOT_COMPUTED},
         },
     },
     "/api/parcels/{parcel_id}/eligibility/section": {"get": {
         "summary": "The parcel sheet's 'what can be built' section (the envelope data, or why it is unavailable)",
         "parameters": [PARCEL],
-        "responses": {"200": {"description": "Envelope or {unavailable}"}, **_errors(404)},
+        "responses": {"200": {"description": "Envelope or {unavailable} (no zone, no rulebook, overlays not "
+                                             "computed yet)"}, **_errors(404)},
     }},
     "/api/parcels/{parcel_id}/envelope.geojson": {"get": {
         "summary": "The envelope, the parcel and the road-widening strip as a GeoJSON download (WGS84)",
         "parameters": [PARCEL, DATE],
         "responses": {"200": {"description": "FeatureCollection", "content": {"application/geo+json": {}}},
-                      **_errors(400, 404)},
+                      **_errors(400, 404), **NOT_COMPUTED},
     }},
     "/api/parcels/{parcel_id}/envelope.dxf": {"get": {
         "summary": "The same as DXF (layers PARCEL, ROAD_WIDENING, ENVELOPE, TEXT) in the municipality's projected "
                    "coordinates (metres)",
         "parameters": [PARCEL, DATE],
-        "responses": {"200": {"description": "DXF", "content": {"application/dxf": {}}}, **_errors(400, 404)},
+        "responses": {"200": {"description": "DXF", "content": {"application/dxf": {}}}, **_errors(400, 404),
+                      **NOT_COMPUTED},
     }},
     "/api/parcels/{parcel_id}/subdivision": {
         "get": {"summary": "Subdivision check (حد نصاب تفکیک): proposed split lines -> each part's area and frontage",
                 "parameters": [PARCEL, DATE, _param("lines", "GeoJSON LineString / MultiLineString / list, WGS84",
                                                     {"type": "string"})],
                 "responses": {"200": {"description": "parts with area, frontage, area_ok, frontage_ok; ok"},
-                              "400": BAD_PROPOSAL, **_errors(404)}},
+                              "400": BAD_PROPOSAL, **_errors(404), **NOT_COMPUTED}},
         "post": {"summary": "Subdivision check with {\"lines\": [...GeoJSON LineStrings]}", "parameters": [PARCEL],
                  "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
-                 "responses": {"200": {"description": "parts and ok"}, "400": BAD_PROPOSAL, **_errors(404)}},
+                 "responses": {"200": {"description": "parts and ok"}, "400": BAD_PROPOSAL, **_errors(404),
+                               **NOT_COMPUTED}},
     },
     "/api/zoning/parcels": {"get": {
         "summary": "Land-use queries: parcels by zone, use, district, area; non-conforming; road widening; steep; "
@@ -112,7 +119,8 @@ SCHEMAS = {
                          "max_footprint_area": {"type": "number"}, "max_gross_floor_area": {"type": "number"},
                          "remaining_floor_area": {"type": "number"}, "net_area": {"type": "number"}}},
                      "rules": {"type": "array", "items": {"type": "object", "properties": {
-                         "key": {"type": "string"}, "value": {}, "citation": {"$ref": "#/components/schemas/Citation"}}}},
+                         "key": {"type": "string"}, "value": {}, "citation": {"$ref": "#/components/schemas/Citation"},
+                         "value_text": {"type": "string", "description": "the value in the request's language"}}}},
                  }},
     "Decision": {"type": "object", "required": ["status", "checks", "envelope"], "properties": {
         "status": {"enum": ["eligible", "conditional", "not_eligible"]},
@@ -120,6 +128,7 @@ SCHEMAS = {
         "checks": {"type": "array", "items": {"type": "object", "required": ["key", "status"], "properties": {
             "key": {"type": "string"}, "title_fa": {"type": "string"}, "title_en": {"type": "string"},
             "limit": {}, "proposed": {},
+            "limit_text": {"type": "string"}, "proposed_text": {"type": "string"},   # in the request's language
             "status": {"enum": ["pass", "fail", "conditional", "not_checked"]},
             "citation": {"oneOf": [{"$ref": "#/components/schemas/Citation"}, {"type": "null"}]},
             "note": {"type": "string"}}}},

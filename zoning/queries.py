@@ -1,33 +1,90 @@
-"""Land-use queries for engineers and planners: parcels by zone, land use, district, area; non-conforming uses;
-losing land to road widening; steep or flood-prone; and development capacity by district.
+"""The zoning app's read SQL, in one module: the facts of one stored parcel for the eligibility engine, and the
+land-use queries for engineers and planners (parcels by zone, land use, district, area; non-conforming uses; losing
+land to road widening; steep or flood-prone; development capacity by district).
 
-One set-based SQL statement per question over parcels_parcel and the maintained zoning_parceloverlay. The rules a
-query needs (each zone's permitted uses, FAR) are resolved once with zoning.rulebook.rules_in_force and passed to
-the statement as JSON, so the database does the city-wide work. Results: counted, paginated JSON with geometry, CSV
-and GeoJSON downloads (GeoJSON capped: the map never receives a whole table)."""
+Raw SQL because each answer is one statement PostGIS plans as a whole (a parcel's frontage lines cut from its
+boundary, window counts, COPY for downloads), which the ORM cannot say. The land-use queries run over
+parcels_parcel and the maintained zoning_parceloverlay; the rules a query needs (each zone's permitted uses, FAR)
+are resolved once with zoning.rulebook.rules_in_force and passed to the statement as parameters, so the database
+does the city-wide work. No HTTP here: zoning/views.py parses requests and renders. The overlay rows themselves are
+written by zoning/overlays.py, never by a read."""
 
 from __future__ import annotations
-
-from common.i18n import is_persian
 
 import datetime as dt
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from shapely import wkb
 
-from common.errors import BadParameter, json_errors
-from parcels import identifiers
+from common.errors import ApiError, BadParameter
+from zoning.eligibility import ParcelFacts
 from zoning.rulebook import rules_in_force
 from zoning.rules import ALL_ZONES
 
-PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
-GEOJSON_CAP = 5000
-FORMATS = ("json", "csv", "geojson")
 
+class OverlaysNotComputed(ApiError):
+    """A parcel without its overlay row: a database loaded before the zoning app, or written by a path that skipped
+    the refresh. A read does not compute and store it (GET writes nothing); the administrator runs the command."""
+
+    status = 503
+    code = "overlays_not_computed"
+
+
+# -- one parcel's facts ------------------------------------------------------------------------------------------
+
+# The maintained overlay row (zoning_parceloverlay) gives zone, widening strip, hazards and terrain; the frontage
+# lines and the widest street fronted come from parcels_frontage; existing buildings are summed. Everything else the
+# engine needs is in the parcel row itself. One statement: it is the eligibility API's hot read.
+PARCEL_FACTS_SQL = """
+SELECT p.geom::bytea, p.deed_area, p.land_use_id, o.zone_code, o.widening_geom::bytea, o.in_historic_core,
+       o.in_floodplain, o.fault_distance, o.slope_mean,
+       (SELECT ST_Union(ST_CollectionExtract(ST_Intersection(ST_Boundary(p.geom),
+                   street_corridor(s.geom, s.existing_width, %(tol)s)), 2))::bytea
+        FROM parcels_frontage f JOIN parcels_street s ON s.id = f.street_id WHERE f.parcel_id = p.id),
+       (SELECT max(GREATEST(s.planned_width, s.existing_width))
+        FROM parcels_frontage f JOIN parcels_street s ON s.id = f.street_id WHERE f.parcel_id = p.id),
+       built.floor_area, built.footprint, o.parcel_id IS NOT NULL
+FROM parcels_parcel p LEFT JOIN zoning_parceloverlay o ON o.parcel_id = p.id
+CROSS JOIN LATERAL (
+    SELECT COALESCE(sum(COALESCE(b.gross_floor_area, ST_Area(b.geom) * b.floors_above)), 0) AS floor_area,
+           COALESCE(sum(ST_Area(b.geom)), 0) AS footprint
+    FROM parcels_building b WHERE b.parcel_id = p.id) built
+WHERE p.id = %(id)s
+"""
+_EMPTY = wkb.loads(bytes.fromhex("010700000000000000"))  # GEOMETRYCOLLECTION EMPTY
+
+
+def _geom(raw):
+    return wkb.loads(bytes(raw)) if raw is not None else None
+
+
+def parcel_facts(parcel_id: int) -> ParcelFacts | None:
+    """The facts of a stored parcel, or None when there is no such parcel; OverlaysNotComputed when the parcel has
+    no overlay row yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(PARCEL_FACTS_SQL, {"id": parcel_id, "tol": settings.FRONTAGE_TOLERANCE})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (geom, deed_area, land_use, zone_code, widening, historic, flood, fault, slope, frontage, width, floor_area,
+     footprint, has_overlay) = row
+    if not has_overlay:
+        raise OverlaysNotComputed(_("The zoning facts of parcel %(id)s are not computed yet: an administrator runs "
+                                    "manage.py refresh_overlays.") % {"id": parcel_id})
+    return ParcelFacts(
+        parcel_id=parcel_id, zone_code=zone_code or "", geometry=_geom(geom),
+        deed_area=float(deed_area) if deed_area is not None else None,
+        frontage_lines=_geom(frontage) or _EMPTY, street_width=width, widening=_geom(widening) or _EMPTY,
+        current_use=land_use, existing_floor_area=float(floor_area), existing_footprint_area=float(footprint),
+        in_historic_core=bool(historic), in_floodplain=bool(flood), fault_distance=fault, slope_mean=slope,
+    )
+
+
+# -- land-use queries --------------------------------------------------------------------------------------------
 
 @dataclass
 class ParcelQuery:
@@ -98,7 +155,8 @@ class ParcelQuery:
         if self.steep:
             threshold = self.slope_threshold()
             if threshold is None:
-                raise BadParameter("steep: no slope threshold (give min_slope, or a rulebook with steep_slope_pct)")
+                raise BadParameter(_("steep: there is no slope threshold (give min_slope, or load a rulebook with "
+                                     "steep_slope_pct)."))
             where.append("o.slope_mean > %(min_slope)s")
             params["min_slope"] = threshold
         if self.floodplain:
@@ -182,103 +240,12 @@ def capacity_by_district(on_date: dt.date | None = None) -> list[dict]:
                  for k, v in zip(names, row)} for row in cursor.fetchall()]
 
 
-def _csv(query: ParcelQuery) -> HttpResponse:
-    """Every matching row as CSV, written by PostgreSQL itself (COPY … TO STDOUT): a city-wide download costs about
-    what the query costs."""
+def write_csv(query: ParcelQuery, out) -> None:
+    """Every matching row as CSV into `out` (anything with write(bytes)), written by PostgreSQL itself
+    (COPY … TO STDOUT): a city-wide download costs about what the query costs."""
     body, params = query.sql()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="parcels.csv"'
-    response.write("\ufeff")   # Excel opens UTF-8 (Persian) correctly with a BOM
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY (SELECT {COLUMNS} {body} ORDER BY p.id) TO STDOUT WITH (FORMAT csv, HEADER)",
                                 params) as copy:
             for chunk in copy:
-                response.write(bytes(chunk))
-    return response
-
-
-# -- HTTP ---------------------------------------------------------------------------------------------------------
-
-def _flag(request, name) -> bool:
-    value = request.GET.get(name, "").lower()
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise BadParameter(f"{name} must be true or false, not {value!r}")
-
-
-def _number(request, name, low=0.0, high=1e9, kind=float):
-    raw = request.GET.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = kind(identifiers.to_ascii_digits(raw))
-    except ValueError:
-        raise BadParameter(f"{name} {raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise BadParameter(f"{name} must be between {low:g} and {high:g}")
-    return value
-
-
-def query_from_request(request) -> ParcelQuery:
-    date = request.GET.get("date")
-    try:
-        on_date = dt.date.fromisoformat(date) if date else None
-    except ValueError:
-        raise BadParameter(f"date {date!r} is not a date (YYYY-MM-DD)") from None
-    query = ParcelQuery(
-        zone=request.GET.get("zone") or None, land_use=request.GET.get("land_use") or None,
-        district=request.GET.get("district") or None,
-        area_min=_number(request, "area_min"), area_max=_number(request, "area_max"),
-        non_conforming=_flag(request, "non_conforming"), widening=_flag(request, "widening"),
-        steep=_flag(request, "steep"), min_slope=_number(request, "min_slope", 0, 1000),
-        floodplain=_flag(request, "floodplain"), on_date=on_date,
-    )
-    if query.area_min is not None and query.area_max is not None and query.area_min > query.area_max:
-        raise BadParameter("area_min is larger than area_max")
-    return query
-
-
-@require_GET
-@json_errors
-def query_api(request):
-    """GET /api/zoning/parcels?zone=&land_use=&district=&area_min=&area_max=&non_conforming=&widening=&steep=
-    &floodplain=&page=&page_size=&format=json|csv|geojson ; report=capacity for capacity by district."""
-    fmt = request.GET.get("format", "json")
-    if fmt not in FORMATS:
-        raise BadParameter(f"format must be one of {', '.join(FORMATS)}")
-    if request.GET.get("report"):
-        if request.GET["report"] != "capacity":
-            raise BadParameter("report must be capacity")
-        query = query_from_request(request)
-        return JsonResponse({"districts": capacity_by_district(query.on_date)}, json_dumps_params={"ensure_ascii": False})
-    query = query_from_request(request)
-    if fmt == "csv":
-        return _csv(query)
-    if fmt == "geojson":
-        total, found = rows(query, GEOJSON_CAP, geometry=True)
-        response = JsonResponse({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "id": r["id"], "geometry": r.pop("geometry"), "properties": r} for r in found]},
-            json_dumps_params={"ensure_ascii": False})
-        response["Content-Disposition"] = 'attachment; filename="parcels.geojson"'
-        response["X-Total-Count"] = str(total)
-        response["X-Features-Truncated"] = "true" if total > GEOJSON_CAP else "false"
-        return response
-    page = _number(request, "page", 1, 1e7, int) or 1
-    size = _number(request, "page_size", 1, MAX_PAGE_SIZE, int) or PAGE_SIZE
-    total, found = rows(query, size, (page - 1) * size, geometry=_flag(request, "geometry"))
-    return JsonResponse({"count": total, "page": page, "page_size": size, "results": found},
-                        json_dumps_params={"ensure_ascii": False})
-
-
-def query_page(request):
-    """The planners' page: a filter form, the count, a page of results on a map, downloads."""
-
-    from parcels.models import District, LandUse
-
-    return render(request, "zoning/queries.html", {
-        "fa": is_persian(),
-        "zones": ParcelQuery().zone_codes(), "uses": LandUse.objects.order_by("code"),
-        "districts": District.objects.order_by("code"), "form": request.GET,
-    })
+                out.write(bytes(chunk))

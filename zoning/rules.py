@@ -18,6 +18,13 @@ from typing import Any, Callable
 # Rules that apply to every zone unless a zone sets its own value (fault buffer distance, slope threshold, ...).
 ALL_ZONES = "*"
 
+# What a rule's value measures, so that it can be written for people (zoning.service words it in the reader's
+# language): a number in %, metres, m², floors or parking spaces (a table's rows end in floors or spaces); a list of
+# land-use codes; the building band; or a verdict (allowed / conditional / prohibited).
+PERCENT, METRES, SQUARE_METRES, FLOORS, SPACES, USES, BAND, VERDICT = (
+    "percent", "m", "m2", "floors", "spaces", "uses", "band", "verdict")
+VERDICTS = ("allowed", "conditional", "prohibited")
+
 
 class RuleValueError(ValueError):
     """A rule value that does not fit its kind; the message says what is expected."""
@@ -78,7 +85,7 @@ def _coverage_band(value):
 
 
 def _review(value):
-    if value not in ("allowed", "conditional", "prohibited"):
+    if value not in VERDICTS:
         raise RuleValueError(f"must be allowed, conditional or prohibited, not {value!r}")
     return value
 
@@ -89,33 +96,37 @@ class RuleKind:
     title_fa: str
     title_en: str
     check: Callable[[Any], Any]
+    unit: str
 
 
 RULE_KINDS: dict[str, RuleKind] = {k.key: k for k in [
-    RuleKind("allowed_uses", "کاربری‌های مجاز", "Allowed land uses", _uses),
-    RuleKind("conditional_uses", "کاربری‌های مشروط", "Conditional land uses", _uses),
-    RuleKind("prohibited_uses", "کاربری‌های ممنوع", "Prohibited land uses", _uses),
-    RuleKind("max_far", "حداکثر تراکم ساختمانی (٪)", "Maximum floor-area ratio (%)", _number(0, 2000)),
-    RuleKind("max_coverage", "حداکثر سطح اشغال (٪)", "Maximum lot coverage (%)", _number(0, 100)),
+    RuleKind("allowed_uses", "کاربری‌های مجاز", "Allowed land uses", _uses, USES),
+    RuleKind("conditional_uses", "کاربری‌های مشروط", "Conditional land uses", _uses, USES),
+    RuleKind("prohibited_uses", "کاربری‌های ممنوع", "Prohibited land uses", _uses, USES),
+    RuleKind("max_far", "حداکثر تراکم ساختمانی (٪)", "Maximum floor-area ratio (%)", _number(0, 2000), PERCENT),
+    RuleKind("max_coverage", "حداکثر سطح اشغال (٪)", "Maximum lot coverage (%)", _number(0, 100), PERCENT),
     RuleKind("floors_by_street_width", "حداکثر طبقات بر حسب عرض معبر", "Maximum floors by street width",
-             _step_table("min_street_width_m", "max_floors", 0, 100, last_open=False)),
-    RuleKind("max_height", "حداکثر ارتفاع (متر)", "Maximum height (m)", _number(0, 500)),
-    RuleKind("floor_height", "ارتفاع هر طبقه (متر)", "Height of one floor (m)", _number(2, 10)),
+             _step_table("min_street_width_m", "max_floors", 0, 100, last_open=False), FLOORS),
+    RuleKind("max_height", "حداکثر ارتفاع (متر)", "Maximum height (m)", _number(0, 500), METRES),
+    RuleKind("floor_height", "ارتفاع هر طبقه (متر)", "Height of one floor (m)", _number(2, 10), METRES),
     RuleKind("min_lot_area", "حد نصاب تفکیک: مساحت (متر مربع)", "Minimum lot area for subdivision (m²)",
-             _number(0, 1_000_000)),
-    RuleKind("min_frontage", "حد نصاب تفکیک: بَر (متر)", "Minimum frontage for subdivision (m)", _number(0, 1000)),
-    RuleKind("setback_front", "عقب‌سازی از بر معبر (متر)", "Front setback (m)", _number(0, 100)),
-    RuleKind("setback_side_rear", "فاصله از حدود جانبی و پشتی (متر)", "Side and rear setback (m)", _number(0, 100)),
+             _number(0, 1_000_000), SQUARE_METRES),
+    RuleKind("min_frontage", "حد نصاب تفکیک: بَر (متر)", "Minimum frontage for subdivision (m)", _number(0, 1000),
+             METRES),
+    RuleKind("setback_front", "عقب‌سازی از بر معبر (متر)", "Front setback (m)", _number(0, 100), METRES),
+    RuleKind("setback_side_rear", "فاصله از حدود جانبی و پشتی (متر)", "Side and rear setback (m)", _number(0, 100),
+             METRES),
     RuleKind("parking_by_unit_area", "پارکینگ به ازای هر واحد بر حسب مساحت واحد",
-             "Parking spaces per unit by unit area", _step_table("max_unit_area_m2", "spaces", 0, 20, last_open=True)),
+             "Parking spaces per unit by unit area", _step_table("max_unit_area_m2", "spaces", 0, 20, last_open=True),
+             SPACES),
     RuleKind("coverage_band", "محدوده استقرار بنا در عمق قطعه", "Building band within the lot's depth",
-             _coverage_band),
-    RuleKind("historic_core", "بافت تاریخی", "Historic core", _review),
-    RuleKind("floodplain", "حریم سیلاب", "Floodplain", _review),
-    RuleKind("fault_buffer_m", "حریم گسل (متر)", "Fault-line buffer (m)", _number(0, 5000)),
-    RuleKind("fault_buffer", "ساخت در حریم گسل", "Building within the fault buffer", _review),
-    RuleKind("steep_slope_pct", "شیب زیاد (٪)", "Steep slope threshold (%)", _number(0, 1000)),
-    RuleKind("steep_slope", "ساخت در شیب زیاد", "Building on a steep parcel", _review),
+             _coverage_band, BAND),
+    RuleKind("historic_core", "بافت تاریخی", "Historic core", _review, VERDICT),
+    RuleKind("floodplain", "حریم سیلاب", "Floodplain", _review, VERDICT),
+    RuleKind("fault_buffer_m", "حریم گسل (متر)", "Fault-line buffer (m)", _number(0, 5000), METRES),
+    RuleKind("fault_buffer", "ساخت در حریم گسل", "Building within the fault buffer", _review, VERDICT),
+    RuleKind("steep_slope_pct", "شیب زیاد (٪)", "Steep slope threshold (%)", _number(0, 1000), PERCENT),
+    RuleKind("steep_slope", "ساخت در شیب زیاد", "Building on a steep parcel", _review, VERDICT),
 ]}
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zoning import queries, views
+from zoning import views
 
 app_name = "zoning"
 urlpatterns = [
@@ -9,7 +9,7 @@ urlpatterns = [
     path("api/parcels/<int:parcel_id>/envelope.geojson", views.envelope_geojson, name="envelope_geojson"),
     path("api/parcels/<int:parcel_id>/envelope.dxf", views.envelope_dxf, name="envelope_dxf"),
     path("api/parcels/<int:parcel_id>/subdivision", views.subdivision, name="subdivision"),
-    path("api/zoning/parcels", queries.query_api, name="query"),
+    path("api/zoning/parcels", views.query_api, name="query"),
     path("zoning/parcels/<int:parcel_id>/", views.engineer_page, name="engineer_page"),
-    path("zoning/queries/", queries.query_page, name="query_page"),
+    path("zoning/queries/", views.query_page, name="query_page"),
 ]

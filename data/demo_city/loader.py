@@ -15,6 +15,7 @@ import pandas as pd
 import pyogrio
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from common.db import batch_session
 from parcels.importing import ImportOptions, run_import
@@ -72,12 +73,13 @@ def load_city(gpkg: Path, dem: Path | None, progress: bool = False, stdout=None)
             )
             report = run_import(opts)
             counts[source_layer] = report.inserted + report.updated + report.unchanged
-            say(f"  {source_layer:<16} {counts[source_layer]:>9,} rows  ({report.timings['total']:.1f}s)")
+            say(f"  {source_layer:<16} " + _("%(rows)s rows  (%(seconds).1fs)")
+                % {"rows": f"{counts[source_layer]:>9,}", "seconds": report.timings["total"]})
         with batch_session():
             counts.update(_load_owners(gpkg))
         if dem is not None and dem.exists():
             _register_dem(dem)
-    say(f"  demo city loaded in {time.perf_counter() - started:.1f}s")
+    say("  " + _("demo city loaded in %(seconds).1fs") % {"seconds": time.perf_counter() - started})
     return counts
 
 

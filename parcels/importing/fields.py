@@ -13,8 +13,11 @@ import pyarrow.compute as pc
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from parcels import identifiers
+from parcels.importing.errors import ImportError_
 from parcels.importing.specs import LayerSpec
 
 _FOREIGN_DIGITS = "۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩"
@@ -24,18 +27,17 @@ _ASCII_DIGITS = "01234567890123456789"
 def resolve_mapping(spec: LayerSpec, given: dict[str, str], source_fields: list[str]) -> dict[str, str]:
     """target field -> source field. Explicit entries win; other target fields map to a source field of the same
     name (case-insensitive). Unknown names on either side are errors that list what exists."""
-    from parcels.importing.core import ImportError_
-
     unknown_targets = [t for t in given if t not in spec.field_names]
     if unknown_targets:
         raise ImportError_(
-            f"Unknown {spec.name} field(s) in the mapping: {', '.join(unknown_targets)}. "
-            f"Fields: {', '.join(spec.field_names)}"
+            _("Unknown %(layer)s field(s) in the mapping: %(unknown)s. Fields: %(fields)s")
+            % {"layer": spec.name, "unknown": ", ".join(unknown_targets), "fields": ", ".join(spec.field_names)}
         )
     unknown_sources = [s for s in given.values() if s not in source_fields and not is_pseudo_source(s)]
     if unknown_sources:
         raise ImportError_(
-            f"The file has no field(s) {', '.join(map(repr, unknown_sources))}. Its fields: {', '.join(source_fields)}"
+            _("The file has no field(s) %(unknown)s. Its fields: %(fields)s")
+            % {"unknown": ", ".join(map(repr, unknown_sources)), "fields": ", ".join(source_fields)}
         )
     mapping = dict(given)
     by_lower = {s.lower(): s for s in source_fields}
@@ -44,7 +46,8 @@ def resolve_mapping(spec: LayerSpec, given: dict[str, str], source_fields: list[
             mapping[f.name] = by_lower[f.name.lower()]
     missing = [f.name for f in spec.fields if f.required and f.name not in mapping]
     if missing:
-        raise ImportError_(f"Required field(s) not mapped: {', '.join(missing)}; add --map FIELD=SOURCE_FIELD")
+        raise ImportError_(_("Required field(s) not mapped: %(fields)s; add --map FIELD=SOURCE_FIELD")
+                           % {"fields": ", ".join(missing)})
     return mapping
 
 
@@ -151,8 +154,9 @@ class FieldChecker:
             converted, bad, messages = _convert(f, text, self, n)
             if f.required:
                 empty = ~_mask(pc.is_valid(converted)) & ~bad
+                required = _("%(name)s is required") % {"name": f.name}
                 for i in np.flatnonzero(empty):
-                    messages[i] = f"{f.name} is required"
+                    messages[i] = required
                 bad = bad | empty
             values[f.name] = converted
             if bad.any():
@@ -178,8 +182,9 @@ def _convert(f, text: pa.Array, checker: FieldChecker, n: int):
         cleaned = pc.replace_substring(ascii_digits(text), ",", "")
         num = pd.to_numeric(cleaned.to_pandas(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         not_number = present & np.isnan(num)
+        template = _("%(field)s %(value)r is not a number")
         for i in np.flatnonzero(not_number):
-            messages[i] = f"{f.name} {text[i].as_py()!r} is not a number"
+            messages[i] = template % {"field": f.name, "value": text[i].as_py()}
         bad |= not_number
         return _check_number(f, num, messages, bad)
     return _convert_text(f, kind, text, checker, n, bad, messages, present)
@@ -205,11 +210,13 @@ def _check_number(f, num: np.ndarray, messages: list, bad: np.ndarray):
             out_of_range |= num > f.max
         if f.kind == "int":
             fractional = ~np.isnan(num) & (num != np.round(num))
+            template = _("%(field)s %(value)s is not a whole number")
             for i in np.flatnonzero(fractional & ~bad):
-                messages[i] = f"{f.name} {num[i]} is not a whole number"
+                messages[i] = template % {"field": f.name, "value": num[i]}
             bad |= fractional
+    template = _("%(field)s %(value)g is out of range [%(min)g, %(max)g]")
     for i in np.flatnonzero(out_of_range & ~bad):
-        messages[i] = f"{f.name} {num[i]:g} is out of range [{f.min:g}, {f.max:g}]"
+        messages[i] = template % {"field": f.name, "value": num[i], "min": f.min, "max": f.max}
     bad |= out_of_range
     missing = np.isnan(num) | bad
     if f.kind == "int":
@@ -243,35 +250,44 @@ def _convert_text(f, kind, text, checker, n, bad, messages, present):
         same4 = _mask(pc.equal(pc.utf8_slice_codeunits(text, 0, 4), pc.binary_join_element_wise(
             first, first, first, first, "")))
         wrong = present & (~shape | same4)  # DOMAIN.md: no 0 or 2 in the first five; not four equal digits first
+        template = _("postal code %(value)r is not valid (10 digits, no 0 or 2 in the first five)")
         for i in np.flatnonzero(wrong):
             bad[i] = True
-            messages[i] = f"postal code {text[i].as_py()!r} is not valid (10 digits, no 0 or 2 in the first five)"
+            messages[i] = template % {"value": text[i].as_py()}
         return _null_where(text, bad), bad, messages
 
     if kind in ("ref", "code_ref"):
         allowed = checker._allowed(f)
         unknown = present & ~_mask(pc.is_in(text, value_set=allowed))
         known = ", ".join(allowed.to_pylist()[:12])
+        template = _("%(field)s %(value)r is not a known code (known: %(known)s…)")
         for i in np.flatnonzero(unknown):
             bad[i] = True
-            messages[i] = f"{f.name} {text[i].as_py()!r} is not a known code (known: {known}…)"
+            messages[i] = template % {"field": f.name, "value": text[i].as_py(), "known": known}
         return _null_where(text, bad), bad, messages
 
     if f.choices:
         wrong = present & ~_mask(pc.is_in(text, value_set=pa.array(list(f.choices))))
+        template = _("%(field)s %(value)r is not one of %(choices)s")
         for i in np.flatnonzero(wrong):
             bad[i] = True
-            messages[i] = f"{f.name} {text[i].as_py()!r} is not one of {', '.join(f.choices)}"
+            messages[i] = template % {"field": f.name, "value": text[i].as_py(), "choices": ", ".join(f.choices)}
         text = _null_where(text, bad)
     if f.max_length:
         long = present & (pc.fill_null(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False) > f.max_length)
+        too_long = _("%(name)s is longer than %(max)s characters") % {"name": f.name, "max": f.max_length}
         for i in np.flatnonzero(long):
             bad[i] = True
-            messages[i] = f"{f.name} is longer than {f.max_length} characters"
+            messages[i] = too_long
     return text, bad, messages
 
 
 # --- CSV attribute join -------------------------------------------------------------------------------
+
+# The join's figures are kept under these English keys (in the report and ImportRun.report) and translated when
+# the summary is printed.
+MATCHED = gettext_noop("features matched")
+UNMATCHED = gettext_noop("features without a CSV row")
 
 
 class Join:
@@ -288,8 +304,8 @@ class Join:
         keys = as_text(attrs[self.file_key])
         idx = pc.index_in(keys, value_set=self.keys)
         matched = _mask(pc.is_valid(idx))
-        self.stats["features matched"] += int(matched.sum())
-        self.stats["features without a CSV row"] += int((~matched & _mask(pc.is_valid(keys))).sum())
+        self.stats[MATCHED] += int(matched.sum())
+        self.stats[UNMATCHED] += int((~matched & _mask(pc.is_valid(keys))).sum())
         joined = self.table.take(idx)
         out = dict(attrs)
         for name in self.columns:
@@ -298,21 +314,22 @@ class Join:
 
 
 def load_join(opts, info) -> Join:
-    from parcels.importing.core import ImportError_
-
     if not opts.join_on:
-        raise ImportError_("--join-csv needs --join-on FILE_FIELD[=CSV_COLUMN]")
-    file_key, _, csv_key = opts.join_on.partition("=")
+        raise ImportError_(_("--join-csv needs --join-on FILE_FIELD[=CSV_COLUMN]"))
+    file_key, _sep, csv_key = opts.join_on.partition("=")
     csv_key = csv_key or file_key
     fields = [str(f) for f in info["fields"]]
     if file_key not in fields:
-        raise ImportError_(f"--join-on: the file has no field {file_key!r}; its fields: {', '.join(fields)}")
+        raise ImportError_(_("--join-on: the file has no field %(field)r; its fields: %(fields)s")
+                           % {"field": file_key, "fields": ", ".join(fields)})
     try:
         frame = pd.read_csv(opts.join_csv, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ImportError_(f"Cannot read the join CSV {opts.join_csv}: {exc}") from None
+        raise ImportError_(_("Cannot read the join CSV %(path)s: %(error)s")
+                           % {"path": opts.join_csv, "error": exc}) from None
     if csv_key not in frame.columns:
-        raise ImportError_(f"The join CSV has no column {csv_key!r}; its columns: {', '.join(frame.columns)}")
+        raise ImportError_(_("The join CSV has no column %(column)r; its columns: %(columns)s")
+                           % {"column": csv_key, "columns": ", ".join(frame.columns)})
     frame[csv_key] = frame[csv_key].str.strip()
     rows = len(frame)
     frame = frame[frame[csv_key].notna() & (frame[csv_key] != "")]
@@ -322,10 +339,10 @@ def load_join(opts, info) -> Join:
     table = pa.Table.from_pandas(first.drop(columns=[csv_key]).rename(columns=rename), preserve_index=False)
     table = table.cast(pa.schema([(name, pa.string()) for name in table.column_names]))
     stats = {
-        "csv rows": rows,
-        "distinct keys": int(len(counts)),
-        "keys with several rows (first used)": int((counts > 1).sum()),
-        "features matched": 0,
-        "features without a CSV row": 0,
+        gettext_noop("csv rows"): rows,
+        gettext_noop("distinct keys"): int(len(counts)),
+        gettext_noop("keys with several rows (first used)"): int((counts > 1).sum()),
+        MATCHED: 0,
+        UNMATCHED: 0,
     }
     return Join(file_key, table, pa.array(first[csv_key].tolist(), pa.string()), table.column_names, stats)

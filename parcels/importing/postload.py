@@ -1,12 +1,17 @@
 """Set-based steps after a layer is merged: linking rows to their blocks and parcels, derived facts.
 
-Each step works on the rows the import touched (temp table import_touched) and returns a count for the report.
+Each step works on the rows the import touched (temp table import_touched) and returns counts for the report,
+under English keys marked for translation (gettext_noop): the report prints them in the reader's language.
 """
+
+from django.utils.translation import gettext_noop
 
 from parcels import derived
 
 # Refreshing the whole city at once is cheaper than a long id list once most parcels are touched.
 WHOLE_CITY_SHARE = 0.5
+
+FRONTAGES_REFRESHED = gettext_noop("frontages refreshed for parcels")
 
 
 def run(spec, cursor, report) -> dict:
@@ -23,9 +28,9 @@ def _refresh(cursor, parcel_ids: list[int]) -> dict:
     cursor.execute("SELECT count(*) FROM parcels_parcel")
     total = cursor.fetchone()[0]
     if not parcel_ids:
-        return {"frontages refreshed for parcels": 0}
+        return {FRONTAGES_REFRESHED: 0}
     derived.refresh_frontages(None if len(parcel_ids) > WHOLE_CITY_SHARE * total else parcel_ids)
-    return {"frontages refreshed for parcels": len(parcel_ids)}
+    return {FRONTAGES_REFRESHED: len(parcel_ids)}
 
 
 def _exists(cursor, table: str) -> bool:
@@ -44,7 +49,7 @@ def parcels(cursor) -> dict:
             WHERE p.id IN (SELECT id FROM import_touched) AND p.district_id IS NULL
               AND ST_Intersects(d.geom, ST_PointOnSurface(p.geom))
         """)
-        out["districts by location"] = cursor.rowcount
+        out[gettext_noop("districts by location")] = cursor.rowcount
     if _exists(cursor, "parcels_street") or _exists(cursor, "parcels_frontage"):
         out.update(_refresh(cursor, _touched(cursor)))
     return out
@@ -66,7 +71,8 @@ def _link_blocks(cursor) -> dict:
         WHERE p.id IN (SELECT id FROM import_touched) AND p.block_id IS NULL
           AND ST_Intersects(b.geom, ST_PointOnSurface(p.geom))
     """)
-    return {"linked to blocks by code": by_code, "by location": cursor.rowcount}
+    return {gettext_noop("linked to blocks by code"): by_code,
+            gettext_noop("linked to blocks by location"): cursor.rowcount}
 
 
 def streets(cursor) -> dict:
@@ -89,7 +95,7 @@ def buildings(cursor) -> dict:
         WHERE b.id IN (SELECT id FROM import_touched) AND b.parcel_id IS NULL
           AND ST_Intersects(p.geom, ST_PointOnSurface(b.geom))
     """)
-    return {"buildings linked to parcels by location": cursor.rowcount}
+    return {gettext_noop("buildings linked to parcels by location"): cursor.rowcount}
 
 
 def blocks(cursor) -> dict:
@@ -98,7 +104,7 @@ def blocks(cursor) -> dict:
         FROM parcels_cadastralzone z
         WHERE b.id IN (SELECT id FROM import_touched) AND z.code = substring(b.code from '^[0-9]+-[0-9]+')
     """)
-    return {"blocks linked to zones by code": cursor.rowcount}
+    return {gettext_noop("blocks linked to zones by code"): cursor.rowcount}
 
 
 _STEPS = {"parcels": parcels, "streets": streets, "buildings": buildings, "blocks": blocks}

@@ -1,7 +1,8 @@
 """What each importable layer accepts: its target table, key, fields and their rules.
 
-A registry, not an if-chain: commands, the admin and tests look layers up by name. Adding a layer means adding
-a LayerSpec here (and, if it needs one, a post-load step in postload.py).
+A registry, not an if-chain: commands, the admin and tests look layers up by name. The cadastre's layers are
+registered here; another app registers its own from its AppConfig.ready() with register(LayerSpec(...)) (and, if it
+needs one, a post-load step with postload.register), so this package never names it.
 """
 
 from dataclasses import dataclass, field
@@ -62,8 +63,9 @@ class LayerSpec:
         return [f.name for f in self.fields]
 
 
-_NAME = Field("name", max_length=200)
-_NAME_EN = Field("name_en", max_length=200)
+# A feature's Persian and English names, as several layers have them.
+NAME = Field("name", max_length=200)
+NAME_EN = Field("name_en", max_length=200)
 
 LAYERS: dict[str, LayerSpec] = {}
 
@@ -94,7 +96,7 @@ register(LayerSpec(
     keys=("source_id",),
     fields=(
         Field("source_id", max_length=100),
-        _NAME, _NAME_EN,
+        NAME, NAME_EN,
         Field("kind", choices=("main", "local", "dead_end")),
         Field("existing_width", "float", required=True, min=1, max=200),
         Field("planned_width", "float", min=1, max=200),
@@ -118,12 +120,6 @@ register(LayerSpec(
 ))
 
 register(LayerSpec(
-    name="zoning", model_label="zoning.Zone", geometry="polygon", title="Zoning districts",
-    keys=("source_id",),
-    fields=(Field("source_id", max_length=100), Field("code", required=True, max_length=40), _NAME, _NAME_EN),
-))
-
-register(LayerSpec(
     name="districts", model_label="parcels.District", geometry="polygon", title="Districts", has_attributes=False,
     keys=("code",),
     fields=(Field("code", required=True, max_length=10), Field("name", required=True, max_length=100),
@@ -142,11 +138,4 @@ register(LayerSpec(
     name="blocks", model_label="parcels.Block", geometry="polygon", title="Blocks", has_attributes=False,
     keys=("code",),
     fields=(Field("code", required=True, max_length=30), Field("land_price", "int", min=0, max=10**15)),
-))
-
-register(LayerSpec(
-    name="overlays", model_label="zoning.Overlay", geometry="any", title="Overlays", has_attributes=False,
-    keys=("source_id",),
-    fields=(Field("source_id", max_length=100), Field("kind", required=True, choices=("historic_core", "river", "floodplain", "fault_line", "other")),
-            _NAME, _NAME_EN),
 ))

@@ -4,8 +4,10 @@ whole or not at all."""
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
+from common.commands import BaseCommand
 from common.errors import ApiError
 from layers.exports import FORMATS, ExportFailed, ExportRequest, export
 from layers.registry import LAYERS
@@ -28,7 +30,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         unknown = [name for name in opts["layers"] if name not in LAYERS]
         if unknown:
-            raise CommandError(f"Unknown layer(s) {', '.join(unknown)}; layers: {', '.join(LAYERS)}")
+            raise CommandError(_("Unknown layer(s) %(unknown)s; layers: %(layers)s")
+                               % {"unknown": ", ".join(unknown), "layers": ", ".join(LAYERS)})
         out = Path(opts["output"]).resolve()
         fmt = opts["format"] or {".gpkg": "gpkg", ".zip": "shp", ".geojson": "geojson", ".json": "geojson",
                                  ".csv": "csv", ".fgb": "fgb"}.get(out.suffix.lower(), "gpkg")
@@ -36,7 +39,7 @@ class Command(BaseCommand):
         for item in opts["where"]:
             name, sep, value = item.partition("=")
             if not sep:
-                raise CommandError(f"--where {item!r} must be FIELD=VALUE")
+                raise CommandError(_("--where %(item)r must be FIELD=VALUE") % {"item": item})
             filters[name] = value
         req = ExportRequest([LAYERS[n] for n in opts["layers"]], fmt, opts["srid"], opts["district"], opts["bbox"],
                             filters)
@@ -46,4 +49,4 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         except ExportFailed as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"Wrote {out} ({out.stat().st_size:,} bytes)")
+        self.stdout.write(_("Wrote %(file)s (%(size)s bytes)") % {"file": out, "size": f"{out.stat().st_size:,}"})

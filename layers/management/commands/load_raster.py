@@ -3,8 +3,10 @@ the layer a hillshade of an already loaded DEM instead (`load_raster --hillshade
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
+from common.commands import BaseCommand
 from common.errors import ApiError
 from layers import rasters
 from layers.models import Raster
@@ -32,13 +34,13 @@ class Command(BaseCommand):
                 if dem is None:
                     if opts["if_absent"]:
                         return  # no DEM loaded (a city without one): nothing to shade
-                    raise CommandError(f"No raster {opts['hillshade_of']!r}")
+                    raise CommandError(_("No raster %(slug)r") % {"slug": opts["hillshade_of"]})
                 raster = rasters.make_hillshade(dem, slug)
             else:
                 if not opts["file"]:
-                    raise CommandError("Give the GeoTIFF file (or --hillshade-of)")
+                    raise CommandError(_("Give the GeoTIFF file (or --hillshade-of)"))
                 raster = rasters.ingest(Path(opts["file"]), slug, opts["title"] or slug, opts["title_en"],
                                         opts["kind"])
         except ApiError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(f"Raster {raster.slug}: {raster.path}")
+        self.stdout.write(_("Raster %(slug)s: %(path)s") % {"slug": raster.slug, "path": raster.path})

@@ -3,32 +3,30 @@
 // Plugs in on map.js's "portal:layers" event (window.Portal = {map, helpers, layersControl}).
 (function () {
   "use strict";
-  var fa = (window.MAP_CONFIG || {}).lang === "fa";
-  var T = fa ? {
-    download: "دریافت لایه", layer: "لایه", format: "قالب", crs: "سامانهٔ مختصات (کد EPSG؛ خالی: سامانهٔ شهر)", view: "فقط محدودهٔ دیدهٔ نقشه",
-    district: "کد منطقه (اختیاری)", go: "دریافت", close: "بستن", preparing: "در حال آماده‌سازی…", done: "آماده شد",
-    failed: "خطا: "
-  } : {
-    download: "Download a layer", layer: "Layer", format: "Format", crs: "Coordinate system (EPSG code; empty: the city's)",
-    view: "Only the current map view", district: "District code (optional)", go: "Download", close: "Close",
-    preparing: "Preparing…", done: "Done", failed: "Error: "
+  // Interface text from Django's JavaScript catalogue (gettext), loaded before this script.
+  var T = {
+    download: gettext("Download a layer"), layer: gettext("Layer"), format: gettext("Format"),
+    crs: gettext("Coordinate system (EPSG code; empty: the city's)"), view: gettext("Only the current map view"),
+    district: gettext("District code (optional)"), go: gettext("Download"), close: gettext("Close"),
+    preparing: gettext("Preparing…"), done: gettext("Done"), failed: gettext("Error: %s")
   };
   var FORMATS = [["gpkg", "GeoPackage (QGIS)"], ["shp", "Shapefile (zip)"], ["geojson", "GeoJSON"], ["csv", "CSV"],
                  ["fgb", "FlatGeobuf"]];
 
   function addRasters(portal) {
+    var pick = portal.helpers.pick;
     fetch("/api/rasters").then(function (r) { return r.json(); }).then(function (data) {
       data.rasters.forEach(function (raster) {
         if (raster.kind === "dem") { return; }  // the hillshade made from it is what people look at
         var layer = L.tileLayer(raster.tiles, {
           opacity: raster.kind === "hillshade" ? 0.35 : 1, zIndex: 0, maxNativeZoom: 18, maxZoom: 21,
-          attribution: raster.is_demo ? (fa ? "داده نمایشی" : "Demo data") : ""
+          attribution: raster.is_demo ? gettext("Demo data") : ""
         });
         layer.on("tileload", function () {
           document.body.dataset.rasterTiles = String(Number(document.body.dataset.rasterTiles || 0) + 1);
         });
         if (raster.kind === "hillshade") { layer.addTo(portal.map); }
-        portal.layersControl.addOverlay(layer, fa ? raster.title : (raster.title_en || raster.title));
+        portal.layersControl.addOverlay(layer, pick(raster, "title"));
       });
       document.body.dataset.rastersReady = "1";
     });
@@ -43,7 +41,7 @@
     dialog.className = "layer-download";
     dialog.setAttribute("aria-label", T.download);
     var options = layers.map(function (l) {
-      return '<option value="' + l.name + '">' + portal.helpers.esc(fa ? l.title : l.title_en) + "</option>";
+      return '<option value="' + l.name + '">' + portal.helpers.esc(portal.helpers.pick(l, "title")) + "</option>";
     }).join("");
     dialog.innerHTML = "<style>.layer-download{width:min(24rem,90vw);border:1px solid #123c52;border-radius:6px}" +
       ".layer-download h2{margin:0 0 .6em;font-size:1.1rem}.layer-download label{display:block;margin:.5em 0}" +
@@ -74,13 +72,13 @@
         q.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
           return v.toFixed(6); }).join(","));
       }
-      download("/api/layers/export?" + q.toString(), bar, out);
+      download("/api/layers/export?" + q.toString(), bar, out, portal.helpers);
     });
     return dialog;
   }
 
   // fetch + a stream reader, so the dialog can show how much of the file has arrived (Content-Length is known).
-  function download(url, bar, out) {
+  function download(url, bar, out, helpers) {
     bar.hidden = false; bar.removeAttribute("value"); out.textContent = T.preparing;
     fetch(url, { credentials: "same-origin" }).then(function (response) {
       if (!response.ok) {
@@ -96,7 +94,7 @@
           chunks.push(step.value);
           received += step.value.length;
           if (total) { bar.max = total; bar.value = received; }
-          out.textContent = Math.round(received / 1024).toLocaleString(fa ? "fa-IR" : "en-US") + " KB";
+          out.textContent = helpers.fmt(received / 1024, 0) + " KB";
           return pump();
         });
       }
@@ -112,7 +110,7 @@
       });
     }).catch(function (err) {
       bar.hidden = true;
-      out.textContent = T.failed + err.message;
+      out.textContent = interpolate(T.failed, [err.message]);
     });
   }
 

@@ -1,5 +1,6 @@
-"""manage.py import_layer LAYER FILE — and import_parcels / import_streets / import_buildings / import_zoning,
-which are this command with the layer fixed. Dry run unless --commit."""
+"""manage.py import_layer LAYER FILE — and import_parcels / import_streets / import_buildings (and zoning's
+import_zoning), which are this command with the layer fixed. Dry run unless --commit. The report is printed in
+English, or in Persian with --language fa (common/commands.py)."""
 
 import getpass
 import json
@@ -7,8 +8,10 @@ import sys
 import tomllib
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
+from common.commands import BaseCommand
 from parcels.importing import LAYERS, ImportAborted, ImportError_, ImportOptions, run_import
 
 
@@ -17,7 +20,7 @@ def _pairs(items, option):
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise CommandError(f"{option} takes NAME=VALUE, not {item!r}")
+            raise CommandError(_("%(option)s takes NAME=VALUE, not %(item)r") % {"option": option, "item": item})
         out[name.strip()] = value.strip()
     return out
 
@@ -30,10 +33,12 @@ def read_mapping_file(path: str) -> dict:
         text = p.read_bytes()
         data = tomllib.loads(text.decode("utf-8")) if p.suffix.lower() == ".toml" else json.loads(text)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
-        raise CommandError(f"Cannot read the mapping file {path}: {exc}") from None
+        raise CommandError(_("Cannot read the mapping file %(path)s: %(error)s")
+                           % {"path": path, "error": exc}) from None
     unknown = set(data) - {"fields", "values", "srs", "key", "source_layer", "join_csv", "join_on"}
     if unknown:
-        raise CommandError(f"Unknown entries in the mapping file: {', '.join(sorted(unknown))}")
+        raise CommandError(_("Unknown entries in the mapping file: %(entries)s")
+                           % {"entries": ", ".join(sorted(unknown))})
     return data
 
 
@@ -102,4 +107,4 @@ class Command(BaseCommand):
         self.stdout.write(report.summary())
         if opts["report_file"]:
             report.write_issues_csv(opts["report_file"])
-            self.stdout.write(f"  every problem row: {opts['report_file']}")
+            self.stdout.write("  " + _("every problem row: %(path)s") % {"path": opts["report_file"]})

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
+from common.commands import BaseCommand
 from parcels.importing import ImportAborted, ImportError_
 
 
@@ -26,25 +28,27 @@ class Command(BaseCommand):
         from data.demo_city.loader import demo_loaded, load_city
 
         if opts["parcels"] < 100 or opts["parcels"] > 2_000_000:
-            raise CommandError("--parcels must be between 100 and 2,000,000")
+            raise CommandError(_("--parcels must be between 100 and 2,000,000"))
         if opts["if_absent"] and demo_loaded():
-            self.stdout.write("Demo city already loaded; nothing to do.")
+            self.stdout.write(_("Demo city already loaded; nothing to do."))
             return
         out = Path(opts["out"] or settings.VAR_DIR / f"demo_city_{opts['parcels']}_{opts['seed']}")
         gpkg, dem = out / "demo_city.gpkg", out / "dem.tif"
         progress = sys.stderr.isatty()
         if not gpkg.exists():
-            self.stdout.write(f"Generating the demo city ({opts['parcels']:,} parcels, seed {opts['seed']}) in {out} …")
+            self.stdout.write(_("Generating the demo city (%(parcels)s parcels, seed %(seed)s) in %(folder)s …")
+                              % {"parcels": f"{opts['parcels']:,}", "seed": opts["seed"], "folder": out})
             params = CityParams(parcels=opts["parcels"], seed=opts["seed"], srid=settings.MUNICIPALITY_SRID)
             result = generate_city(params, out_dir=out, progress=progress)
             gpkg, dem = result.gpkg_path, result.dem_path
-        self.stdout.write(f"Loading {gpkg} …")
+        self.stdout.write(_("Loading %(file)s …") % {"file": gpkg})
         try:
             counts = load_city(gpkg, dem, progress=progress, stdout=self.stdout)
         except (ImportError_, ImportAborted) as exc:
             report = getattr(exc, "report", None)
             if report is not None:
                 self.stdout.write(report.summary())
-            raise CommandError(f"The demo city did not load (nothing was written): {exc}") from None
-        self.stdout.write(self.style.SUCCESS(
-            "Demo city loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())))
+            raise CommandError(_("The demo city did not load (nothing was written): %(error)s")
+                               % {"error": exc}) from None
+        self.stdout.write(self.style.SUCCESS(_("Demo city loaded: %(counts)s")
+                                             % {"counts": ", ".join(f"{k} {v:,}" for k, v in counts.items())}))

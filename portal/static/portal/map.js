@@ -1,5 +1,7 @@
 // The map portal: the city's layers as vector tiles made in PostGIS, one search box, the parcel sheet, and a
 // permalink (#zoom/lat/lon[/parcel]) that restores the view and the selected parcel.
+// Interface text comes from Django's JavaScript catalogue (gettext, loaded before this script): English msgids, the
+// Persian in locale/fa/LC_MESSAGES/djangojs.po. Data that comes in two languages is picked by pick().
 (function () {
   "use strict";
   var cfg = window.MAP_CONFIG;
@@ -10,8 +12,17 @@
 
   function num(value) {
     var text = String(value);
-    return fa ? text.replace(/[0-9]/g, function (d) { return PERSIAN[+d]; }) : text;
+    if (!fa) { return text; }
+    return text.replace(/[0-9]/g, function (d) { return PERSIAN[+d]; });
   }
+  // Data in two languages (a layer's title / title_en, a land use's name_fa / name_en, a notice's fa / en) is
+  // picked by the page's language, not translated; the Persian value stands in for a missing English one.
+  function pick(obj, field) {
+    var base = field ? field + "_" : "";
+    var persian = (base + "fa") in obj ? obj[base + "fa"] : obj[field];
+    return (!fa && obj[base + "en"]) || persian;
+  }
+  var LIST_SEPARATOR = pgettext("list separator", ", ");
   function fmt(value, digits) {
     if (value === null || value === undefined) { return "—"; }
     return num(Number(value).toLocaleString("en-US", { maximumFractionDigits: digits === undefined ? 1 : digits }));
@@ -24,22 +35,19 @@
   function ltr(text) { return '<bdi dir="ltr">' + esc(num(text)) + "</bdi>"; }
   function landUseName(code) {
     var lu = landUses[code];
-    return lu ? (fa ? lu[0] : lu[1]) : (code || "—");
+    return lu ? pick({ fa: lu[0], en: lu[1] }) : (code || "—");
   }
-  var T = fa ? {
-    code: "کد نوسازی", plate: "پلاک ثبتی", postal: "کد پستی", use: "کاربری", deed: "مساحت سند (م²)",
-    measured: "مساحت اندازه‌گیری‌شده (م²)", mismatch: "اختلاف مساحت سند و اندازه‌گیری", district: "منطقه / حوزه / بلوک",
-    streets: "معابر مجاور", width: "عرض موجود / طرح (م)", frontage: "بَر (م)", corner: "نبش", yes: "بله", no: "خیر",
-    buildings: "ساختمان‌ها", floors: "طبقات", gfa: "زیربنا (م²)", units: "واحد", widening: "عقب‌نشینی (م²)",
-    address: "نشانی", none: "ندارد", zoning: "پهنهٔ طرح تفصیلی", textPage: "نسخهٔ متنی این صفحه", demo: "داده نمایشی", noParcel: "قطعه‌ای اینجا نیست؛ خیابان یا زمین باز است", outsideCity: "این نقطه بیرون از شهر است", results: "نتیجه‌ای نیست"
-  } : {
-    code: "Renewal code", plate: "Registered plate", postal: "Postal code", use: "Land use", deed: "Deed area (m²)",
-    measured: "Measured area (m²)", mismatch: "Deed and measured area differ", district: "District / zone / block",
-    streets: "Streets fronted", width: "Width existing / planned (m)", frontage: "Frontage (m)", corner: "Corner",
-    yes: "yes", no: "no", buildings: "Buildings", floors: "Floors", gfa: "Gross floor area (m²)", units: "Units",
-    widening: "Road widening (m²)", address: "Address", none: "none", zoning: "Zoning zone",
-    textPage: "Text version of this sheet", demo: "Demo data",
-    noParcel: "No parcel here: a street or open land", outsideCity: "This point is outside the city", results: "No results"
+  var T = {
+    code: gettext("Renewal code"), plate: gettext("Registered plate"), postal: gettext("Postal code"),
+    use: gettext("Land use"), deed: gettext("Deed area (m²)"), measured: gettext("Measured area (m²)"),
+    mismatch: gettext("Deed and measured area differ"), district: gettext("District / zone / block"),
+    streets: gettext("Streets fronted"), width: gettext("Width existing / planned (m)"),
+    frontage: gettext("Frontage (m)"), corner: gettext("Corner"), yes: gettext("yes"), no: gettext("no"),
+    buildings: gettext("Buildings"), floors: gettext("Floors"), gfa: gettext("Gross floor area (m²)"),
+    units: gettext("Units"), widening: gettext("Road widening (m²)"), address: gettext("Address"),
+    none: gettext("none"), zoning: gettext("Zoning zone"), textPage: gettext("Text version of this sheet"),
+    demo: gettext("Demo data"), noParcel: gettext("No parcel here: a street or open land"),
+    outsideCity: gettext("This point is outside the city"), results: gettext("No results")
   };
 
   var USE_COLORS = {
@@ -50,9 +58,9 @@
   // Zoning by the letter of the zone code (R residential, C commercial, M mixed, G green, I industrial, H historic,
   // P public); a city with other codes still gets outlines.
   var ZONE_COLORS = { R: "#f9a825", C: "#d84315", M: "#8e24aa", G: "#2e7d32", I: "#546e7a", H: "#6d4c41", P: "#1565c0" };
-  var ZONE_NAMES = { R: ["مسکونی", "residential"], C: ["تجاری", "commercial"], M: ["مختلط", "mixed use"],
-                     G: ["فضای سبز", "green"], I: ["صنعتی", "industrial"], H: ["تاریخی", "historic"],
-                     P: ["عمومی", "public"] };
+  var ZONE_NAMES = { R: pgettext("zone", "residential"), C: pgettext("zone", "commercial"),
+                     M: pgettext("zone", "mixed use"), G: pgettext("zone", "green"), I: pgettext("zone", "industrial"),
+                     H: pgettext("zone", "historic"), P: pgettext("zone", "public") };
   var STYLES = {
     districts: { color: "#123c52", weight: 2, fill: false, dashArray: "6 4" },
     blocks: { color: "#9e9e9e", weight: 1, fill: true, fillColor: "#fafafa", fillOpacity: 0.4 },
@@ -70,7 +78,10 @@
     buildings: { color: "#3e2723", weight: 0.5, fill: true, fillColor: "#8d6e63", fillOpacity: 0.5 }
   };
 
-  var map = L.map("map", { zoomControl: true, minZoom: 3, maxZoom: 21 }).setView(cfg.center, 15);
+  var map = L.map("map", { zoomControl: false, minZoom: 3, maxZoom: 21 }).setView(cfg.center, 15);
+  // Leaflet's own controls carry English titles: the zoom buttons take ours, the attribution names Leaflet plainly.
+  L.control.zoom({ zoomInTitle: gettext("Zoom in"), zoomOutTitle: gettext("Zoom out") }).addTo(map);
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com" translate="no">Leaflet</a>');
   L.control.scale({ imperial: false }).addTo(map);
 
   // Locate me, north arrow and print: small controls of our own (no extra library).
@@ -81,11 +92,12 @@
   var tools = L.control({ position: "topleft" });
   tools.onAdd = function () {
     var div = L.DomUtil.create("div", "leaflet-bar tools");
-    div.innerHTML = '<a href="#" role="button" class="locate" title="' + (fa ? "مکان من" : "Locate me") + '" aria-label="' +
-      (fa ? "مکان من" : "Locate me") + '">◎</a><a href="#" role="button" class="print" title="' + (fa ? "چاپ" : "Print") +
-      '" aria-label="' + (fa ? "چاپ" : "Print") + '">⎙</a><a href="#" role="button" class="measure" aria-pressed="false" title="' +
-      (fa ? "اندازه‌گیری فاصله و مساحت" : "Measure distance and area") + '" aria-label="' +
-      (fa ? "اندازه‌گیری فاصله و مساحت" : "Measure distance and area") + '">' + RULER + "</a>";
+    function button(name, text, content, extra) {
+      return '<a href="#" role="button" class="' + name + '"' + (extra || "") + ' title="' + text + '" aria-label="' +
+        text + '">' + content + "</a>";
+    }
+    div.innerHTML = button("locate", gettext("Locate me"), "◎") + button("print", gettext("Print"), "⎙") +
+      button("measure", gettext("Measure distance and area"), RULER, ' aria-pressed="false"');
     L.DomEvent.disableClickPropagation(div);
     div.querySelector(".locate").addEventListener("click", function (e) {
       e.preventDefault();
@@ -118,13 +130,13 @@
     here = L.circle(e.latlng, { radius: Math.max(e.accuracy, 5), color: "#1565c0" }).addTo(map);
     document.body.dataset.located = e.latlng.lat.toFixed(5) + "," + e.latlng.lng.toFixed(5);
   });
-  map.on("locationerror", function () { toast(fa ? "مکان شما در دسترس نیست" : "Your location is not available"); });
+  map.on("locationerror", function () { toast(gettext("Your location is not available")); });
   var north = L.control({ position: "topright" });
   north.onAdd = function () {
     var div = L.DomUtil.create("div", "north-arrow");
     div.setAttribute("role", "img");
-    div.setAttribute("aria-label", fa ? "شمال" : "North");
-    div.innerHTML = "<span>▲</span><b>" + (fa ? "ش" : "N") + "</b>";
+    div.setAttribute("aria-label", gettext("North"));
+    div.innerHTML = "<span>▲</span><b>" + pgettext("north arrow", "N") + "</b>";
     return div;
   };
   north.addTo(map);
@@ -132,7 +144,7 @@
   // closed municipal network) the city's own layers on a plain ground: districts, blocks and streets as tiles.
   var baseLayers = {};
   var cityBase = L.layerGroup();
-  var cityBaseName = fa ? "نقشهٔ پایهٔ شهر (بدون اینترنت)" : "City base map (offline)";
+  var cityBaseName = gettext("City base map (offline)");
   document.body.dataset.basemap = "city";
   if (cfg.basemapUrl) {
     var online = L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 21 });
@@ -144,12 +156,11 @@
         map.removeLayer(online);
         cityBase.addTo(map);
         document.body.dataset.basemap = "city";
-        toast(fa ? "نقشهٔ پایهٔ برخط در دسترس نیست؛ نقشهٔ پایهٔ شهر نمایش داده می‌شود"
-                 : "The online base map cannot be reached; showing the city's own base map");
+        toast(gettext("The online base map cannot be reached; showing the city's own base map"));
       }
     });
     online.on("add", function () { onlineErrors = 0; });
-    baseLayers[fa ? "نقشهٔ پایهٔ برخط" : "Online base map"] = online.addTo(map);
+    baseLayers[gettext("Online base map")] = online.addTo(map);
     document.body.dataset.basemap = "online-pending";
   } else {
     cityBase.addTo(map);
@@ -188,8 +199,10 @@
       grid.addTo(map);
       grids[layer.name] = grid;
     });
-    layers.forEach(function (layer) { overlays[fa ? layer.title : layer.title_en] = grids[layer.name]; });
+    layers.forEach(function (layer) { overlays[pick(layer, "title")] = grids[layer.name]; });
     var control = L.control.layers(baseLayers, overlays, { collapsed: true }).addTo(map);
+    var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
+    if (toggle) { toggle.title = gettext("Layers"); toggle.setAttribute("aria-label", gettext("Layers")); }
     // Other parts of the system add their own layers (e.g. raster tiles) on this event: detail.layersControl.
     window.Portal.layersControl = control;
     document.dispatchEvent(new CustomEvent("portal:layers", { detail: window.Portal }));
@@ -208,24 +221,25 @@
   function renderSheet(s) {
     var plate = s.registered_plate;
     var plateText = [plate.section, plate.main, plate.sub].map(function (v) { return v === null ? "—" : v; }).join(" / ");
-    var place = [s.district && (fa ? s.district.name : s.district.name_en), s.zone && (fa ? s.zone.name : s.zone.name_en),
-                 s.block && s.block.code].filter(Boolean);
+    var place = [s.district && pick(s.district, "name"), s.zone && pick(s.zone, "name"), s.block && s.block.code]
+      .filter(Boolean);
     var html = "<h2>" + T.code + " " + (s.renewal_code ? ltr(s.renewal_code) : "—") + "</h2>";
     if (s.is_demo_data) { html += '<p class="demo-tag">' + T.demo + "</p>"; }
     html += "<dl>" + row(T.plate, ltr(plateText)) + row(T.postal, s.postal_code ? ltr(s.postal_code) : "—");
-    html += row(T.address, s.addresses.map(function (a) { return esc(a.street || "") + " " + ltr(a.plaque); }).join("، ") || "—");
+    html += row(T.address, s.addresses.map(function (a) { return esc(pick(a, "street") || "") + " " + ltr(a.plaque); })
+      .join(LIST_SEPARATOR) || "—");
     html += row(T.district, place.map(function (p) { return ltr(p); }).join(" / ") || "—");
-    html += row(T.use, esc(s.land_use ? (fa ? s.land_use.name_fa : s.land_use.name_en) : "—"));
+    html += row(T.use, esc(s.land_use ? pick(s.land_use, "name") : "—"));
     html += row(T.zoning, s.zoning.length ? s.zoning.map(function (z) {
-      return ltr(z.code) + " " + esc(fa ? z.name : (z.name_en || z.name));
-    }).join("، ") : "—");
+      return ltr(z.code) + " " + esc(pick(z, "name"));
+    }).join(LIST_SEPARATOR) : "—");
     html += row(T.deed, fmt(s.deed_area)) + row(T.measured, fmt(s.measured_area));
     if (s.area_mismatch) { html += row(T.mismatch, "⚠"); }
     html += row(T.corner, s.is_corner ? T.yes : T.no);
     html += row(T.widening, s.road_widening ? fmt(s.road_widening.area) : T.none) + "</dl>";
     html += "<h3>" + T.streets + "</h3><table><thead><tr><th></th><th>" + T.width + "</th><th>" + T.frontage +
       "</th></tr></thead><tbody>" + s.frontages.map(function (f) {
-        return "<tr><td>" + esc(fa ? f.name : (f.name_en || f.name)) + "</td><td>" + fmt(f.existing_width) + " / " +
+        return "<tr><td>" + esc(pick(f, "name")) + "</td><td>" + fmt(f.existing_width) + " / " +
           (f.planned_width ? fmt(f.planned_width) : "—") + "</td><td>" + fmt(f.frontage_length) + "</td></tr>";
       }).join("") + "</tbody></table>";
     var b = s.buildings;
@@ -241,7 +255,9 @@
   // Sections other apps plug into the sheet (eligibility, dues, ...): each has its own JSON URL, fetched after the
   // sheet opens, and a renderer its app registered as window.PortalSections[key](data, helpers, element).
   var sectionLayer = L.layerGroup().addTo(map);
-  var helpers = { fa: fa, num: num, fmt: fmt, esc: esc, ltr: ltr, row: row, map: map, layer: sectionLayer,
+  // (no language flag among them: text comes from gettext, two-language data from pick)
+  var helpers = { num: num, fmt: fmt, esc: esc, ltr: ltr, row: row, pick: pick, listSeparator: LIST_SEPARATOR,
+                  map: map, layer: sectionLayer,
                   getJSON: function (url) { return getJSON(url); } };
   window.Portal = { map: map, helpers: helpers, layersControl: null };
 
@@ -251,7 +267,7 @@
       el.className = "sheet-section";
       el.id = "sheet-" + sec.key;
       el.setAttribute("aria-busy", "true");
-      el.innerHTML = "<h3>" + esc(fa ? sec.title_fa : sec.title_en) + '</h3><div class="body muted">…</div>';
+      el.innerHTML = "<h3>" + esc(pick(sec, "title")) + '</h3><div class="body muted">…</div>';
       sheetContent.appendChild(el);
       var body = el.querySelector(".body");
       getJSON(sec.url).then(function (res) {
@@ -343,9 +359,9 @@
     var length = 0;
     for (var i = 1; i < measurePoints.length; i++) { length += map.distance(measurePoints[i - 1], measurePoints[i]); }
     if (closed) { length += map.distance(measurePoints[measurePoints.length - 1], measurePoints[0]); }
-    var text = (fa ? "فاصله: " : "Distance: ") + fmt(length, 1) + (fa ? " متر" : " m");
-    if (closed) { text += " — " + (fa ? "مساحت: " : "Area: ") + fmt(ringArea(measurePoints), 1) + (fa ? " متر مربع" : " m²"); }
-    box.textContent = measurePoints.length ? text : (fa ? "روی نقشه کلیک کنید" : "Click on the map");
+    var text = interpolate(gettext("Distance: %s m"), [fmt(length, 1)]);
+    if (closed) { text += " — " + interpolate(gettext("Area: %s m²"), [fmt(ringArea(measurePoints), 1)]); }
+    box.textContent = measurePoints.length ? text : gettext("Click on the map");
     box.dataset.length = length.toFixed(2);
     box.dataset.area = closed ? ringArea(measurePoints).toFixed(2) : "";
     box.dataset.points = JSON.stringify(measurePoints.map(function (p) { return [p.lat, p.lng]; }));
@@ -371,7 +387,8 @@
     }
     getJSON(cfg.atUrl + "?lon=" + e.latlng.lng.toFixed(7) + "&lat=" + e.latlng.lat.toFixed(7)).then(function (res) {
       if (res.ok) { openSheet(res.body, false); return; }
-      // the API's messages are English; the two expected answers are said in the interface's language
+      // the two expected answers have the interface's own wording; any other error is the API's message, which
+      // comes in the page's language (the request carries the language cookie)
       toast(res.body.error === "outside_city" ? T.outsideCity : res.status === 404 ? T.noParcel : res.body.message);
     });
   });
@@ -481,12 +498,12 @@
     var div = L.DomUtil.create("div", "legend");
     // a <details>: open on wide screens, folded on a phone so the map stays visible (print opens it)
     div.innerHTML = "<details" + (window.innerWidth > 700 ? " open" : "") + "><summary>" +
-      (fa ? "راهنمای نقشه" : "Legend") + "</summary>" + ["residential", "commercial", "education", "religious", "green_space", "health", "industrial",
+      gettext("Legend") + "</summary>" + ["residential", "commercial", "education", "religious", "green_space", "health", "industrial",
                      "historic_heritage", "vacant"].map(function (k) {
       return '<i style="background:' + USE_COLORS[k] + '"></i>' + esc(landUseName(k));
-    }).join("<br>") + '<br><i style="background:#d50000"></i>' + T.widening.replace(/ \(.*\)/, "") +
+    }).join("<br>") + '<br><i style="background:#d50000"></i>' + gettext("Road widening") +
       "<hr><b>" + T.zoning + "</b><br>" + Object.keys(ZONE_COLORS).map(function (k) {
-        return '<i style="background:' + ZONE_COLORS[k] + '"></i>' + ltr(k) + " " + ZONE_NAMES[k][fa ? 0 : 1];
+        return '<i style="background:' + ZONE_COLORS[k] + '"></i>' + ltr(k) + " " + ZONE_NAMES[k];
       }).join("<br>") + "</details>";
     L.DomEvent.disableClickPropagation(div);
     return div;

@@ -3,8 +3,10 @@
 Without a path, the DEM registered in layers (Raster of kind dem; the demo city registers its own). The DEM may be
 in any CRS with an EPSG code. One transaction: all parcels are updated or none."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
+from common.commands import BaseCommand
 from zoning.terrain import TerrainError, compute
 
 
@@ -20,18 +22,19 @@ class Command(BaseCommand):
         from zoning.models import ParcelOverlay
 
         if if_absent and ParcelOverlay.objects.filter(slope_mean__isnull=False).exists():
-            self.stdout.write("Terrain already computed; nothing to do.")
+            self.stdout.write(_("Terrain already computed; nothing to do."))
             return
 
         if dem is None:
             raster = Raster.objects.filter(kind=Raster.Kind.DEM).order_by("-id").first()
             if raster is None:
-                raise CommandError("no DEM registered: give the GeoTIFF's path")
+                raise CommandError(_("No DEM registered: give the GeoTIFF's path."))
             dem = raster.path
         try:
             result = compute(dem)
         except (TerrainError, OSError) as exc:   # rasterio's errors are OSError subclasses
             raise CommandError(f"{dem}: {exc}") from None
         self.stdout.write(self.style.SUCCESS(
-            f"Terrain of {result['parcels']:,} parcels from {dem} in {result['seconds']['total']} s "
-            f"({result['without_dem_cover']} outside the DEM): {result['seconds']}"))
+            _("Terrain of %(parcels)s parcels from %(dem)s in %(seconds)s s (%(outside)s outside the DEM): %(steps)s")
+            % {"parcels": f"{result['parcels']:,}", "dem": dem, "seconds": result["seconds"]["total"],
+               "outside": result["without_dem_cover"], "steps": result["seconds"]}))

@@ -5,8 +5,10 @@ file whose code is already there replaces that version's rules (their history is
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
+from common.commands import BaseCommand
 from zoning.rulebook import RulebookError, parse_rulebook, save_rulebook
 
 
@@ -25,14 +27,16 @@ class Command(BaseCommand):
         try:
             book = parse_rulebook(path, set(LandUse.objects.values_list("code", flat=True)))
         except RulebookError as exc:
-            raise CommandError(f"{path}: {len(exc.problems)} problem(s), nothing was written:\n  "
-                               + "\n  ".join(exc.problems)) from None
+            heading = _("%(path)s: %(count)s problem(s), nothing was written:") % {"path": path,
+                                                                                    "count": len(exc.problems)}
+            raise CommandError(heading + "\n  " + "\n  ".join(exc.problems)) from None
         self.stdout.write(book.summary())
         if if_absent and Rulebook.objects.filter(code=book.code).exists():
-            self.stdout.write(f"Rulebook {book.code} already loaded; nothing to do.")
+            self.stdout.write(_("Rulebook %(code)s already loaded; nothing to do.") % {"code": book.code})
             return
         if not commit:
-            self.stdout.write("Dry run: nothing written (add --commit).")
+            self.stdout.write(_("Dry run: nothing written (add --commit)."))
             return
         rulebook = save_rulebook(book, source=str(path))
-        self.stdout.write(self.style.SUCCESS(f"Loaded {rulebook.code}: {rulebook.rules.count()} rules."))
+        self.stdout.write(self.style.SUCCESS(_("Loaded %(code)s: %(count)s rules.")
+                                             % {"code": rulebook.code, "count": rulebook.rules.count()}))

@@ -5,9 +5,10 @@ a change of the rules' geometry outside the app). One transaction. --if-absent: 
 
 import time
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from common.commands import BaseCommand
 from common.db import batch_session
 from zoning import overlays
 
@@ -22,10 +23,11 @@ class Command(BaseCommand):
         from parcels.models import Parcel
 
         if if_absent and not Parcel.objects.filter(overlay__isnull=True).exists():
-            self.stdout.write("Every parcel has its overlay facts; nothing to do.")
+            self.stdout.write(_("Every parcel has its overlay facts; nothing to do."))
             return
         started = time.perf_counter()
         with batch_session(), transaction.atomic():
             overlays.refresh(None)
         self.stdout.write(self.style.SUCCESS(
-            f"Overlay facts of {Parcel.objects.count():,} parcels refreshed in {time.perf_counter() - started:.1f} s."))
+            _("Overlay facts of %(count)s parcels refreshed in %(seconds)s s.")
+            % {"count": f"{Parcel.objects.count():,}", "seconds": f"{time.perf_counter() - started:.1f}"}))

@@ -5,7 +5,9 @@
   var data = JSON.parse(document.getElementById("envelope-data").textContent);
   var el = document.getElementById("envelope-map");
   if (!data || !el) { return; }
-  var map = L.map(el, { attributionControl: false });
+  var map = L.map(el, { attributionControl: false, zoomControl: false });
+  // Leaflet's own button titles are English: the page's language instead (Django's JavaScript catalogue).
+  L.control.zoom({ zoomInTitle: gettext("Zoom in"), zoomOutTitle: gettext("Zoom out") }).addTo(map);
   fetch("/api/parcels/" + data.parcel_id + "/envelope.geojson").then(function (r) { return r.json(); })
     .then(function (fc) {
       var styles = { parcel: { color: "#333", weight: 2, fillOpacity: 0.05 },

@@ -1,0 +1,70 @@
+"""Finance staff's reports: collections by year and district, and the daily reconciliation of gateway payments
+against the ledger. Raw SQL: each is one aggregate over the whole ledger (FILTERed sums, a FULL JOIN of what was
+assessed with what moved) that the ORM would split into several queries."""
+
+from datetime import date, datetime, time, timedelta
+
+import jdatetime
+from django.db import connection
+from django.utils import timezone
+
+from dues import gateways
+from dues.models import Payment
+
+_COLLECTIONS = """
+WITH assessed AS (
+    SELECT a.year, a.district_id, count(*) AS parcels, sum(a.amount) AS assessed
+    FROM dues_assessment a WHERE a.is_current GROUP BY a.year, a.district_id
+), moved AS (
+    SELECT e.year, p.district_id,
+           sum(e.amount) FILTER (WHERE e.kind IN ('payment', 'credit')) AS collected,
+           sum(e.amount) FILTER (WHERE e.kind = 'discount') AS discount,
+           sum(e.amount) FILTER (WHERE e.kind = 'penalty') AS penalty,
+           sum(e.amount) FILTER (WHERE e.kind = 'rounding') AS rounding
+    FROM dues_ledgerentry e JOIN parcels_parcel p ON p.id = e.parcel_id GROUP BY e.year, p.district_id
+)
+SELECT COALESCE(a.year, m.year) AS year, d.code, d.name, d.name_en, COALESCE(a.parcels, 0),
+       COALESCE(a.assessed, 0)::bigint,
+       COALESCE(m.discount, 0)::bigint, COALESCE(m.penalty, 0)::bigint, COALESCE(m.rounding, 0)::bigint,
+       COALESCE(m.collected, 0)::bigint
+FROM assessed a FULL JOIN moved m ON m.year = a.year AND m.district_id IS NOT DISTINCT FROM a.district_id
+LEFT JOIN parcels_district d ON d.id = COALESCE(a.district_id, m.district_id)
+ORDER BY 1 DESC, 2
+"""
+
+_RECONCILIATION = """
+SELECT p.gateway, p.kind, count(*), sum(p.amount)::bigint,
+       sum((SELECT sum(e.amount) FROM dues_ledgerentry e
+            WHERE e.payment_id = p.id AND e.kind IN ('payment', 'credit')))::bigint
+FROM dues_payment p WHERE p.paid_at >= %s AND p.paid_at < %s
+GROUP BY p.gateway, p.kind ORDER BY 1, 2
+"""
+
+
+def collections() -> list[dict]:
+    """Per year and district (its name in both languages): assessed − discount + penalty − rounding − collected =
+    balance."""
+    with connection.cursor() as cursor:
+        cursor.execute(_COLLECTIONS)
+        rows = cursor.fetchall()
+    out = []
+    for year, code, name, name_en, parcels, assessed, discount, penalty, rounding, collected in rows:
+        out.append({"year": year, "district": code, "name": name, "name_en": name_en or "", "parcels": parcels,
+                    "assessed": assessed,
+                    "discount": discount, "penalty": penalty, "rounding": rounding, "collected": collected,
+                    "balance": assessed - discount + penalty - rounding - collected})
+    return out
+
+
+def reconciliation(day: date) -> dict:
+    """Payments verified on one day (local time) by gateway, against the ledger entries they posted. The gateway's
+    and the kind's labels are in the reader's language (the gateway's is None for a name no backend has)."""
+    start = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+    with connection.cursor() as cursor:
+        cursor.execute(_RECONCILIATION, [start, start + timedelta(days=1)])
+        rows = [{"gateway": r[0], "gateway_label": gateways.label(r[0]), "kind": r[1],
+                 "kind_label": str(Payment.Kind(r[1]).label), "payments": r[2], "amount": r[3], "posted": r[4] or 0,
+                 "difference": r[3] - (r[4] or 0)} for r in cursor.fetchall()]
+    return {"date": jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"), "gregorian": day.isoformat(),
+            "rows": rows, "payments": sum(r["payments"] for r in rows), "amount": sum(r["amount"] for r in rows),
+            "reconciled": all(r["difference"] == 0 for r in rows)}

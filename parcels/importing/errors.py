@@ -1,0 +1,13 @@
+"""The import's exceptions, in a module of their own so every part of the package can raise them."""
+
+
+class ImportError_(Exception):
+    """The file cannot be imported at all (unreadable, no CRS, unknown field …). Nothing was written."""
+
+
+class ImportAborted(Exception):
+    """A commit was refused because rows have problems; nothing was written. Carries the report (ImportReport)."""
+
+    def __init__(self, report):
+        self.report = report
+        super().__init__(report.abort_reason)
