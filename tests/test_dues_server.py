@@ -21,6 +21,25 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _all_at_once(n, opener, request):
+    """Send `request()` n times from n threads released together; the (status, Location) of each redirect."""
+    start, answers = threading.Barrier(n), []
+
+    def send():
+        start.wait()
+        try:
+            opener.open(request(), timeout=30)
+        except urllib.error.HTTPError as exc:  # _NoRedirect turns each redirect into an HTTPError
+            answers.append((exc.code, exc.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=send) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
 @pytest.fixture(scope="module")
 def threaded_server(portal_url, django_db_blocker):
     """A second gunicorn on the test database with 20 threads in 2 processes, so twenty callbacks really are
@@ -42,20 +61,7 @@ def test_twenty_concurrent_duplicate_callbacks_record_one_payment(threaded_serve
                                           succeeded=True)
     url = f"{threaded_server}/dues/callback/sandbox/?token={attempt.token}&ref={reference}"
     opener = urllib.request.build_opener(_NoRedirect)
-    start, statuses = threading.Barrier(20), []
-
-    def hit():
-        start.wait()
-        try:
-            opener.open(url, timeout=30)
-        except urllib.error.HTTPError as exc:
-            statuses.append((exc.code, exc.headers.get("Location", "")))
-
-    threads = [threading.Thread(target=hit) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = _all_at_once(20, opener, lambda: url)
     assert len(statuses) == 20 and all(code == 302 and "message=paid" in where for code, where in statuses)
     with django_db_blocker.unblock():
         payments = Payment.objects.filter(gateway="sandbox", gateway_ref=reference)
@@ -65,8 +71,6 @@ def test_twenty_concurrent_duplicate_callbacks_record_one_payment(threaded_serve
         assert bill.status == Bill.Status.PAID
         assert sum(y.balance for y in billing.ledger(parcel.pk)) == 0
         _reconciles(parcel)
-
-
 
 
 def test_ten_concurrent_posts_issue_one_bill(threaded_server, dues_city, django_db_blocker):
@@ -82,23 +86,13 @@ def test_ten_concurrent_posts_issue_one_bill(threaded_server, dues_city, django_
     cookie = re.search(r"csrftoken=([^;]+)", preview.headers["Set-Cookie"]).group(1)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', preview.read().decode()).group(1)
     opener = urllib.request.build_opener(_NoRedirect)
-    start, locations = threading.Barrier(10), []
 
     def post():
-        request = urllib.request.Request(url, data=f"csrfmiddlewaretoken={token}".encode(), method="POST",
-                                         headers={"Cookie": f"csrftoken={cookie}", "Referer": url,
-                                                  "Content-Type": "application/x-www-form-urlencoded"})
-        start.wait()
-        try:
-            opener.open(request, timeout=30)
-        except urllib.error.HTTPError as exc:
-            locations.append((exc.code, exc.headers.get("Location", "")))
+        return urllib.request.Request(url, data=f"csrfmiddlewaretoken={token}".encode(), method="POST",
+                                      headers={"Cookie": f"csrftoken={cookie}", "Referer": url,
+                                               "Content-Type": "application/x-www-form-urlencoded"})
 
-    threads = [threading.Thread(target=post) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    locations = _all_at_once(10, opener, post)
     assert len(locations) == 10 and {code for code, _ in locations} == {302}
     assert len({where for _, where in locations}) == 1
     with django_db_blocker.unblock():
