@@ -50,7 +50,7 @@ def main():
     paths = [f"/api/parcels/at?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in points]
     from parcels import sheet
 
-    statement = sheet._SHEET.format(where=sheet.WHERE["point"])
+    statement = sheet.sheet_sql(sheet.WHERE["point"])
     params = [{"lon": lon, "lat": lat, "srid": settings.MUNICIPALITY_SRID,
                "tolerance": float(settings.AREA_MISMATCH_TOLERANCE)} for lon, lat in points]
     with CaptureQueriesContext(connection) as captured:  # what else the view runs (nothing, if all is well)
@@ -86,7 +86,7 @@ def main():
             for i, (lon, lat) in enumerate(points):
                 copy.write_row((i, f"SRID=4326;POINT({lon} {lat})"))
         conn.execute("UPDATE bench_click_points SET pt = ST_Transform(pt, %s)", [city.srid])
-    statement = sheet._SHEET.format(where="ST_Intersects(geom, (SELECT pt FROM bench_click_points WHERE i = :i))")
+    statement = sheet.sheet_sql("ST_Intersects(geom, (SELECT pt FROM bench_click_points WHERE i = :i))")
     # (the spot is looked up already in the municipality's CRS: the raw side is spared the transform)
     statement = statement.replace("%(tolerance)s", repr(float(settings.AREA_MISMATCH_TOLERANCE)))
     script = f"\\set i random(0, {len(points) - 1})\n{statement.strip()};\n"

@@ -135,9 +135,14 @@ WHERE = {
 }
 
 
-def _statement(by: str) -> str:
+def sheet_sql(where: str) -> str:
+    """The sheet's one statement for the parcel picked by the SQL condition `where`, with every registered field."""
     fields = "".join(f",\n    {_sql_string(key)}, ({sql})" for key, sql in sorted(FIELDS.items()))
-    return _SHEET.format(where=WHERE[by], fields=fields)
+    return _SHEET.format(where=where, fields=fields)
+
+
+def _statement(by: str) -> str:
+    return sheet_sql(WHERE[by])
 
 
 def _sql_string(text: str) -> str:
