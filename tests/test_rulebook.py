@@ -104,7 +104,7 @@ max_coverage = [ { value = 60, article = "a" }, { value = 70, article = "b", eff
 def test_malformed_files(tmp_path, text, problem):
     with pytest.raises(RulebookError) as err:
         parse_rulebook(write(tmp_path, text), USES)
-    assert any(problem in p for p in err.value.problems)
+    assert any(problem in str(p) for p in err.value.problems)   # str(): the English
 
 
 def test_reloading_replaces_the_version_and_keeps_history(tmp_path):
@@ -127,12 +127,71 @@ def test_admin_lists_rules_and_refuses_a_bad_value(admin_client):
     assert page.status_code == 200 and "R111" in page.content.decode()
     form = {"rulebook": rule.rulebook_id, "zone_code": "R111", "key": "max_far", "value": "-3",
             "document": rule.document, "article": rule.article, "effective_from": "2026-03-21"}
+    admin_client.cookies["django_language"] = "en"
     refused = admin_client.post(f"/admin/zoning/rule/{rule.pk}/change/", form)
     assert refused.status_code == 200 and "must be between 0 and 2000" in refused.content.decode()
     form["value"] = "130"
     assert admin_client.post(f"/admin/zoning/rule/{rule.pk}/change/", form).status_code == 302
     assert rules_in_force("R111").get("max_far") == 130
     assert rule.history.count() >= 1
+
+
+# -- in the reader's language: the loader's report and the admin's refusal ----------------------------------------
+
+def test_load_rulebook_in_persian_reports_its_problems_in_persian(tmp_path):
+    path = write(tmp_path, HEAD.replace("2025-03-21", "2025-03-21\neffective_to = 2024-01-01") + """
+[zones.R1]
+max_far = { value = -10, article = "t2" }
+max_height = { value = 12 }
+floors_by_street_width = { value = [[12, 4], [8, 3]], article = "t3" }
+""")
+    with pytest.raises(CommandError) as err:
+        call_command("load_rulebook", str(path), "--language", "fa")
+    text = str(err.value)
+    for expected in ["4 ایراد؛ چیزی نوشته نشد",
+                     "[rulebook]: effective_to باید پس از effective_from باشد",
+                     "zones.R1.max_far: باید بین 0 و 2000 باشد، نه -10",
+                     "zones.R1.max_height: article (بند مورد استناد) لازم است",
+                     "zones.R1.floors_by_street_width: ردیف 2: min_street_width_m باید افزایش یابد (8 پس از 12)"]:
+        assert expected in text
+    assert "must be" not in text and "is required" not in text
+    # The same file in English (the default of a command) says the same in English.
+    with pytest.raises(CommandError, match="effective_to must be after effective_from"):
+        call_command("load_rulebook", str(path))
+
+
+def test_load_rulebook_summary_in_persian(capsys):
+    call_command("load_rulebook", str(DEMO), "--language", "fa")
+    out = capsys.readouterr().out
+    assert out.startswith("ضوابط demo-detailed-plan-1405: ") and "لازم‌الاجرا از 2026-03-21" in out
+    assert "rules for" not in out
+
+
+def test_a_bad_rule_value_is_refused_in_the_admin_users_language(admin_client):
+    call_command("load_rulebook", str(DEMO), "--commit")
+    rule = Rule.objects.get(zone_code="R111", key="max_far")
+    form = {"rulebook": rule.rulebook_id, "zone_code": "R111", "key": "max_far", "value": "-3",
+            "document": rule.document, "article": rule.article, "effective_from": "2026-03-21"}
+    refused = admin_client.post(f"/admin/zoning/rule/{rule.pk}/change/", form).content.decode()   # Persian: no cookie
+    assert "باید بین 0 و 2000 باشد، نه -3" in refused and "must be between" not in refused
+    form["value"] = '"high"'
+    refused = admin_client.post(f"/admin/zoning/rule/{rule.pk}/change/", form).content.decode()
+    assert "باید عددی بین 0 و 2000 باشد، نه &#x27;high&#x27;" in refused
+
+
+def test_model_full_clean_words_a_bad_value_in_the_active_language():
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    book = Rulebook.objects.create(code="x", title="x", document="x", effective_from=dt.date(2025, 3, 21))
+    rule = Rule(rulebook=book, zone_code="R1", key="coverage_band", value={"share": 0.6, "side": "up"},
+                document="x", article="x", effective_from=dt.date(2025, 3, 21))
+    for language, expected in [("fa", "side باید north، south، east یا west باشد، نه 'up'"),
+                               ("en", "side must be north, south, east or west, not 'up'")]:
+        with translation.override(language):
+            with pytest.raises(ValidationError) as err:
+                rule.full_clean()
+            assert err.value.message_dict["value"] == [expected]   # worded when read, in the language then
 
 
 def test_compute_terrain_without_a_dem_is_a_clear_error(tmp_path):

@@ -125,7 +125,9 @@ class Rule(models.Model):
         try:
             check_value(self.key, self.value)
         except RuleValueError as exc:
-            raise ValidationError({"value": str(exc)}) from None
+            # The rule's message template with its values, worded when the form shows it: in the admin user's language.
+            # No code "invalid": a model form would show its field's own "invalid" message (Enter a valid JSON) instead.
+            raise ValidationError({"value": ValidationError(_(exc.msgid), params=exc.params)}) from None
         if self.rulebook_id and self.effective_from and self.effective_from < self.rulebook.effective_from:
             raise ValidationError({"effective_from": _("before the rulebook takes effect")})
 

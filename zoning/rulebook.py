@@ -7,6 +7,9 @@ rulebook's) or a list of such tables: later entries are amendments in force from
 
 Loading is all-or-nothing: every problem in the file is reported (with its place in the file) and nothing is written
 unless there are none.
+
+Problems leave here as message templates (`Text`, as the eligibility engine's notes do), worded in the active language
+where they are shown (`Problem.words()`: the load_rulebook report), so a loader run in Persian reports in Persian.
 """
 
 from __future__ import annotations
@@ -14,21 +17,48 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
+from zoning.eligibility import Text
 from zoning.rules import ALL_ZONES, RULE_KINDS, Citation, RuleValue, RuleValueError, ZoneRules, check_value
 
 USE_KEYS = ("allowed_uses", "conditional_uses", "prohibited_uses")
 
 
+def words(text: Text) -> str:
+    """A message of this module in the active language (figures as Text writes them)."""
+    return str(replace(text, msgid=gettext(text.msgid)))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a rulebook file: where it is (as written in the file, e.g. "zones.R1.max_far[2]", or the file's
+    path; empty for what concerns the file as a whole) and what is wrong. str() is the English."""
+
+    place: str
+    text: Text
+
+    def __str__(self):
+        return f"{self.place}: {self.text}" if self.place else str(self.text)
+
+    def words(self) -> str:
+        """The problem in the active language; the place stays as written in the file."""
+        return f"{self.place}: {words(self.text)}" if self.place else words(self.text)
+
+
+def _problem(place: str, msgid: str, **params) -> Problem:
+    return Problem(place, Text(msgid, params))
+
+
 class RulebookError(Exception):
     """A rulebook file that cannot be loaded; `problems` lists every reason, each with its place in the file."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(map(str, problems)))
         self.problems = problems
 
 
@@ -43,13 +73,15 @@ class ParsedRulebook:
     is_demo: bool
     rules: list[dict] = field(default_factory=list)   # zone_code, key, value, document, article, effective_from
 
-    def summary(self) -> str:
+    def summary(self) -> Text:
         zones = sorted({r["zone_code"] for r in self.rules})
-        return (f"rulebook {self.code}: {len(self.rules)} rules for {len(zones)} zone codes ({', '.join(zones)}), "
-                f"in force from {self.effective_from}")
+        return Text(gettext_noop("rulebook %(code)s: %(rules)s rules for %(zones)s zone codes (%(codes)s), in force "
+                                 "from %(date)s"),
+                    {"code": self.code, "rules": len(self.rules), "zones": len(zones), "codes": ", ".join(zones),
+                     "date": self.effective_from.isoformat()})
 
 
-def _date(value, where: str, problems: list[str]):
+def _date(value, where: str, problems: list[Problem]):
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -59,82 +91,92 @@ def _date(value, where: str, problems: list[str]):
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    problems.append(f"{where}: {value!r} is not a date (write 2026-03-21)")
+    problems.append(_problem(where, gettext_noop("%(value)s is not a date (write 2026-03-21)"), value=repr(value)))
     return None
 
 
 def parse_rulebook(path: Path, land_uses: set[str]) -> ParsedRulebook:
     """Read and check a rulebook file against the known land-use codes; RulebookError lists every problem."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise RulebookError([f"{path}: no such file"]) from None
+        raise RulebookError([_problem(str(path), gettext_noop("no such file"))]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise RulebookError([f"{path}: not valid TOML: {exc}"]) from None
+        # The parser's own words (English) say where and what.
+        raise RulebookError([_problem(str(path), gettext_noop("not valid TOML: %(error)s"), error=str(exc))]) from None
 
     head = data.get("rulebook")
     if not isinstance(head, dict):
-        raise RulebookError([f"{path}: a [rulebook] table (code, title, document, effective_from) is required"])
+        raise RulebookError([_problem(
+            str(path), gettext_noop("a [rulebook] table (code, title, document, effective_from) is required"))])
     for name in ("code", "title", "document", "effective_from"):
         if not head.get(name):
-            problems.append(f"[rulebook]: {name} is required")
+            problems.append(_problem("[rulebook]", gettext_noop("%(name)s is required"), name=name))
     unknown_head = set(head) - {"code", "title", "title_en", "document", "effective_from", "effective_to", "is_demo"}
     if unknown_head:
-        problems.append(f"[rulebook]: unknown fields {', '.join(sorted(unknown_head))}")
+        problems.append(_problem("[rulebook]", gettext_noop("unknown fields %(fields)s"),
+                                 fields=", ".join(sorted(unknown_head))))
     start = _date(head.get("effective_from"), "[rulebook] effective_from", problems) if head.get("effective_from") else None
     end = _date(head["effective_to"], "[rulebook] effective_to", problems) if head.get("effective_to") else None
     if start and end and end <= start:
-        problems.append("[rulebook]: effective_to must be after effective_from")
+        problems.append(_problem("[rulebook]", gettext_noop("effective_to must be after effective_from")))
     book = ParsedRulebook(code=str(head.get("code", "")), title=str(head.get("title", "")),
                           title_en=str(head.get("title_en", "")), document=str(head.get("document", "")),
                           effective_from=start, effective_to=end, is_demo=bool(head.get("is_demo", False)))
 
     zones = data.get("zones")
     if not isinstance(zones, dict) or not zones:
-        problems.append("[zones.<code>] tables with the rules of each zone are required")
+        problems.append(_problem("", gettext_noop("[zones.<code>] tables with the rules of each zone are required")))
         zones = {}
     unknown_top = set(data) - {"rulebook", "zones"}
     if unknown_top:
-        problems.append(f"unknown top-level tables {', '.join(sorted(unknown_top))} (expected [rulebook], [zones.*])")
+        problems.append(_problem("", gettext_noop("unknown top-level tables %(tables)s (expected [rulebook], "
+                                                  "[zones.*])"), tables=", ".join(sorted(unknown_top))))
 
     for zone_code, rules in zones.items():
         if not isinstance(rules, dict):
-            problems.append(f"[zones.{zone_code}] must be a table of rules")
+            problems.append(_problem(f"[zones.{zone_code}]", gettext_noop("must be a table of rules")))
             continue
         for key, entries in rules.items():
             where = f"zones.{zone_code}.{key}"
             if key not in RULE_KINDS:
-                problems.append(f"{where}: unknown rule (known: {', '.join(sorted(RULE_KINDS))})")
+                problems.append(_problem(where, gettext_noop("unknown rule (known: %(known)s)"),
+                                         known=", ".join(sorted(RULE_KINDS))))
                 continue
             entries = entries if isinstance(entries, list) and entries and isinstance(entries[0], dict) else [entries]
             seen_dates = set()
             for n, entry in enumerate(entries):
                 place = where if len(entries) == 1 else f"{where}[{n + 1}]"
                 if not isinstance(entry, dict) or "value" not in entry:
-                    problems.append(f"{place}: write {{ value = ..., article = \"...\" }}")
+                    problems.append(_problem(place, gettext_noop("write { value = ..., article = \"...\" }")))
                     continue
                 extra = set(entry) - {"value", "article", "document", "effective_from"}
                 if extra:
-                    problems.append(f"{place}: unknown fields {', '.join(sorted(extra))}")
+                    problems.append(_problem(place, gettext_noop("unknown fields %(fields)s"),
+                                             fields=", ".join(sorted(extra))))
                 if not entry.get("article"):
-                    problems.append(f"{place}: article (the clause cited) is required")
+                    problems.append(_problem(place, gettext_noop("article (the clause cited) is required")))
                 try:
                     normalised = check_value(key, entry["value"])
                 except RuleValueError as exc:
-                    problems.append(f"{place}: {exc}")
+                    problems.append(Problem(place, Text(exc.msgid, exc.params)))
                     continue
                 if key in USE_KEYS:
                     unknown = [u for u in normalised if u not in land_uses]
                     if unknown:
-                        problems.append(f"{place}: unknown land-use codes {', '.join(unknown)}")
+                        problems.append(_problem(place, gettext_noop("unknown land-use codes %(codes)s"),
+                                                 codes=", ".join(unknown)))
                 when = (_date(entry["effective_from"], f"{place} effective_from", problems)
                         if "effective_from" in entry else start)
                 if when and start and when < start:
-                    problems.append(f"{place}: effective_from {when} is before the rulebook's {start}")
+                    problems.append(_problem(
+                        place, gettext_noop("effective_from %(date)s is before the rulebook's %(start)s"),
+                        date=when.isoformat(), start=start.isoformat()))
                 if when in seen_dates:
-                    problems.append(f"{place}: two entries take effect on {when}")
+                    problems.append(_problem(place, gettext_noop("two entries take effect on %(date)s"),
+                                             date=when and when.isoformat()))
                 seen_dates.add(when)
                 book.rules.append({"zone_code": zone_code, "key": key, "value": entry["value"],
                                    "document": str(entry.get("document") or book.document),
@@ -145,7 +187,9 @@ def parse_rulebook(path: Path, land_uses: set[str]) -> ParsedRulebook:
         for a in USE_KEYS:
             for b in USE_KEYS:
                 if a < b and a in lists and b in lists and lists[a] & lists[b]:
-                    problems.append(f"zones.{zone_code}: {', '.join(sorted(lists[a] & lists[b]))} in both {a} and {b}")
+                    problems.append(_problem(f"zones.{zone_code}",
+                                             gettext_noop("%(uses)s in both %(first)s and %(second)s"),
+                                             uses=", ".join(sorted(lists[a] & lists[b])), first=a, second=b))
     if problems:
         raise RulebookError(problems)
     return book

@@ -26,25 +26,50 @@ PERCENT, METRES, SQUARE_METRES, FLOORS, SPACES, USES, BAND, VERDICT = (
 VERDICTS = ("allowed", "conditional", "prohibited")
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message template for the catalogue (makemessages' xgettext extracts calls by this name) and returns it
+    untranslated: this module imports no Django, so whoever shows the message translates it."""
+    return message
+
+
 class RuleValueError(ValueError):
-    """A rule value that does not fit its kind; the message says what is expected."""
+    """A rule value that does not fit its kind; the message says what is expected. ``args`` is ``(msgid, params)``:
+    the English message template (in the catalogue) and its values (a value as written is given by its repr), so that
+    the message is shown in the reader's language (the admin: zoning.models.Rule.clean; the loader's report:
+    zoning.rulebook); ``str()`` is the English message."""
+
+    def __init__(self, msgid: str, params: dict | None = None):
+        super().__init__(msgid, dict(params or {}))
+
+    @property
+    def msgid(self) -> str:
+        return self.args[0]
+
+    @property
+    def params(self) -> dict:
+        return self.args[1]
+
+    def __str__(self):
+        return self.msgid % self.params
 
 
 def _number(low: float, high: float) -> Callable[[Any], float]:
     def check(value):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise RuleValueError(f"must be a number between {low} and {high}, not {value!r}")
+            raise RuleValueError(gettext_noop("must be a number between %(low)s and %(high)s, not %(value)s"),
+                                 {"low": low, "high": high, "value": repr(value)})
         if not low <= value <= high:
-            raise RuleValueError(f"must be between {low} and {high}, not {value}")
+            raise RuleValueError(gettext_noop("must be between %(low)s and %(high)s, not %(value)s"),
+                                 {"low": low, "high": high, "value": value})
         return float(value)
     return check
 
 
 def _uses(value):
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise RuleValueError(f"must be a list of land-use codes, not {value!r}")
+        raise RuleValueError(gettext_noop("must be a list of land-use codes, not %(value)s"), {"value": repr(value)})
     if len(set(value)) != len(value):
-        raise RuleValueError("lists a land-use code twice")
+        raise RuleValueError(gettext_noop("lists a land-use code twice"))
     return list(value)
 
 
@@ -54,20 +79,25 @@ def _step_table(first: str, second: str, low2: float, high2: float, last_open: b
 
     def check(value):
         if not isinstance(value, list) or not value:
-            raise RuleValueError(f"must be a non-empty list of [{first}, {second}] rows")
+            raise RuleValueError(gettext_noop("must be a non-empty list of [%(first)s, %(second)s] rows"),
+                                 {"first": first, "second": second})
         rows, previous = [], None
         for i, row in enumerate(value):
             if not isinstance(row, list) or len(row) != 2:
-                raise RuleValueError(f"row {i + 1} must be [{first}, {second}], not {row!r}")
+                raise RuleValueError(gettext_noop("row %(row)s must be [%(first)s, %(second)s], not %(value)s"),
+                                     {"row": i + 1, "first": first, "second": second, "value": repr(row)})
             threshold = row[0]
             if threshold is None or (isinstance(threshold, str) and threshold == "inf"):
                 if not (last_open and i == len(value) - 1):
-                    raise RuleValueError(f"row {i + 1}: only the last row may leave {first} open")
+                    raise RuleValueError(gettext_noop("row %(row)s: only the last row may leave %(first)s open"),
+                                         {"row": i + 1, "first": first})
                 threshold = math.inf
             else:
                 threshold = _number(0, 10_000)(threshold)
             if previous is not None and threshold <= previous:
-                raise RuleValueError(f"row {i + 1}: {first} must increase ({threshold} after {previous})")
+                raise RuleValueError(
+                    gettext_noop("row %(row)s: %(first)s must increase (%(value)s after %(previous)s)"),
+                    {"row": i + 1, "first": first, "value": threshold, "previous": previous})
             previous = threshold
             rows.append((threshold, check2(row[1])))
         return rows
@@ -76,17 +106,19 @@ def _step_table(first: str, second: str, low2: float, high2: float, last_open: b
 
 def _coverage_band(value):
     if not isinstance(value, dict) or set(value) - {"share", "extra_m", "side"} or "share" not in value:
-        raise RuleValueError("must be a table {share = 0.6, extra_m = 2, side = \"north\"}")
+        raise RuleValueError(gettext_noop("must be a table {share = 0.6, extra_m = 2, side = \"north\"}"))
     side = value.get("side", "north")
     if side not in ("north", "south", "east", "west"):
-        raise RuleValueError(f"side must be north, south, east or west, not {side!r}")
+        raise RuleValueError(gettext_noop("side must be north, south, east or west, not %(value)s"),
+                             {"value": repr(side)})
     return {"share": _number(0.05, 1)(value["share"]), "extra_m": _number(0, 100)(value.get("extra_m", 0)),
             "side": side}
 
 
 def _review(value):
     if value not in VERDICTS:
-        raise RuleValueError(f"must be allowed, conditional or prohibited, not {value!r}")
+        raise RuleValueError(gettext_noop("must be allowed, conditional or prohibited, not %(value)s"),
+                             {"value": repr(value)})
     return value
 
 
@@ -175,5 +207,6 @@ def check_value(key: str, value):
     """The normalised value of a rule, or RuleValueError (unknown key or a value that does not fit)."""
     kind = RULE_KINDS.get(key)
     if kind is None:
-        raise RuleValueError(f"unknown rule {key!r} (known: {', '.join(sorted(RULE_KINDS))})")
+        raise RuleValueError(gettext_noop("unknown rule %(key)s (known: %(known)s)"),
+                             {"key": repr(key), "known": ", ".join(sorted(RULE_KINDS))})
     return kind.check(value)

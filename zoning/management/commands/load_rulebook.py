@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from common.commands import BaseCommand
-from zoning.rulebook import RulebookError, parse_rulebook, save_rulebook
+from zoning.rulebook import RulebookError, parse_rulebook, save_rulebook, words
 
 
 class Command(BaseCommand):
@@ -29,8 +29,8 @@ class Command(BaseCommand):
         except RulebookError as exc:
             heading = _("%(path)s: %(count)s problem(s), nothing was written:") % {"path": path,
                                                                                     "count": len(exc.problems)}
-            raise CommandError(heading + "\n  " + "\n  ".join(exc.problems)) from None
-        self.stdout.write(book.summary())
+            raise CommandError(heading + "\n  " + "\n  ".join(p.words() for p in exc.problems)) from None
+        self.stdout.write(words(book.summary()))
         if if_absent and Rulebook.objects.filter(code=book.code).exists():
             self.stdout.write(_("Rulebook %(code)s already loaded; nothing to do.") % {"code": book.code})
             return
