@@ -4,8 +4,6 @@ Parameters are read by common.params; errors are raised and rendered as JSON by 
 language. Nothing here returns owners' data to anyone.
 """
 
-from django.conf import settings
-from django.db import connection
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -14,7 +12,7 @@ from common import params
 from common.edge import json_response
 from common.errors import BadParameter, NotFound
 from parcels import identifiers, search as search_module
-from parcels.sheet import sheet_json
+from parcels.sheet import near_parcels, sheet_json
 
 
 class OutsideCity(NotFound):
@@ -36,15 +34,8 @@ def parcel_at(request):
     lat = _coordinate(request, "lat", -90, 90)
     text = sheet_json("point", (lon, lat))
     if text is None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, "
-                "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s), 500))",
-                [lon, lat, settings.MUNICIPALITY_SRID],
-            )
-            near_city = cursor.fetchone()[0]
         point = {"lon": lon, "lat": lat}
-        if not near_city:
+        if not near_parcels(lon, lat):
             raise OutsideCity(_("The point (%(lon)s, %(lat)s) is outside the city.") % point)
         raise NotFound(_("No parcel at (%(lon)s, %(lat)s): a street or open land.") % point)
     return _sheet(text)

@@ -173,3 +173,16 @@ def parcel_sheet(parcel: Parcel) -> dict:
 
 def dumps(data) -> str:
     return json.dumps(data, ensure_ascii=False)
+
+
+def near_parcels(lon: float, lat: float, metres: float = 500) -> bool:
+    """Whether some parcel lies within `metres` of a WGS84 point: a click that found no parcel was on a street or open
+    land of the city, or outside it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, "
+                       "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s), %s))",
+                       [lon, lat, settings.MUNICIPALITY_SRID, metres])
+        return cursor.fetchone()[0]
+
