@@ -16,6 +16,8 @@ tests/test_dues_assessment.py checks this on the whole demo city. Booleans are 1
 import ast
 from decimal import Decimal, getcontext
 
+from common.text import MessageError, gettext_noop
+
 getcontext().prec = 28
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -23,33 +25,13 @@ _CMPOPS = {ast.Eq: "=", ast.NotEq: "<>", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">"
 _FUNCS = {"min": "LEAST", "max": "GREATEST"}
 
 
-def gettext_noop(message: str) -> str:
-    """Marks a message template for the Persian catalogue (makemessages' xgettext extracts it by this name) and
-    returns it untranslated: this module imports no Django, so whoever shows the message translates it."""
-    return message
-
-
 _OPERATOR = gettext_noop("operator %(operator)s is not allowed in %(formula)r at column %(column)s")
 
 
-class FormulaError(ValueError):
+class FormulaError(MessageError):
     """A formula that is not allowed or refers to something undeclared. ``args`` is ``(msgid, params)``: the English
     message template (in the catalogue) and its values, so that the message is shown in the reader's language
     (``gettext(exc.msgid) % exc.params``, dues.tariffs.formula_message); ``str()`` is the English message."""
-
-    def __init__(self, msgid: str, params: dict | None = None):
-        super().__init__(msgid, dict(params or {}))
-
-    @property
-    def msgid(self) -> str:
-        return self.args[0]
-
-    @property
-    def params(self) -> dict:
-        return self.args[1]
-
-    def __str__(self):
-        return self.msgid % self.params
 
 
 class Formula:

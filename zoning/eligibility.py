@@ -30,6 +30,7 @@ from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split
 
+from common.text import gettext_noop
 from zoning.rules import RULE_KINDS, ZoneRules
 
 PASS, FAIL, CONDITIONAL, NOT_CHECKED = "pass", "fail", "conditional", "not_checked"
@@ -39,12 +40,6 @@ SLIVER = 0.001      # m: strips thinner than twice this are overlay noise, not b
 TOUCH = 1e-6         # m: lines computed on a boundary (frontage, widening edge) lie within this of it
 MAX_FLOORS = 100
 MAX_AREA = 1_000_000  # m²: larger proposals are typing errors
-
-
-def gettext_noop(message: str) -> str:
-    """Marks a message for the catalogue (makemessages' xgettext extracts calls by this name); it is translated
-    where it is shown, not here."""
-    return message
 
 
 def plain_number(value) -> str:

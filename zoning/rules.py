@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from common.text import MessageError, gettext_noop
+
 # Rules that apply to every zone unless a zone sets its own value (fault buffer distance, slope threshold, ...).
 ALL_ZONES = "*"
 
@@ -26,31 +28,11 @@ PERCENT, METRES, SQUARE_METRES, FLOORS, SPACES, USES, BAND, VERDICT = (
 VERDICTS = ("allowed", "conditional", "prohibited")
 
 
-def gettext_noop(message: str) -> str:
-    """Marks a message template for the catalogue (makemessages' xgettext extracts calls by this name) and returns it
-    untranslated: this module imports no Django, so whoever shows the message translates it."""
-    return message
-
-
-class RuleValueError(ValueError):
+class RuleValueError(MessageError):
     """A rule value that does not fit its kind; the message says what is expected. ``args`` is ``(msgid, params)``:
     the English message template (in the catalogue) and its values (a value as written is given by its repr), so that
     the message is shown in the reader's language (the admin: zoning.models.Rule.clean; the loader's report:
     zoning.rulebook); ``str()`` is the English message."""
-
-    def __init__(self, msgid: str, params: dict | None = None):
-        super().__init__(msgid, dict(params or {}))
-
-    @property
-    def msgid(self) -> str:
-        return self.args[0]
-
-    @property
-    def params(self) -> dict:
-        return self.args[1]
-
-    def __str__(self):
-        return self.msgid % self.params
 
 
 def _number(low: float, high: float) -> Callable[[Any], float]:
