@@ -14,7 +14,8 @@ from parcels.models import Parcel
 from tests.conftest import CAMBRIDGE
 from zoning.models import Zone
 
-pytestmark = [pytest.mark.other_city, pytest.mark.django_db]
+pytestmark = [pytest.mark.other_city, pytest.mark.django_db,
+              pytest.mark.skipif(not CAMBRIDGE.is_dir(), reason=f"needs the real Cambridge data in {CAMBRIDGE}")]
 
 PARCELS = CAMBRIDGE / "ASSESSING_ParcelsFY2014.topojson"
 TAX = CAMBRIDGE / "TaxFY14.csv"

@@ -10,9 +10,11 @@ import shapely
 from django.db import connection
 
 from parcels.importing import ImportOptions, run_import
+from tests.conftest import CAMBRIDGE
 from tests.test_cambridge import PARCELS, ZONING
 
-pytestmark = [pytest.mark.other_city, pytest.mark.django_db]
+pytestmark = [pytest.mark.other_city, pytest.mark.django_db,
+              pytest.mark.skipif(not CAMBRIDGE.is_dir(), reason=f"needs the real Cambridge data in {CAMBRIDGE}")]
 AMBIGUOUS = 1e-3   # parcels whose two largest zone shares differ by less are left out of the comparison
 
 
