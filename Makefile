@@ -24,5 +24,5 @@ bench:           ## every benchmark (PARCELS=30000,100000,1000000; each generate
 	@bash scripts/setup.sh && export DATABASE_URL=$${DATABASE_URL:-$$(bash scripts/localdb.sh start)} && \
 	  .venv/bin/python bench/import_parcels.py --parcels $${PARCELS:-30000,100000} && \
 	  for n in $$(echo $${PARCELS:-30000,100000} | tr , ' '); do \
-	    for b in tiles map_click exports oapif assessment zoning; do .venv/bin/python bench/$$b.py --parcels $$n || exit 1; done; \
+	    for b in tiles map_click exports oapif assessment zoning notices; do .venv/bin/python bench/$$b.py --parcels $$n || exit 1; done; \
 	  done && .venv/bin/python bench/first_paint.py

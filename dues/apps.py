@@ -8,9 +8,12 @@ class DuesConfig(AppConfig):
     # What the dues' permissions give each role (portal/roles.py syncs the groups after every migrate).
     _SEE = ["view_collections", "view_bill", "view_payment", "view_ledgerentry", "view_assessment",
             "view_assessmentrun"]
+    # Reminder campaigns (dues/reminders.py): starting one is creating a notices campaign (notices.add_batch), seeing
+    # their reports is reading campaigns (notices.view_batch); the reminders page itself needs view_collections.
+    _REMIND = ["notices.add_batch", "notices.view_batch"]
     role_permissions = {
-        "finance": _SEE + ["view_tariffbook"],
-        "admin": _SEE + ["view_tariffbook", "add_tariffbook", "change_tariffbook", "delete_tariffbook"],
+        "finance": _SEE + ["view_tariffbook"] + _REMIND,
+        "admin": _SEE + ["view_tariffbook", "add_tariffbook", "change_tariffbook", "delete_tariffbook"] + _REMIND,
     }
 
     def ready(self):
@@ -21,3 +24,12 @@ class DuesConfig(AppConfig):
             key="dues", title_fa="عوارض نوسازی", title_en="Renewal dues", url_name="dues:parcel_dues",
             build=build, template="dues/sheet_section.html", script="dues/sheet.js", order=50,
         ))
+        # renewal-dues reminders by SMS (the notices event) and the dues of a citizen's "My properties" page
+        from dues import properties, reminders
+
+        reminders.register_event()
+        properties.register()
+        # the city-wide assessment as a long job started from the finance page (jobs/)
+        from dues import jobs
+
+        jobs.register_kind()

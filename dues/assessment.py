@@ -99,8 +99,11 @@ class Result:
     summary: list[dict]
 
 
-def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
-    """Assess every parcel for `year` with its approved book (NoTariffBook if there is none). All or nothing."""
+def assess_year(year: int, run_by: str = "", progress: bool = False, on_chunk=None) -> Result:
+    """Assess every parcel for `year` with its approved book (NoTariffBook if there is none). All or nothing.
+    `on_chunk(done, total)` (parcels), if given, is called before the first chunk and after each (a job's progress,
+    dues/jobs.py); an exception it raises rolls everything back."""
+    on_chunk = on_chunk or (lambda done, total: None)
     from common.db import batch_session
 
     book = TariffBook.objects.approved(year)
@@ -113,6 +116,7 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
             low, high, count = cursor.fetchone()
             bar = tqdm(total=count, unit="parcel", desc=f"assessing {year}", disable=not progress)
             created = reassessed = 0
+            on_chunk(0, 1)
             if count:
                 computed = computed_sql(compiled, "WHERE p.id >= %(lo)s AND p.id < %(hi)s",
                                         "AND b.parcel_id >= %(lo)s AND b.parcel_id < %(hi)s")
@@ -136,6 +140,7 @@ def assess_year(year: int, run_by: str = "", progress: bool = False) -> Result:
                     created += written - superseded
                     reassessed += superseded
                     bar.update(min(CHUNK, high + 1 - lo))
+                    on_chunk(min(lo + CHUNK - low, high + 1 - low), high + 1 - low)  # by parcel id
             bar.close()
             # (no ANALYZE here: a rerun analyses before each chunk it compares, and autovacuum keeps the rest fresh)
             cursor.execute(_SUPERSEDE_BILLS, {"year": year, "run": run.pk, "reason": Bill.Superseded.REASSESSED.value})

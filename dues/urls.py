@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/dues/parcels/<int:parcel_id>", views.parcel_dues, name="parcel_dues"),
     path("api/dues/bills/<int:bill_pk>", views.bill_json, name="bill_json"),
     path("api/dues/finance", views.finance_json, name="finance_json"),
+    path("api/dues/assessments/jobs", views.assessment_job, name="assessment_job"),
     path("dues/parcels/<int:parcel_id>/bill/", views.parcel_bill, name="parcel_bill"),
     path("dues/bills/<int:bill_pk>/", views.bill_page, name="bill_page"),
     path("dues/bills/<int:bill_pk>/pdf", views.bill_pdf, name="bill_pdf"),
@@ -14,4 +15,8 @@ urlpatterns = [
     path("dues/sandbox/<str:token>/", views.sandbox_page, name="sandbox_page"),
     path("dues/callback/<str:gateway_name>/", views.callback, name="callback"),
     path("dues/finance/", views.finance_page, name="finance"),
+    path("dues/finance/reminders/", views.reminders_page, name="reminders"),
+    path("dues/finance/reminders/start", views.reminders_start, name="reminders_start"),
+    path("dues/finance/reminders/<int:batch_pk>/", views.reminders_report, name="reminders_report"),
+    path("dues/finance/assess", views.finance_assess, name="finance_assess"),
 ]

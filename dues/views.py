@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common import params
 from common.edge import json_response
-from common.errors import Forbidden, NotFound
+from common.errors import BadParameter, Forbidden, NotFound
 from dues import billing, pdf, reports
 from dues.assessment import what_if
 from dues.gateways import gateway
@@ -172,7 +172,10 @@ def finance_page(request):
             comparison = str(exc)
     return render(request, "dues/finance.html", {"collections": reports.collections(),
                                                  "reconciliation": reports.reconciliation(day), "drafts": drafts,
-                                                 "what_if_book": chosen, "what_if": comparison})
+                                                 "what_if_book": chosen, "what_if": comparison,
+                                                 "approved_years": TariffBook.objects.filter(
+                                                     status=TariffBook.Status.APPROVED).order_by("-year")
+                                                 .values_list("year", flat=True).distinct()})
 
 
 @require_GET
@@ -181,3 +184,95 @@ def finance_json(request):
         raise Forbidden(_("Finance staff only."))
     day = params.date(request.GET, "date", default=timezone.localdate())
     return json_response({"collections": reports.collections(), "reconciliation": reports.reconciliation(day)})
+
+
+# --- The assessment of a year as a job (jobs/) ----------------------------------------------------------------
+
+
+def _start_assessment(request, given):
+    from jobs import service
+    from jobs.views import owned
+
+    from dues.jobs import KIND
+
+    year = params.integer(given, "year", required=True, min=1300, max=1500)
+    if not TariffBook.objects.filter(year=year, status=TariffBook.Status.APPROVED).exists():
+        raise BadParameter(_("No approved tariff book for %(year)s: load and approve one (manage.py "
+                             "load_tariff_book).") % {"year": year})
+    return service.start(KIND, {"year": year}, request.user, owned=owned(request))
+
+
+@require_POST
+def assessment_job(request):
+    """POST {"year": 1404}: reassess the whole city for a year as a job (finance and admin staff); 202 with the job."""
+    from jobs.views import accepted, request_data
+
+    return accepted(request, _start_assessment(request, request_data(request)))
+
+
+@require_POST
+def finance_assess(request):
+    """The finance page's form: start the job, then follow it on the jobs page."""
+    job = _start_assessment(request, request.POST)
+    return redirect(reverse("jobs:page") + f"#job-{job.pk}")
+
+
+# --- Renewal-dues reminders by SMS (dues/reminders.py): finance staff ----------------------------------------------
+# The page and the reports need the finance pages' permission (dues.view_collections) and, when the rule asks it, the
+# staff second factor; starting a campaign is creating a notices campaign (notices.add_batch, given to finance and
+# admin by DuesConfig.role_permissions).
+
+
+def _reminders_view(view):
+    from accounts.decorators import staff_otp_required
+
+    return staff_otp_required(permission_required("dues.view_collections", raise_exception=True)(view))
+
+
+@require_GET
+def _reminders_page(request):
+    """The year's campaign as it would start now (counts, a sample text) and the campaigns so far."""
+    from common.i18n import is_persian
+    from dues import reminders
+
+    year = params.integer(request.GET, "year", default=billing.today().year, min=1300, max=1500)
+    try:
+        preview, error = reminders.preview(year, language="fa" if is_persian() else "en"), None
+    except NoTariffBook as exc:
+        preview, error = None, str(exc)
+    return render(request, "dues/reminders.html", {
+        "year": year, "preview": preview, "error": error,
+        "can_start": request.user.has_perm("notices.add_batch"),
+        "campaigns": [reminders.report(b) for b in reminders.campaigns()[:20]],
+    })
+
+
+@require_POST
+def _reminders_start(request):
+    """Start the year's campaign (the numbers that did not get it yet), then show its report."""
+    from dues import reminders
+
+    if not request.user.has_perm("notices.add_batch"):
+        raise Forbidden(_("Starting a reminder campaign needs the permission to create campaigns."))
+    year = params.integer(request.POST, "year", required=True, min=1300, max=1500)
+    try:
+        batch = reminders.start(year, user=request.user)
+    except NoTariffBook as exc:
+        return _message(request, str(exc), 409)
+    return redirect("dues:reminders_report", batch.pk)
+
+
+@require_GET
+def _reminders_report(request, batch_pk):
+    """A campaign's messages by status, and the numbers it skipped."""
+    from dues import reminders
+
+    batch = reminders.campaigns().filter(pk=batch_pk).first()
+    if batch is None:
+        raise NotFound(_("No reminder campaign %(number)s.") % {"number": batch_pk})
+    return render(request, "dues/reminders_report.html", {"report": reminders.report(batch)})
+
+
+reminders_page = _reminders_view(_reminders_page)
+reminders_start = _reminders_view(_reminders_start)
+reminders_report = _reminders_view(_reminders_report)

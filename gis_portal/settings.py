@@ -53,6 +53,77 @@ DUES_GATEWAY = env_str("DUES_GATEWAY", "dues.gateways.SandboxGateway")
 # The headless Chromium that prints bills to PDF.
 DUES_CHROMIUM = env_str("DUES_CHROMIUM", "/usr/bin/chromium")
 
+# --- Citizens' sign-in, staff two-factor, notices, the job queue (accounts/, notices/, jobs/) -------------
+# One-time sign-in codes sent by SMS: digits, lifetime, wrong tries before the number cools down, and how long.
+SIGNIN_CODE_DIGITS = env_int("SIGNIN_CODE_DIGITS", 6)
+SIGNIN_CODE_TTL_SECONDS = env_int("SIGNIN_CODE_TTL_SECONDS", 120)
+SIGNIN_MAX_TRIES = env_int("SIGNIN_MAX_TRIES", 5)
+SIGNIN_COOLDOWN_SECONDS = env_int("SIGNIN_COOLDOWN_SECONDS", 900)
+# Rate limits on code requests, kept in PostgreSQL: "count/seconds" pairs, all must hold.
+SIGNIN_RATE_PER_NUMBER = env_list("SIGNIN_RATE_PER_NUMBER", ["3/600", "10/86400"])
+SIGNIN_RATE_PER_ADDRESS = env_list("SIGNIN_RATE_PER_ADDRESS", ["20/3600", "100/86400"])
+# The client address those limits count is REMOTE_ADDR; behind N trusted reverse proxies that append to
+# X-Forwarded-For, set ACCOUNTS_TRUSTED_PROXIES=N (the entry the nearest one wrote is taken; left ones can be forged).
+ACCOUNTS_TRUSTED_PROXIES = env_int("ACCOUNTS_TRUSTED_PROXIES", 0)
+# National IDs a signed-in citizen may try against the owner records ("count/seconds", all must hold).
+ACCOUNTS_CLAIM_RATE = env_list("ACCOUNTS_CLAIM_RATE", ["10/3600", "20/86400"])
+# Staff: TOTP two-factor is offered; STAFF_OTP_REQUIRED makes it mandatory for the admin and finance pages.
+STAFF_OTP_REQUIRED = env_bool("STAFF_OTP_REQUIRED", False)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", MUNICIPALITY_NAME_EN)
+# Staff sessions end after this many minutes without a request (citizens' after CITIZEN_IDLE_MINUTES).
+STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 30)
+CITIZEN_IDLE_MINUTES = env_int("CITIZEN_IDLE_MINUTES", 24 * 60)
+# Notices: the SMS provider (the local backend keeps every message in the database; notices.providers.http.
+# RestSmsGateway speaks the common REST shape of Iranian gateways), its address, key, sender line and limits.
+NOTICES_SMS_BACKEND = env_str("NOTICES_SMS_BACKEND", "notices.providers.local.LocalSmsBackend")
+NOTICES_SMS_URL = env_str("NOTICES_SMS_URL", "")
+NOTICES_SMS_API_KEY = env_str("NOTICES_SMS_API_KEY", "")
+NOTICES_SMS_SENDER = env_str("NOTICES_SMS_SENDER", "10004346")
+NOTICES_SMS_TIMEOUT = env_float("NOTICES_SMS_TIMEOUT", 10.0)
+NOTICES_SMS_RATE = env_float("NOTICES_SMS_RATE", 50.0)  # messages per second the gateway allows us
+# E-mail goes through Django's e-mail backend (SMTP in production: EMAIL_HOST, EMAIL_PORT, ...).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost")
+NOTICES_EMAIL_ENABLED = env_bool("NOTICES_EMAIL_ENABLED", False)  # off until a mail server is configured
+# Delivery: attempts before a message is dead (staff may retry it), the first back-off and its cap (seconds).
+NOTICES_MAX_ATTEMPTS = env_int("NOTICES_MAX_ATTEMPTS", 8)
+NOTICES_BACKOFF_SECONDS = env_int("NOTICES_BACKOFF_SECONDS", 30)
+NOTICES_BACKOFF_MAX_SECONDS = env_int("NOTICES_BACKOFF_MAX_SECONDS", 3600)
+# The secret in the URL the SMS gateway calls back (delivery reports, replies such as the opt-out keyword).
+NOTICES_CALLBACK_TOKEN = env_str("NOTICES_CALLBACK_TOKEN", "")
+# Replies that stop reminders (after normalising digits and letters).
+NOTICES_OPT_OUT_KEYWORDS = env_list("NOTICES_OPT_OUT_KEYWORDS", ["لغو", "11", "STOP", "OFF"])
+# Reminder campaigns are throttled to this many messages per second (below the gateway's own limit).
+NOTICES_REMINDER_RATE = env_float("NOTICES_REMINDER_RATE", 20.0)
+# A worker's claim on a message lasts this long: a message still "sending" after it (the worker died) is due again.
+NOTICES_LEASE_SECONDS = env_int("NOTICES_LEASE_SECONDS", 60)
+# How often the periodic sweep sends messages due later (back-offs, throttled campaigns, expired leases): a 6-field
+# cron (seconds last); and how long one run of the sender may keep a worker before it yields.
+NOTICES_SWEEP_CRON = env_str("NOTICES_SWEEP_CRON", "* * * * * */10")
+NOTICES_SEND_MAX_SECONDS = env_int("NOTICES_SEND_MAX_SECONDS", 50)
+# The local SMS backend's simulated latency per message (seconds; 0 in production, used by demos and tests).
+NOTICES_LOCAL_SMS_DELAY = env_float("NOTICES_LOCAL_SMS_DELAY", 0.0)
+
+# Long jobs (jobs/): results (files under VAR_DIR/jobs/) are deleted after this many days. Workers send a heartbeat
+# every JOBS_HEARTBEAT_SECONDS; a job whose worker has been silent JOBS_STALLED_SECONDS is retried by the periodic
+# check (JOBS_STALL_CHECK_CRON, 6th field seconds). At most JOBS_MAX_ACTIVE unfinished jobs per user (or browser).
+JOBS_RESULT_DAYS = env_int("JOBS_RESULT_DAYS", 7)
+JOBS_HEARTBEAT_SECONDS = env_float("JOBS_HEARTBEAT_SECONDS", 10.0)
+JOBS_STALLED_SECONDS = env_float("JOBS_STALLED_SECONDS", 60.0)
+JOBS_STALL_CHECK_CRON = env_str("JOBS_STALL_CHECK_CRON", "* * * * *")
+JOBS_MAX_ACTIVE = env_int("JOBS_MAX_ACTIVE", 3)
+PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": JOBS_HEARTBEAT_SECONDS,
+                                 "stalled_worker_timeout": JOBS_STALLED_SECONDS}
+# Exports bigger than this many features are refused by the direct download (GET /api/layers/export) and made as
+# a job (POST /api/layers/export/jobs) instead.
+EXPORT_SYNC_MAX_FEATURES = env_int("EXPORT_SYNC_MAX_FEATURES", 50000)
+
 # --- Database ----------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
@@ -91,11 +162,17 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "leaflet",
     "simple_history",
+    "procrastinate.contrib.django",  # the job queue (jobs/): its tables live in our database
+    "django_otp",
+    "django_otp.plugins.otp_totp",  # staff two-factor: TOTP devices
     "gis_portal.apps.GisPortalConfig",
     # the layers, bottom up (README, "Where things are"; checked by import-linter, .importlinter)
     "common",
+    "jobs",
     "parcels",
     "layers",
+    "notices",
+    "accounts",
     "zoning",
     "dues",
     "portal",  # last: the site layer composes the apps above (its post_migrate runs after theirs)
@@ -110,6 +187,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",  # staff sessions end after STAFF_IDLE_MINUTES without a request
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

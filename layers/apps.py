@@ -10,3 +10,8 @@ class LayersConfig(AppConfig):
         "planner": ["view_raster", "add_raster", "change_raster"],
         "admin": ["view_raster", "add_raster", "change_raster", "delete_raster"],
     }
+
+    def ready(self):
+        from layers.jobs import register_kind
+
+        register_kind()  # exports as long jobs (jobs/)

@@ -265,8 +265,11 @@ def add_project(gpkg: Path, layers: list[Layer], final_name: str, srid: int) -> 
 PROJECT_NAME = "layers"
 
 
-def export(req: ExportRequest, out: Path) -> Path:
-    """Write the export to `out` (created whole or not at all) and return it."""
+def export(req: ExportRequest, out: Path, on_layer=None) -> Path:
+    """Write the export to `out` (created whole or not at all) and return it. `on_layer(i, layer)`, if given, is
+    called before the i-th layer is written and with (len(layers), None) before the file is finished (a job's
+    progress, layers/jobs.py)."""
+    on_layer = on_layer or (lambda i, layer: None)
     check_request(req)
     fmt = FORMATS[req.format]
     sqls = [(layer, layer_sql(layer, req)) for layer in req.layers]
@@ -276,16 +279,20 @@ def export(req: ExportRequest, out: Path) -> Path:
         if req.format == "gpkg":
             target = work / "out.gpkg"
             for i, (layer, sql) in enumerate(sqls):
+                on_layer(i, layer)
                 ogr2ogr(target, fmt, layer, sql, req.target_srid, append=i > 0)
+            on_layer(len(sqls), None)
             add_styles(target, req.layers)
             add_project(target, req.layers, Path(out).name, req.target_srid)
         else:
             files = work / "files"
             files.mkdir()
             ext = {"shp": "", "geojson": ".geojson", "csv": ".csv", "fgb": ".fgb"}[req.format]
-            for layer, sql in sqls:
+            for i, (layer, sql) in enumerate(sqls):
+                on_layer(i, layer)
                 dest = files / layer.name if req.format == "shp" else files / (layer.name + ext)
                 ogr2ogr(dest, fmt, layer, sql, req.target_srid, append=False)
+            on_layer(len(sqls), None)
             produced = sorted(p for p in files.rglob("*") if p.is_file())
             if req.format != "shp" and len(produced) == 1:
                 target = produced[0]

@@ -6,6 +6,7 @@ app_name = "layers"
 urlpatterns = [
     path("api/layers", views.layer_list, name="list"),
     path("api/layers/export", views.export_download, name="export"),
+    path("api/layers/export/jobs", views.export_job, name="export_job"),
     path("api/layers/<str:layer>.geojson", views.layer_geojson, name="geojson"),
     path("api/city", views.city_info, name="city"),
     path("api/layers/versions", views.layer_versions, name="versions"),

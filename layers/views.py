@@ -3,7 +3,7 @@ data versions, exports. Errors are raised and rendered by common.edge (JSON unde
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from common import params
 from common.edge import json_response
@@ -83,26 +83,47 @@ def layer_list(request):
 EXPORT_PARAMS = {"layers", "format", "srid", "district", "bbox"}
 
 
+class ExportTooLarge(BadParameter):
+    code = "export_too_large"
+
+
+def export_request(request, given):
+    """The checked ExportRequest of a request's parameters (`given`: request.GET, or a start endpoint's body); the
+    layers' access is checked for the request's user (401/403/404)."""
+    from layers.exports import ExportRequest, check_request
+
+    names = [n for n in params.text(given, "layers", max_length=1000).split(",") if n]
+    if not names:
+        raise BadParameter(_("layers is required, e.g. layers=parcels,streets"))
+    layers = [layer_for(request, n) for n in names]
+    filters = {k: v for k, v in given.items() if k not in EXPORT_PARAMS}  # checked by check_request
+    return check_request(ExportRequest(
+        layers, params.text(given, "format", default="gpkg"), params.text(given, "srid") or None,
+        params.text(given, "district") or None, params.text(given, "bbox") or None, filters))
+
+
 @require_GET
 def export_download(request):
-    """One export as a download: checked first (4xx, nothing written), made by ogr2ogr into a temporary file that
-    is unlinked as soon as it is open, then streamed from disk (a whole city never sits in memory)."""
+    """One export as a download, for scripts: checked first (4xx, nothing written), made by ogr2ogr into a temporary
+    file that is unlinked as soon as it is open, then streamed from disk (a whole city never sits in memory).
+    Selections of more than EXPORT_SYNC_MAX_FEATURES are refused: they are made as jobs (export_job)."""
     import os
     import tempfile
     from pathlib import Path
 
+    from django.conf import settings
     from django.http import FileResponse
 
-    from layers.exports import FORMATS, ExportFailed, ExportRequest, check_request, export
+    from layers.exports import FORMATS, ExportFailed, export
+    from layers.jobs import count_features
 
-    names = [n for n in params.text(request.GET, "layers", max_length=1000).split(",") if n]
-    if not names:
-        raise BadParameter(_("layers is required, e.g. layers=parcels,streets"))
-    layers = [layer_for(request, n) for n in names]
-    filters = {k: v for k, v in request.GET.items() if k not in EXPORT_PARAMS}  # checked by check_request
-    req = check_request(ExportRequest(
-        layers, params.text(request.GET, "format", default="gpkg"), params.text(request.GET, "srid") or None,
-        params.text(request.GET, "district") or None, params.text(request.GET, "bbox") or None, filters))
+    req = export_request(request, request.GET)
+    features = sum(count_features(req))
+    if features > settings.EXPORT_SYNC_MAX_FEATURES:
+        raise ExportTooLarge(
+            _("This export has %(count)s features, more than the %(max)s a direct download may have: start it as a "
+              "job with POST /api/layers/export/jobs (same parameters) and download the file when it is done.")
+            % {"count": features, "max": settings.EXPORT_SYNC_MAX_FEATURES})
     work = Path(tempfile.mkdtemp(prefix="export-"))
     out = work / req.filename()
     try:
@@ -117,3 +138,16 @@ def export_download(request):
         os.rmdir(work)
     content_type = FORMATS[req.format].content_type if not req.filename().endswith(".zip") else "application/zip"
     return FileResponse(handle, as_attachment=True, filename=req.filename(), content_type=content_type)
+
+
+@require_POST
+def export_job(request):
+    """An export of any size as a job (the portal's download dialog): the same parameters as export_download, as a
+    JSON object or a form; 202 with the job's id and where to poll it (/api/jobs/<id>)."""
+    from jobs import service
+    from jobs.views import accepted, owned, request_data
+    from layers.jobs import KIND, to_params
+
+    req = export_request(request, request_data(request))
+    job = service.start(KIND, to_params(req), request.user, owned=owned(request))
+    return accepted(request, job)

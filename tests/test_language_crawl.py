@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 # Proper names and abbreviations that are the same in a Persian text (formats, standards, software, map sources).
 LATIN_NAMES = {"EPSG", "GeoJSON", "DXF", "PDF", "QGIS", "OGC", "CSV", "GeoPackage", "GeoTIFF", "FlatGeobuf",
-               "Shapefile", "Leaflet", "OpenStreetMap", "OSM", "WGS84", "API", "JSON", "XYZ", "MVT", "PNG"}
+               "Shapefile", "Leaflet", "OpenStreetMap", "OSM", "WGS84", "API", "JSON", "XYZ", "MVT", "PNG", "SMS", "TOTP"}
 UNITS = {"m", "m²", "km", "km²", "cm", "ha", "%"}
 LATIN = re.compile(r"[A-Za-z]")
 PERSIAN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
@@ -114,10 +114,42 @@ def crawl(demo_city, demo_rulebook, dues_city, django_db_blocker):
         user.groups.add(Group.objects.get(name="finance"))
         persian_only = [s.name for s in Street.objects.filter(name_en="").exclude(name="")]
         persian_only += [t for r in Rule.objects.all() for t in (r.document, r.article)]
+        citizen_session = _citizen_session(parcel)
     point = parcel.geom.point_on_surface.transform(4326, clone=True)
     return {"parcel": parcel, "point": point, "bill": bill, "login": ("crawl-finance", "crawl-finance-pw"),
-            "draft": draft,
+            "draft": draft, "citizen_session": citizen_session,
             "persian_data_words": {w for text in persian_only for w in words(text)}}
+
+
+def _citizen_session(parcel) -> str:
+    """A signed-in citizen who owns `parcel` (a verified link to its first owner's national ID, as a matching mobile
+    number makes it): the key of their session, for the browser's cookie."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import Group, User
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import Citizen, PropertyLink
+
+    owner = parcel.ownerships.select_related("owner").exclude(owner__national_id=None).first().owner
+    mobile = "09990001122"
+    user, _ = User.objects.get_or_create(username=mobile)
+    user.set_unusable_password()
+    user.save()
+    user.groups.add(Group.objects.get(name="citizen"))
+    citizen, _ = Citizen.objects.get_or_create(user=user, defaults={"mobile": mobile})
+    Citizen.objects.filter(pk=citizen.pk).update(national_id=owner.national_id)
+    PropertyLink.objects.get_or_create(citizen=citizen, national_id=owner.national_id, defaults={
+        "status": PropertyLink.Status.VERIFIED, "method": PropertyLink.Method.STAFF})
+    session = SessionStore()
+    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                    HASH_SESSION_KEY: user.get_session_auth_hash()})
+    session.create()
+    return session.session_key
+
+
+def _as_citizen(pg, base, c, path):
+    pg.context.add_cookies([{"name": "sessionid", "value": c["citizen_session"], "url": base}])
+    _open(pg, base, path)
 
 
 def _open(pg, base, path, ready=None):
@@ -158,6 +190,12 @@ PAGES = {
         pg, base, "/zoning/queries/", "() => document.querySelector('[data-testid=query-count]').dataset.count"),
     "bill page": lambda pg, base, c: _open(pg, base, f"/dues/bills/{c['bill'].pk}/"),
     "finance page": _finance,
+    "reminders page": lambda pg, base, c: (_finance(pg, base, c), _open(pg, base, "/dues/finance/reminders/")),
+    "sign-in page": lambda pg, base, c: _open(pg, base, "/accounts/signin/"),
+    "my properties": lambda pg, base, c: _as_citizen(pg, base, c, "/accounts/properties/"),
+    "citizen settings": lambda pg, base, c: _as_citizen(pg, base, c, "/accounts/settings/"),
+    "citizen inbox": lambda pg, base, c: _as_citizen(pg, base, c, "/notices/inbox/"),
+    "jobs page": lambda pg, base, c: _as_citizen(pg, base, c, "/jobs/"),
 }
 
 

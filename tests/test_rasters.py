@@ -142,8 +142,16 @@ def committed_hillshade(demo_city, django_db_blocker):
 
 
 @pytest.mark.browser
-def test_portal_shows_hillshade_and_downloads(browser, portal_url, committed_hillshade):
+def test_portal_shows_hillshade_and_downloads(browser, portal_url, committed_hillshade, django_db_blocker):
+    from tests.jobs.workers import running_worker
+
     pg = new_page(browser, portal_url)
+    # the download runs as a job (jobs/): a worker on the jobs queue, as `./run demo` starts beside the web server
+    with running_worker(django_db_blocker, plain=True, queues=["jobs"]):
+        _hillshade_and_download(pg)
+
+
+def _hillshade_and_download(pg):
     try:
         pg.wait_for_function("() => Number(document.body.dataset.rasterTiles || 0) > 0", timeout=30000)
         assert pg.locator(".leaflet-control-layers-overlays label", has_text="سایه‌روشن").count() == 1

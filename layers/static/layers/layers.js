@@ -1,5 +1,6 @@
 // Layers app in the portal: raster layers (the city's hillshade, orthophotos) as XYZ PNG tiles in the layer switcher,
-// and a download dialog (layer, format, CRS, current view or district) that shows the download's progress.
+// and a download dialog (layer, format, CRS, current view or district): each export is a job a worker makes while
+// the dialog shows its progress (jobs/static/jobs/jobs.js), then the file is downloaded.
 // Plugs in on map.js's "portal:layers" event (window.Portal = {map, helpers, layersControl}).
 (function () {
   "use strict";
@@ -8,7 +9,7 @@
     download: gettext("Download a layer"), layer: gettext("Layer"), format: gettext("Format"),
     crs: gettext("Coordinate system (EPSG code; empty: the city's)"), view: gettext("Only the current map view"),
     district: gettext("District code (optional)"), go: gettext("Download"), close: gettext("Close"),
-    preparing: gettext("Preparing…"), done: gettext("Done"), failed: gettext("Error: %s")
+    done: gettext("Done"), failed: gettext("Error: %s")
   };
   var FORMATS = [["gpkg", "GeoPackage (QGIS)"], ["shp", "Shapefile (zip)"], ["geojson", "GeoJSON"], ["csv", "CSV"],
                  ["fgb", "FlatGeobuf"]];
@@ -46,7 +47,7 @@
     dialog.innerHTML = "<style>.layer-download{width:min(24rem,90vw);border:1px solid #123c52;border-radius:6px}" +
       ".layer-download h2{margin:0 0 .6em;font-size:1.1rem}.layer-download label{display:block;margin:.5em 0}" +
       ".layer-download select,.layer-download input:not([type=checkbox]){display:block;width:100%;margin-top:.2em}" +
-      ".layer-download progress{width:100%}</style>" +
+      "</style>" +
       "<form method=\"dialog\"><h2>" + T.download + "</h2>" +
       field(T.layer, '<select name="layers">' + options + "</select>") +
       field(T.format, '<select name="format">' + FORMATS.map(function (f) {
@@ -54,63 +55,57 @@
       field(T.crs, '<input name="srid" inputmode="numeric" dir="ltr">') +
       field(T.district, '<input name="district" dir="ltr">') +
       '<label><input type="checkbox" name="view"> ' + T.view + "</label>" +
-      '<progress hidden></progress><output role="status"></output>' +
+      '<div class="job"></div><output role="status"></output>' +
       '<p><button type="submit" value="go">' + T.go + '</button> <button type="button" class="close">' + T.close +
       "</button></p></form>";
     document.body.appendChild(dialog);
     var form = dialog.querySelector("form");
-    var bar = dialog.querySelector("progress");
+    var box = dialog.querySelector(".job");
     var out = dialog.querySelector("output");
     dialog.querySelector(".close").onclick = function () { dialog.close(); };
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var q = new URLSearchParams({ layers: form.layers.value, format: form.format.value });
-      if (form.srid.value.trim()) { q.set("srid", form.srid.value.trim()); }
-      if (form.district.value.trim()) { q.set("district", form.district.value.trim()); }
+      var body = { layers: form.layers.value, format: form.format.value };
+      if (form.srid.value.trim()) { body.srid = form.srid.value.trim(); }
+      if (form.district.value.trim()) { body.district = form.district.value.trim(); }
       if (form.view.checked) {
         var b = portal.map.getBounds();
-        q.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
-          return v.toFixed(6); }).join(","));
+        body.bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
+          return v.toFixed(6); }).join(",");
       }
-      download("/api/layers/export?" + q.toString(), bar, out, portal.helpers);
+      download(body, box, out, form.querySelector("button[type=submit]"));
     });
     return dialog;
   }
 
-  // fetch + a stream reader, so the dialog can show how much of the file has arrived (Content-Length is known).
-  function download(url, bar, out, helpers) {
-    bar.hidden = false; bar.removeAttribute("value"); out.textContent = T.preparing;
-    fetch(url, { credentials: "same-origin" }).then(function (response) {
-      if (!response.ok) {
-        return response.json().then(function (err) { throw new Error(err.message || response.status); });
-      }
-      var total = Number(response.headers.get("Content-Length")) || 0;
-      var name = (/filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "") || [])[1] || "export";
-      var reader = response.body.getReader();
-      var chunks = [], received = 0;
-      function pump() {
-        return reader.read().then(function (step) {
-          if (step.done) { return new Blob(chunks); }
-          chunks.push(step.value);
-          received += step.value.length;
-          if (total) { bar.max = total; bar.value = received; }
-          out.textContent = helpers.fmt(received / 1024, 0) + " KB";
-          return pump();
-        });
-      }
-      return pump().then(function (blob) {
-        var a = document.createElement("a");
-        a.href = URL.createObjectURL(blob);
-        a.download = name;
-        document.body.appendChild(a);
-        a.click();
-        setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-        out.textContent = T.done + " (" + name + ")";
-        document.body.dataset.lastDownload = name + ":" + received;
-      });
-    }).catch(function (err) {
-      bar.hidden = true;
-      out.textContent = interpolate(T.failed, [err.message]);
+  // jobs/static/jobs/jobs.js (window.Jobs), loaded from beside this script when the page did not load it.
+  function withJobs(callback) {
+    if (window.Jobs) { callback(window.Jobs); return; }
+    var me = document.querySelector('script[src*="layers/layers.js"]');
+    var script = document.createElement("script");
+    script.src = me.src.replace(/layers\/layers\.js.*$/, "jobs/jobs.js");
+    script.onload = function () { callback(window.Jobs); };
+    document.head.appendChild(script);
+  }
+
+  // Every export is a job (POST /api/layers/export/jobs): a worker writes the file while the dialog shows its
+  // progress; when it is done the file is downloaded and a link to it stays in the dialog.
+  function download(body, box, out, button) {
+    out.textContent = "";
+    box.textContent = "";
+    button.disabled = true;
+    withJobs(function (Jobs) {
+      Jobs.start("/api/layers/export/jobs", body, { container: box }).then(function (job) {
+        box.textContent = "";
+        var link = Jobs.resultLink(job);
+        box.appendChild(link);
+        out.textContent = T.done + " (" + job.result_name + ")";
+        document.body.dataset.lastDownload = job.result_name;
+        link.click();
+      }).catch(function (err) {
+        box.textContent = "";
+        out.textContent = interpolate(T.failed, [err.message]);
+      }).then(function () { button.disabled = false; });
     });
   }
 
@@ -131,7 +126,7 @@
     });
   }
 
-  function start(portal) { addRasters(portal); addDownload(portal); }
+  function start(portal) { addRasters(portal); addDownload(portal); withJobs(function () {}); }
   if (window.Portal && window.Portal.layersControl) { start(window.Portal); }
   else { document.addEventListener("portal:layers", function (e) { start(e.detail); }, { once: true }); }
 })();
