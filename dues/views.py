@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import staff_otp_required
 from common import params
 from common.edge import json_response
 from common.errors import BadParameter, Forbidden, NotFound
@@ -158,6 +159,7 @@ def sandbox_page(request, token):
 # --- Finance staff --------------------------------------------------------------------------------------------
 
 
+@staff_otp_required  # the finance pages ask staff's second factor when STAFF_OTP_REQUIRED (or they have a device)
 @permission_required("dues.view_collections", raise_exception=True)
 def finance_page(request):
     day = params.date(request.GET, "date", default=timezone.localdate())
@@ -178,6 +180,7 @@ def finance_page(request):
                                                  .values_list("year", flat=True).distinct()})
 
 
+@staff_otp_required
 @require_GET
 def finance_json(request):
     if not request.user.has_perm("dues.view_collections"):
@@ -202,6 +205,7 @@ def _start_assessment(request, given):
     return service.start(KIND, {"year": year}, request.user, owned=owned(request))
 
 
+@staff_otp_required
 @require_POST
 def assessment_job(request):
     """POST {"year": 1404}: reassess the whole city for a year as a job (finance and admin staff); 202 with the job."""
@@ -210,6 +214,7 @@ def assessment_job(request):
     return accepted(request, _start_assessment(request, request_data(request)))
 
 
+@staff_otp_required
 @require_POST
 def finance_assess(request):
     """The finance page's form: start the job, then follow it on the jobs page."""
@@ -224,8 +229,6 @@ def finance_assess(request):
 
 
 def _reminders_view(view):
-    from accounts.decorators import staff_otp_required
-
     return staff_otp_required(permission_required("dues.view_collections", raise_exception=True)(view))
 
 

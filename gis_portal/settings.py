@@ -101,6 +101,8 @@ NOTICES_CALLBACK_TOKEN = env_str("NOTICES_CALLBACK_TOKEN", "")
 NOTICES_OPT_OUT_KEYWORDS = env_list("NOTICES_OPT_OUT_KEYWORDS", ["لغو", "11", "STOP", "OFF"])
 # Reminder campaigns are throttled to this many messages per second (below the gateway's own limit).
 NOTICES_REMINDER_RATE = env_float("NOTICES_REMINDER_RATE", 20.0)
+# The queue's rows of finished jobs are deleted after this many hours.
+QUEUE_HISTORY_HOURS = env_int("QUEUE_HISTORY_HOURS", 72)
 # A worker's claim on a message lasts this long: a message still "sending" after it (the worker died) is due again.
 NOTICES_LEASE_SECONDS = env_int("NOTICES_LEASE_SECONDS", 60)
 # How often the periodic sweep sends messages due later (back-offs, throttled campaigns, expired leases): a 6-field
@@ -288,7 +290,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"},
+                # the queue logs every periodic sweep (every 10 s) at INFO: its warnings and errors are what matter
+                "procrastinate": {"level": env_str("QUEUE_LOG_LEVEL", "WARNING")}},
 }
 
 if not DEBUG:

@@ -25,3 +25,14 @@ def delete_old_results(timestamp: int) -> int:
     from jobs import upkeep
 
     return upkeep.delete_old_results()
+
+
+@app.periodic(cron="23 * * * *", periodic_id="queue_history")
+@app.task(name="jobs.delete_old_queue_rows", queue="jobs", queueing_lock="jobs.delete_old_queue_rows")
+def delete_old_queue_rows(timestamp: int) -> None:
+    """The queue's own rows of finished jobs (a sweep every 10 s is 8,640 a day): kept QUEUE_HISTORY_HOURS, failed
+    ones too (our Job and Message rows keep what people need)."""
+    from asgiref.sync import async_to_sync  # back to the worker's event loop, whose connector the manager uses
+
+    async_to_sync(app.job_manager.delete_old_jobs)(nb_hours=settings.QUEUE_HISTORY_HOURS, include_failed=True,
+                                                   include_cancelled=True, include_aborted=True)

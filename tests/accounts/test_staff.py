@@ -171,6 +171,7 @@ def _age_session(client, seconds):
 def test_staff_session_ends_after_staff_idle_minutes(client, boss, settings, english):
     settings.STAFF_IDLE_MINUTES = 1
     client.force_login(boss)
+    client.cookies["django_language"] = "en"  # the page's language (the fixture only sets the test's own)
     assert client.get("/admin/").status_code == 200
     _age_session(client, 30)
     assert client.get("/admin/").status_code == 200  # within the minute

@@ -133,3 +133,25 @@ def test_the_section_shows_the_citizens_parcels_with_their_bills_and_payments(ye
     assert client.get(reverse("accounts:property", args=[other])).status_code == 404
     one = client.get(reverse("accounts:property", args=[mine[1]])).content.decode()
     assert persian_digits(open_bill.payment_id) in one
+
+
+def test_the_finance_pages_ask_the_second_factor_when_required(client, role_users, settings):
+    """STAFF_OTP_REQUIRED: finance staff signed in with a password alone are sent to enrol a device (pages) or
+    refused (API) on every finance route; with a verified device they get in."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(role_users["finance"])
+    assert client.get("/dues/finance/").status_code == 200  # not required, no device: the password is enough
+    settings.STAFF_OTP_REQUIRED = True
+    for path in ("/dues/finance/", "/dues/finance/reminders/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/staff/2fa/"), path
+    assert client.get("/api/dues/finance").status_code == 403
+    assert client.post("/api/dues/assessments/jobs", {"year": 1405}).status_code == 403
+    device = TOTPDevice.objects.create(user=role_users["finance"], name="phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id  # what django_otp.login() records after a right code
+    session.save()
+    assert client.get("/dues/finance/").status_code == 200
+    assert client.get("/api/dues/finance").status_code == 200

@@ -203,3 +203,26 @@ def test_finance_starts_a_reassessment(client, role_users, english, dues_city):
     assert 'action="/dues/finance/assess"' in page and f'<option value="{year}"' in page
     response = client.post("/dues/finance/assess", {"year": year})
     assert response.status_code == 302 and response["Location"].startswith("/jobs/#job-")
+
+
+def test_the_queue_forgets_finished_jobs_after_queue_history_hours(settings):
+    """The periodic jobs.delete_old_queue_rows deletes the queue's rows of jobs finished more than
+    QUEUE_HISTORY_HOURS ago, and only those (a sweep every 10 s would otherwise pile up 8,640 rows a day)."""
+    from jobs.tasks import delete_old_queue_rows
+
+    settings.QUEUE_HISTORY_HOURS = 72
+    ids = {}
+    with connection.cursor() as cursor:
+        for name, status in (("old_done", "succeeded"), ("new_done", "succeeded"), ("old_waiting", "todo")):
+            cursor.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args, status) "
+                           "VALUES ('jobs', %s, '{}', 'todo') RETURNING id", [f"test.{name}"])
+            ids[name] = cursor.fetchone()[0]
+            if status != "todo":
+                cursor.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = %s", [ids[name]])
+                cursor.execute("UPDATE procrastinate_jobs SET status = %s WHERE id = %s", [status, ids[name]])
+        cursor.execute("UPDATE procrastinate_events SET at = now() - interval '100 hours' WHERE job_id = ANY(%s)",
+                       [[ids["old_done"], ids["old_waiting"]]])
+        delete_old_queue_rows.func(timestamp=0)
+        cursor.execute("SELECT task_name FROM procrastinate_jobs WHERE id = ANY(%s) ORDER BY id", [list(ids.values())])
+        left = [row[0] for row in cursor.fetchall()]
+    assert left == ["test.new_done", "test.old_waiting"]

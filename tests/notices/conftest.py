@@ -49,6 +49,18 @@ def notice_templates(db):
     load_test_templates()
 
 
+@pytest.fixture(scope="module")
+def defaults_restored(django_db_blocker):
+    """For modules with transactional tests limited to the notices (available_apps): their teardown empties every
+    notices table, the default templates included, which later tests of the session (and the portal server they
+    drive) rely on. Module teardown runs after the last test's flush: the defaults are loaded again, committed."""
+    yield
+    from notices import defaults
+
+    with django_db_blocker.unblock():
+        defaults.load()
+
+
 class FlakySms(SmsProvider):
     """Fails as told: `FlakySms.plan[phone]` is a list of outcomes ("temp", "perm", "ok") used up in order; a
     number without a plan is sent."""

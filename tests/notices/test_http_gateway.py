@@ -25,6 +25,8 @@ from notices.service import Recipient, notify
 from .conftest import load_test_templates
 from .fake_gateway import FakeGateway
 
+pytestmark = pytest.mark.usefixtures("defaults_restored")  # see tests/notices/conftest.py
+
 API_KEY = "TEST-K3Y/s3cret+7"  # needs quoting in the path: redacted in both forms
 TIMEOUT = 0.5
 PERSIAN = "شهروند گرامی، پرونده ۱۴۰۵-۰۰۱۲ شما تأیید شد. شهرداری"

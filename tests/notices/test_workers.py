@@ -21,6 +21,8 @@ from notices.service import Recipient, notify
 
 from .conftest import ROOT, WORKER_ENV, Workers, database_url, load_test_templates, wait_for
 
+pytestmark = pytest.mark.usefixtures("defaults_restored")  # see tests/notices/conftest.py
+
 # Transactional (the workers must see committed rows), limited to the notices' tables: the flush after the test
 # empties only those, not the shared test database (users, groups, the demo city).
 worker_test = pytest.mark.django_db(transaction=True, available_apps=["notices"])
