@@ -239,8 +239,9 @@ def test_bill_pdf_is_printed_by_chromium(client, dues_city):
 
 
 def test_finance_views_are_for_finance_staff_only(client, role_users, dues_city):
-    assert client.get("/dues/finance/").status_code == 403
-    assert client.get("/api/dues/finance").json()["error"] == "forbidden"
+    anonymous = client.get("/dues/finance/")  # a page sends an anonymous visitor to the staff sign-in
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/?next=/dues/finance/")
+    assert client.get("/api/dues/finance").json()["error"] == "signin_needed"
     client.force_login(role_users["citizen"])
     assert client.get("/dues/finance/").status_code == 403
     client.force_login(role_users["finance"])
