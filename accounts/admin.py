@@ -1,24 +1,28 @@
 """The admin: citizens, their claims on owner records (staff confirm or reject pending ones with an action) and the
 read-only audit log. Owners' names and national IDs follow parcels/privacy.py: only staff with the personal-data
-permission see them, and each look is recorded."""
+permission see them (others see them masked), and each page showing them is recorded (RecordsPersonalData)."""
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import service
-from accounts.models import AuditEvent, Citizen, PropertyLink
+from accounts.models import ApiToken, AuditEvent, Citizen, PropertyLink
 from parcels.models import Owner
-from parcels.privacy import may_see_personal_data, record_access
+from parcels.privacy import RecordsPersonalData, may_see_personal_data
 
 
 def _masked_id(value: str) -> str:
     return f"{value[:3]}****{value[-3:]}" if value and len(value) > 6 else (value or "")
 
 
-class _PrivacyMixin:
-    """Keeps the request, so list columns know who is looking."""
+class _PrivacyMixin(RecordsPersonalData):
+    """Masks national IDs for staff without the personal-data permission; for the others each page is recorded.
+    Keeps the request, so list columns know who is looking."""
+
+    personal_data_only = False
 
     def changelist_view(self, request, extra_context=None):
         self._request = request
@@ -28,12 +32,20 @@ class _PrivacyMixin:
         self._request = request
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def personal_objects(self, objects, kind):
+        """A national ID shown is an owner's (a claim's, or a citizen's verified one): the owners it names are
+        recorded with the page (the claim's page also lists their names: owner_records)."""
+        ids = [obj.national_id for obj in objects if obj.national_id]
+        return [*objects, *Owner.objects.filter(national_id__in=ids).order_by("id")] if ids else objects
+
     def _sees_personal_data(self) -> bool:
         return may_see_personal_data(getattr(self, "_request", None) and self._request.user)
 
 
 @admin.register(Citizen)
 class CitizenAdmin(_PrivacyMixin, admin.ModelAdmin):
+    personal_pages = ("list", "view", "delete", "action")
+
     list_display = ("mobile", "shown_national_id", "language", "created_at")
     list_filter = ("language",)
     search_fields = ("mobile",)
@@ -52,6 +64,8 @@ class CitizenAdmin(_PrivacyMixin, admin.ModelAdmin):
 
 @admin.register(PropertyLink)
 class PropertyLinkAdmin(_PrivacyMixin, admin.ModelAdmin):
+    personal_pages = ("list", "view", "action")
+
     list_display = ("citizen", "shown_national_id", "status", "method", "created_at", "decided_by", "decided_at")
     list_filter = ("status", "method")
     search_fields = ("citizen__mobile",)
@@ -72,8 +86,7 @@ class PropertyLinkAdmin(_PrivacyMixin, admin.ModelAdmin):
             return _("none")
         if not self._sees_personal_data():
             return _("%(n)d owner record(s); seeing names needs the personal-data permission.") % {"n": len(owners)}
-        for owner in owners:
-            record_access(self._request, "propertylink", owner=owner)
+        # recorded with the page (personal_objects)
         return format_html_join("", "<div>{} — {}</div>", ((o.display_name, o.phone or "—") for o in owners))
 
     def has_add_permission(self, request):
@@ -123,3 +136,62 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Personal API tokens (accounts/apitokens.py): made here (by superusers for anyone, by other admins for
+    themselves; the token is shown once, on the page that follows), revoked by an action; only the SHA-256 is kept."""
+
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "expires_at", "revoked_at", "two_factor")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "two_factor")
+    search_fields = ("prefix", "name", "user__username")
+    list_select_related = ("user",)
+    actions = ["revoke"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # a token acts as its user: only superusers make them for others (else an admin could act as a superuser)
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name", "expires_at"]
+        return ["user", "name", "prefix", "created_at", "created_by", "last_used_at", "expires_at", "revoked_at",
+                "two_factor"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["user", "prefix", "created_at", "created_by", "last_used_at", "revoked_at", "two_factor"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        from accounts import apitokens
+
+        # a token made for oneself in a session verified by a TOTP code counts as two-factor verified
+        verified = getattr(request.user, "is_verified", None)
+        two_factor = obj.user_id == request.user.pk and bool(verified and verified())
+        row, token = apitokens.create(obj.user, obj.name, expires_at=obj.expires_at, created_by=request.user,
+                                      two_factor=two_factor, request=request)
+        obj.pk, obj.prefix, obj.digest, obj.created_at = row.pk, row.prefix, row.digest, row.created_at
+        request._new_api_token = token  # noqa: SLF001 (shown once by response_add, kept nowhere)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        token = getattr(request, "_new_api_token", None)
+        if token is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(request, "accounts/admin_api_token_created.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "token": token, "row": obj,
+            "title": _("API token created")})
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description=gettext_lazy("Revoke the selected tokens"), permissions=["change"])
+    def revoke(self, request, queryset):
+        from accounts import apitokens
+
+        done = sum(apitokens.revoke(row, by=request.user, request=request) for row in queryset.select_related("user"))
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": done}, messages.SUCCESS)

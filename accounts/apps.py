@@ -8,9 +8,11 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     # portal/roles.py syncs the role groups after every migrate. Admins read the audit log and decide citizens'
-    # claims on owner records.
+    # claims on owner records, and make and revoke API tokens in the admin (everyone's; staff make their own on the
+    # API tokens page).
     role_permissions = {
-        "admin": ["view_auditevent", "view_citizen", "change_citizen", "view_propertylink", "change_propertylink"],
+        "admin": ["view_auditevent", "view_citizen", "change_citizen", "view_propertylink", "change_propertylink",
+                  "view_apitoken", "add_apitoken", "change_apitoken"],
     }
 
     def ready(self):

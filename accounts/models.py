@@ -122,6 +122,8 @@ class AuditEvent(models.Model):
         OTP_ENROLLED = "otp_enrolled", _("Two-factor device enrolled")
         SESSION_EXPIRED = "session_expired", _("Session expired (idle)")
         SIGNED_OUT = "signed_out", _("Signed out")
+        API_TOKEN_CREATED = "api_token_created", _("API token created")
+        API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices, db_index=True)
@@ -138,3 +140,34 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
+
+
+class ApiToken(models.Model):
+    """A personal API token for QGIS, GDAL and scripts (accounts/apitokens.py, accounts/apiauth.py). Only its SHA-256
+    is kept (the secret is shown once, when it is made); `prefix`, the token's first characters, tells tokens apart in
+    lists. A token works until it is revoked or its expiry passes. `two_factor`: made by its owner in a session
+    verified by a TOTP code, so it counts as two-factor verified (staff_otp_required)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens",
+                             verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100, help_text=_("What it is for, e.g. QGIS on my laptop."))
+    prefix = models.CharField(_("prefix"), max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the token, hex")
+    two_factor = models.BooleanField(_("made after a two-factor sign-in"), default=False, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", editable=False, verbose_name=_("created by"))
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True,
+                                      help_text=_("Empty: until it is revoked."))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(digest__regex=r"^[0-9a-f]{64}$"),
+                                              name="apitoken_digest_form")]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.name})"

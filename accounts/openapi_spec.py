@@ -16,7 +16,8 @@ def _body(schema_name: str) -> dict:
         "application/x-www-form-urlencoded": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
 
 
-_CSRF = [{"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
+_CSRF = [{"name": "X-CSRFToken", "in": "header", "required": True,
+          "schema": {"type": "string", "pattern": "^[A-Za-z0-9]{32}([A-Za-z0-9]{32})?$"},
           "description": "the value of the csrftoken cookie"}]
 
 PATHS = {
@@ -49,7 +50,8 @@ PATHS = {
 
 SCHEMAS = {
     "SigninCodeRequest": {"type": "object", "required": ["phone"], "properties": {
-        "phone": {"type": "string", "description": "mobile number, e.g. 09121234567, ۰۹۱۲۱۲۳۴۵۶۷ or +98 912 123 4567"}}},
+        "phone": {"type": "string", "maxLength": 32,
+                  "description": "mobile number, e.g. 09121234567, ۰۹۱۲۱۲۳۴۵۶۷ or +98 912 123 4567"}}},
     "SigninCodeSent": {"type": "object", "required": ["sent", "digits", "expires_in"], "properties": {
         "sent": {"type": "boolean"}, "digits": {"type": "integer"},
         "expires_in": {"type": "integer", "description": "seconds"}}},

@@ -40,6 +40,26 @@ def hit(scopes: dict[str, tuple[str, list[Limit]]], epoch_seconds: float | None 
     return rate_decision(bumped, bump(bumped), now)
 
 
+_GIVE_BACK = """
+UPDATE accounts_ratecounter AS c SET count = greatest(c.count - 1, 0)
+  FROM (VALUES {values}) AS v(key, window_start)
+ WHERE c.key = v.key AND c.window_start = v.window_start::bigint
+"""
+
+
+def give_back(scopes: dict[str, tuple[str, list[Limit]]], epoch_seconds: float) -> None:
+    """Take back the count `hit` added at the same instant, e.g. a try counted against a failure limit before it was
+    checked (so concurrent tries cannot all pass the limit) that turned out right. A window that has ended since is
+    left alone."""
+    given = [c for scope, (value, limits) in scopes.items() for c in counters(scope, value, limits, epoch_seconds)]
+    if not given:
+        return
+    sql = _GIVE_BACK.format(values=", ".join(["(%s, %s)"] * len(given)))
+    args = [x for c in sorted(given, key=lambda c: c.key) for x in (c.key, c.window)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+
+
 def prune(epoch_seconds: float | None = None) -> int:
     """Delete counters whose window is over (rows of numbers and addresses not seen lately)."""
     now = time.time() if epoch_seconds is None else epoch_seconds

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/properties/<int:parcel_id>/", views.my_property, name="property"),
     path("accounts/settings/", views.citizen_settings, name="settings"),
     path("accounts/staff/2fa/", views.staff_2fa, name="staff_2fa"),
+    path("accounts/staff/api-tokens/", views.api_tokens, name="api_tokens"),
     path("api/accounts/signin/code", views.api_signin_code, name="api_signin_code"),
     path("api/accounts/signin/verify", views.api_signin_verify, name="api_signin_verify"),
 ]

@@ -2,8 +2,6 @@
 and the staff's two-factor enrolment. Thin: request → parameters → one service call → response. Every page works
 without JavaScript."""
 
-import json
-
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -19,9 +17,10 @@ from django_otp import user_has_device
 
 from accounts import properties, service, staff
 from accounts.audit import record
-from accounts.decorators import citizen_required
+from accounts.decorators import citizen_required, staff_otp_required
 from accounts.forms import SettingsForm
 from accounts.models import AuditEvent
+from common import params
 from common.edge import json_response
 from common.errors import BadParameter, Forbidden
 from notices.service import preference_for
@@ -115,13 +114,7 @@ def signout(request):
 
 def _body(request) -> dict:
     if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise BadParameter(_("The request body is not valid JSON.")) from None
-        if not isinstance(body, dict):
-            raise BadParameter(_("The request body must be a JSON object."))
-        return body
+        return params.json_object(request.body)  # parsed safely: depth, number sizes, NaN, NUL
     return request.POST
 
 
@@ -239,3 +232,43 @@ def staff_2fa(request):
     if device is not None:
         context.update(qr_svg=staff.qr_svg(device), secret=staff.secret_text(device))
     return render(request, "accounts/staff_2fa.html", context, status=400 if context.get("error") else 200)
+
+
+# --- Staff: personal API tokens (accounts/apitokens.py) --------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_otp_required  # a token made here after a two-factor sign-in counts as verified (accounts/apiauth.py)
+def api_tokens(request):
+    """A staff user's API tokens for QGIS and scripts: the list (prefix, name, last use, expiry, state), a form
+    making one, shown on the answer to that form only, and revoking. No write on a GET."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import apitokens
+    from accounts.models import ApiToken
+    from common import params
+
+    user = request.user
+    if not user.is_staff:
+        raise Forbidden(_("This page is for staff."))
+    new_token = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            row = ApiToken.objects.filter(user=user, pk=params.integer(request.POST, "token", required=True, min=1))
+            row = row.select_related("user").first()
+            if row is None:
+                raise BadParameter(_("No such token of yours."))
+            apitokens.revoke(row, by=user, request=request)
+            return redirect("accounts:api_tokens")
+        name = params.text(request.POST, "name", max_length=100) or _("API token")
+        days = params.integer(request.POST, "days", min=1, max=3650)
+        verified = getattr(user, "is_verified", None)
+        _row, new_token = apitokens.create(
+            user, name, expires_at=timezone.now() + timedelta(days=days) if days else None, created_by=user,
+            two_factor=bool(verified and verified()), request=request)
+    rows = [(row, apitokens.status(row)) for row in ApiToken.objects.filter(user=user).select_related("user")]
+    return render(request, "accounts/api_tokens.html", {"rows": rows, "new_token": new_token,
+                                                          "tokens_url": request.build_absolute_uri("/ogc/")})

@@ -35,7 +35,8 @@ class City:
         self.srid = int(os.environ.get("MUNICIPALITY_SRID", 32640))
         self.env = {**os.environ, "DATABASE_URL": base._replace(path="/" + self.name).geturl(),
                     "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "gis_portal.settings",
-                    "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost"}
+                    "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+                    "DUES_ALLOW_SANDBOX_IN_PRODUCTION": "true"}   # a bench site is staging: the sandbox gateway
         for command in (["migrate", "-v", "0"], ["load_demo_city", "--if-absent", "--parcels", str(parcels)],
                         ["refresh_overlays", "--if-absent"], *extra):
             subprocess.run([PY, "manage.py", *command], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)

@@ -22,7 +22,7 @@ def batch_session():
                 cursor.execute("SET jit = off")
 
 
-def prepared_fetchone(sql: str, params: dict, binary: bool = False):
+def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, _all: bool = False):
     """Run one hot read statement (a map click, a vector tile) as a server-side prepared statement and return its
     first row.
 
@@ -50,10 +50,38 @@ def prepared_fetchone(sql: str, params: dict, binary: bool = False):
             # connection is marked so that the end of the request closes it.
             with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
                 cursor.execute(sql, params, prepare=True, binary=binary)
-                return cursor.fetchone()
+                return cursor.fetchall() if _all else cursor.fetchone()
         except OperationalError:
             # A persistent connection the server has dropped (a restart, a failover): Django's health check would
             # have caught it with a SELECT 1 on every request; this read is retried once on a new connection instead.
             if attempt == 2 or not raw.broken or connection.in_atomic_block:
                 raise
             connection.close()
+
+
+def prepared_fetchall(sql: str, params: dict | list, binary: bool = False) -> list:
+    """prepared_fetchone's every row: one hot read statement (a search), prepared, its rows."""
+    return prepared_fetchone(sql, params, binary, _all=True)
+
+
+# SQLSTATE classes and codes that mean "the database is not there right now", not "this request is wrong":
+# connection exceptions (08), insufficient resources (53: too many connections), operator intervention (57P01
+# admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now: starting up or shutting down).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` (Django's wrapper or psycopg's own) says the database could not be reached or dropped the
+    connection, rather than refusing a statement: the edge answers 503 with Retry-After for these."""
+    import psycopg
+    from django.db import InterfaceError, OperationalError
+
+    if not isinstance(exc, (InterfaceError, OperationalError, psycopg.InterfaceError, psycopg.OperationalError)):
+        return False
+    if isinstance(exc, (InterfaceError, psycopg.InterfaceError)):
+        return True  # "the connection is closed"
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None:  # raised by the client: the connection failed or broke (no server answer to classify)
+        return True
+    return sqlstate.startswith(UNAVAILABLE_SQLSTATES)

@@ -7,10 +7,15 @@ handlers (gis_portal/urls.py handler400/403/404/500, settings.CSRF_FAILURE_VIEW)
 - elsewhere: a page in the user's language (templates/400.html, 403.html, 404.html, 500.html).
 
 Unknown paths, wrong methods (require_GET's empty 405), CSRF failures, Django's own 400s and unexpected exceptions
-(logged by Django, no traceback in the body) get the same treatment. Parameters are read by common.params.
+(logged by Django, no traceback in the body) get the same treatment. A database that cannot be reached (a restart,
+a failover) is a 503 with Retry-After, not a 500 (common.db.database_unavailable). Parameters are read by
+common.params.
 """
 
+import base64
+import binascii
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -19,7 +24,9 @@ from django.template import loader
 from django.urls import Resolver404
 from django.utils.translation import gettext as _
 
-from common.errors import ApiError, Forbidden, MethodNotAllowed, NotFound, ServerError
+from common.db import database_unavailable
+from common.errors import ApiError, BadParameter, Forbidden, MethodNotAllowed, NotFound, ServerError, ServiceUnavailable
+from common.params import storable
 
 DEFAULT_API_PATH_PREFIXES = ("/api/", "/ogc/", "/tiles/")
 logger = logging.getLogger("django.request")
@@ -47,7 +54,7 @@ def error_response(request, error: ApiError) -> HttpResponse:
     if is_api(request):
         return error.response()
     if error.status >= 500:
-        return _server_error_page(error.message)
+        return _server_error_page(error.message, error.status, error.headers)
     template = PAGES.get(error.status, "400.html")
     titles = {401: _("Sign-in needed"), 405: _("Method not allowed")}
     context = {"message": error.message, "status": error.status, "title": titles.get(error.status)}
@@ -57,9 +64,16 @@ def error_response(request, error: ApiError) -> HttpResponse:
     return response
 
 
-def _server_error_page(message: str) -> HttpResponse:
+def _server_error_page(message: str, status: int = 500, headers=None) -> HttpResponse:
     # Rendered without the request: its context processors read the database, which may be what failed.
-    return HttpResponse(loader.render_to_string("500.html", {"message": message}), status=500)
+    response = HttpResponse(loader.render_to_string("500.html", {"message": message}), status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def database_unavailable_error() -> ServiceUnavailable:
+    return ServiceUnavailable(_("The database cannot be reached at the moment. Please try again in a few seconds."))
 
 
 def _not_found(request, exception) -> NotFound:
@@ -93,10 +107,12 @@ class ErrorMiddleware:
         return response
 
     def process_view(self, request, view, args, kwargs):
-        # A NUL byte reaches no view: psycopg refuses it in text, which would be a 500. (%00 is how it arrives.)
+        # Text PostgreSQL cannot store (a NUL byte: psycopg refuses it; %00 is how it arrives) reaches no view, from
+        # any part of the request a view reads: a 400 here, not a 500 wherever it would meet the database.
         # Here rather than in __call__ so that the answer still passes every middleware's response phase.
-        if "%00" in request.META.get("QUERY_STRING", ""):
-            return error_response(request, ApiError(_("Parameters must not contain NUL bytes.")))
+        problem = unstorable_input(request)
+        if problem is not None:
+            return error_response(request, BadParameter(problem))
         return None
 
     def process_exception(self, request, exception):
@@ -108,7 +124,42 @@ class ErrorMiddleware:
             return error_response(request, _not_found(request, exception))
         if isinstance(exception, PermissionDenied):
             return error_response(request, _forbidden(exception))
+        if database_unavailable(exception):  # logged as a warning: an outage, not a bug
+            logger.warning("database unavailable: %s: %s", request.path, exception)
+            return error_response(request, database_unavailable_error())
         return None  # unexpected: Django logs it and answers with handler500 (server_error below)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def unstorable_input(request) -> str | None:
+    """What of the request holds text PostgreSQL cannot store (NUL bytes, lone surrogates), as a message; None if
+    nothing does. Read: the path (its segments become view arguments), every query parameter (names too), every
+    form field of a form POST, and the user name and password of HTTP basic authentication. JSON bodies are checked
+    where they are parsed (common.params.json_value)."""
+    check = storable
+    try:
+        check(request.path_info, _("path"))
+        for name, values in request.GET.lists():
+            check(name, _("parameter name"))
+            for value in values:
+                check(value, name)
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            for name, values in request.POST.lists():
+                check(name, _("field name"))
+                for value in values:
+                    check(value, name)
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header[:6].lower() == "basic ":
+            try:
+                credentials = base64.b64decode(header[6:].strip()).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                credentials = ""  # not basic authentication at all: refused where it is read (401)
+            check(credentials, "Authorization")
+    except BadParameter as exc:
+        return exc.message
+    return None
 
 
 # Django's error handlers (gis_portal/urls.py): for what happens outside a view (unknown paths, middleware errors).
@@ -127,6 +178,8 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     """An unexpected exception (already logged by Django): no traceback, nothing of the server's in the answer."""
+    if database_unavailable(sys.exc_info()[1]):  # raised outside a view (a middleware reading the session)
+        return error_response(request, database_unavailable_error())
     message = _("Something went wrong on the server. It has been recorded; please try again later.")
     if is_api(request):
         return ServerError(message).response()

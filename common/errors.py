@@ -49,3 +49,11 @@ class ServerError(ApiError):
     status = 500
     code = "server_error"
 
+
+
+class ServiceUnavailable(ApiError):
+    """The database cannot be reached (a restart, a failover, too many connections): try again shortly."""
+
+    status = 503
+    code = "service_unavailable"
+    headers = {"Retry-After": "5"}

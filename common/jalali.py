@@ -22,3 +22,18 @@ def jalali(value, with_time: bool = True) -> str:
     else:
         text = jdatetime.date.fromgregorian(date=value).strftime("%Y/%m/%d")
     return persian_digits(text) if is_persian() else text
+
+
+def gregorian_to_jalali_years(years) -> list[int]:
+    """Gregorian years as Jalali years, for data that keeps a year without a date (a building's year of construction).
+    The Jalali year starts at Nowruz (about 21 March), so a Gregorian year Y holds the end of Jalali Y-622 and, from
+    Nowruz on, most of Y-621: the year Y-621 is the one a date in it most likely falls in (the same convention
+    registries use when they convert a bare year). Taken from the calendar at 1 July, not from a constant."""
+    out = []
+    for year in years:
+        year = int(year)
+        if 623 <= year <= 9999:
+            out.append(jdatetime.date.fromgregorian(year=year, month=7, day=1).year)
+        else:  # before the Jalali era's first year or beyond jdatetime's range: the same offset
+            out.append(year - 621)
+    return out

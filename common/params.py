@@ -9,6 +9,7 @@ reach the database (psycopg refuses NUL in text; a 10,000-digit number would onl
 """
 
 import datetime
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -64,10 +65,22 @@ def _raw(params: Mapping[str, Any], name: str, max_length: int, required: bool):
             raise BadParameter(_("%(name)s is required") % {"name": name})
         return None
     if isinstance(value, str):
-        if "\x00" in value:
-            raise BadParameter(_("%(name)s must not contain a NUL byte") % {"name": name})
+        storable(value, name)
         if len(value) > max_length:
             raise BadParameter(_("%(name)s is longer than %(max)s characters") % {"name": name, "max": max_length})
+    return value
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: PostgreSQL text cannot hold them
+
+
+def storable(value: str, name: str) -> str:
+    """The text, if PostgreSQL can store it: no NUL byte (psycopg refuses it in text, which would be a 500 deep in a
+    view) and no lone surrogate (not encodable as UTF-8); BadParameter naming the parameter otherwise."""
+    if _UNSTORABLE.search(value):
+        if "\x00" in value:
+            raise BadParameter(_("%(name)s must not contain a NUL byte") % {"name": name})
+        raise BadParameter(_("%(name)s holds characters that are not text (lone surrogates)") % {"name": name})
     return value
 
 
@@ -227,4 +240,82 @@ def choice(params, name: str, choices, *, default=None) -> str | None:
         return default
     if not isinstance(value, str) or value not in choices:
         raise BadParameter(_("%(name)s must be one of: %(choices)s") % {"name": name, "choices": ", ".join(choices)})
+    return value
+
+
+# -- JSON sent by people ---------------------------------------------------------------------------------------
+
+JSON_MAX_DEPTH = 32  # a proposal or a GeoJSON MultiPolygon is nested 5 deep
+JSON_NUMBER_MAX_LENGTH = 64  # digits of a number: a longer one is not meant (and 400 digits overflow a float)
+
+
+class _Refused(str):
+    """A number JSON text holds that is not taken (too long, not finite, NaN): reported with where it was."""
+
+
+def json_value(text, name: str = "body", *, fields_named_bare: bool = False):
+    """JSON text (str or bytes) parsed safely: nested at most JSON_MAX_DEPTH deep (checked before parsing, so a
+    50,000-deep array cannot exhaust the stack), numbers finite and of at most JSON_NUMBER_MAX_LENGTH characters (a
+    400-digit integer would overflow a float later), no NaN or Infinity, no text PostgreSQL cannot store (NUL, lone
+    surrogates). BadParameter otherwise, naming where the value is: `lines.coordinates[0][1]` under `name`, or
+    with fields_named_bare (a body's fields) `floors`, `footprint.coordinates[0]`; `name` for the whole."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadParameter(_("%(name)s is not UTF-8 text") % {"name": name}) from None
+    if _depth(text) > JSON_MAX_DEPTH:
+        raise BadParameter(_("%(name)s is nested more than %(max)s deep") % {"name": name, "max": JSON_MAX_DEPTH})
+
+    def number(kind):
+        def parse(literal: str):
+            if len(literal) > JSON_NUMBER_MAX_LENGTH:
+                return _Refused(literal)
+            value = kind(literal)
+            return value if math.isfinite(value) else _Refused(literal)
+        return parse
+
+    try:
+        value = json.loads(text, parse_int=number(int), parse_float=number(float), parse_constant=_Refused)
+    except (ValueError, RecursionError):
+        raise BadParameter(_("%(name)s is not valid JSON.") % {"name": name}) from None
+    _check_values(value, name, "" if fields_named_bare else name)
+    return value
+
+
+def _check_values(value, name: str, root: str) -> None:
+    """Every refused number and every string of parsed JSON, each named by where it is (below `root`)."""
+    stack = [(value, root)]
+    while stack:
+        item, path = stack.pop()
+        where = path or name
+        if isinstance(item, _Refused):
+            raise BadParameter(_("%(name)s must be a finite number of at most %(max)s characters, not %(value)s")
+                               % {"name": where, "max": JSON_NUMBER_MAX_LENGTH, "value": _shown(str(item))})
+        if isinstance(item, str):
+            storable(item, where)
+        elif isinstance(item, dict):  # pushed last first: the first bad value in the text is the one named
+            for key in item:
+                storable(key, where)
+            stack.extend((val, f"{path}.{key}" if path else key) for key, val in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((item[i], f"{path}[{i}]") for i in range(len(item) - 1, -1, -1))
+
+
+def _depth(text: str) -> int:
+    """How deep JSON text nests its arrays and objects (brackets inside strings not counted)."""
+    from itertools import accumulate
+
+    if "[" not in text and "{" not in text:
+        return 0
+    brackets = re.sub(r'"(?:[^"\\]|\\.)*"?', "", text, flags=re.DOTALL)
+    steps = [1 if c in "[{" else -1 for c in brackets if c in "[]{}"]
+    return max(accumulate(steps), default=0)
+
+
+def json_object(text, name: str = "body") -> dict:
+    """A request body that must be a JSON object, parsed by json_value (empty: {})."""
+    value = json_value(text or b"{}", name, fields_named_bare=True)
+    if not isinstance(value, dict):
+        raise BadParameter(_("%(name)s must be a JSON object.") % {"name": name})
     return value

@@ -17,6 +17,7 @@ class DuesConfig(AppConfig):
     }
 
     def ready(self):
+        from dues import checks  # noqa: F401  (importing it registers the payment settings' system checks)
         from dues.sheet import build
         from parcels.sheet import SheetSection, register_section
 

@@ -7,6 +7,15 @@ Check 1 covers the payment ID's preceding digits; check 2 covers bill ID + payme
 """
 
 SERVICE_MUNICIPALITY = 6
+# The company code bills carry while DUES_BILL_COMPANY_CODE is unset: a placeholder for the demo and tests, refused in
+# production by the system check dues.E002 (a bank would route such bills to another company).
+PLACEHOLDER_COMPANY_CODE = "401"
+
+
+def company_code() -> str:
+    from django.conf import settings
+
+    return settings.DUES_BILL_COMPANY_CODE or PLACEHOLDER_COMPANY_CODE
 
 
 def check_digit(digits: str) -> int:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import jdatetime
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
@@ -147,7 +146,7 @@ def issue(parcel, as_of: jdatetime.date | None = None) -> Bill:
         same = _still_owed(open_bills, items, total.payable)
         if same is not None:
             return same
-        bill_code = billid.bill_id(parcel.pk, settings.DUES_BILL_COMPANY_CODE)
+        bill_code = billid.bill_id(parcel.pk, billid.company_code())
         bill = Bill.objects.create(
             parcel=parcel, as_of=as_of.togregorian(), jalali_year=as_of.year, items=items, total=total.total,
             rounding=total.rounding, amount=total.payable, bill_id=bill_code,
@@ -253,7 +252,7 @@ def bill_detail(bill: Bill) -> dict:
                                 for r in result.lines if not r.hidden]})
     parcel = bill.parcel
     return {
-        "id": bill.pk, "parcel": {"id": parcel.pk, "renewal_code": parcel.renewal_code},
+        "id": str(bill.public_id), "parcel": {"id": parcel.pk, "renewal_code": parcel.renewal_code},
         "issued_at": bill.issued_at.isoformat(),
         "as_of": jdatetime.date.fromgregorian(date=bill.as_of).strftime("%Y/%m/%d"), "status": bill.status,
         "years": years, "total": bill.total, "rounding": bill.rounding, "amount": bill.amount,

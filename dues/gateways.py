@@ -59,6 +59,8 @@ class SandboxGateway(Gateway):
 
     def verify(self, attempt, params):
         reference = params.get("ref", "")
+        if not sandbox_allowed():             # a production site never takes the sandbox's word (dues.E001)
+            return Verification(False, reference, 0, PaymentAttempt.Failure.NOT_CONFIRMED)
         tx = SandboxTransaction.objects.filter(token=attempt.token, reference=reference).first()
         if tx is None:
             return Verification(False, reference, 0, PaymentAttempt.Failure.NO_SUCH_TRANSACTION)
@@ -69,6 +71,21 @@ class SandboxGateway(Gateway):
 
 def gateway() -> Gateway:
     return import_string(settings.DUES_GATEWAY)()
+
+
+def sandbox_in_use() -> bool:
+    """Whether the configured gateway is the sandbox (or a subclass of it)."""
+    return issubclass(import_string(settings.DUES_GATEWAY), SandboxGateway)
+
+
+def staging() -> bool:
+    """A site declared staging or demo (DUES_ALLOW_SANDBOX_IN_PRODUCTION): the sandbox may run with DEBUG off."""
+    return bool(settings.DUES_ALLOW_SANDBOX_IN_PRODUCTION)
+
+
+def sandbox_allowed() -> bool:
+    """The sandbox marks bills paid without money: only on a development (DEBUG) or a declared staging site."""
+    return bool(settings.DEBUG) or staging()
 
 
 def label(name: str) -> str | None:

@@ -4,6 +4,8 @@ Money is always integer rials (BigIntegerField). The tariff book is data (one pe
 data/tariffs/ and editable in the admin with history); dues/calculator.py and dues/assessment.py apply it.
 """
 
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -153,6 +155,8 @@ class Bill(models.Model):
         REASSESSED = "reassessed", _("The dues of %(year)s were reassessed (assessment run %(run)s).")
 
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_bills")
+    # What every URL and the API name the bill by: random, so bills cannot be walked by counting (the id is internal).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     issued_at = models.DateTimeField(auto_now_add=True)
     as_of = models.DateField(help_text="The date penalties and the discount were computed for (Gregorian stored).")
     jalali_year = models.PositiveSmallIntegerField()
@@ -235,6 +239,7 @@ class Payment(models.Model):
 
     bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="payments")
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_payments")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # as Bill.public_id
     gateway = models.CharField(max_length=30)
     gateway_ref = models.CharField(max_length=100)
     amount = models.BigIntegerField()

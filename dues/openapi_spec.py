@@ -1,6 +1,6 @@
 """OpenAPI description of the dues endpoints (merged into /api/openapi.json by portal.openapi.full_spec)."""
 
-from common.openapi import _errors, _param
+from common.openapi import DATE, _errors, _param
 
 _MONEY = {"type": "integer", "description": "rials"}
 _YEAR_LEDGER = {"type": "object", "properties": {k: _MONEY for k in (
@@ -14,18 +14,22 @@ PATHS = {
         "responses": {"200": {"description": "Public amounts only (never owners' data)", "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/ParcelDues"}}}}, **_errors(404)},
     }},
-    "/api/dues/bills/{bill_pk}": {"get": {
+    "/api/dues/bills/{bill_ref}": {"get": {
         "summary": "A bill: every year's lines with formula, input values and amount; bill ID, payment ID, barcode",
-        "parameters": [_param("bill_pk", "bill number", {"type": "integer"}, "path")],
+        "parameters": [_param("bill_ref", "the bill's public id (a random UUID, as in its page's URL; sequential "
+                              "numbers are not accepted)", {"type": "string", "format": "uuid"}, "path")],
         "responses": {"200": {"description": "The bill", "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/DuesBill"}}}}, **_errors(404)},
     }},
     "/api/dues/finance": {"get": {
         "summary": "Finance staff only: collections by year and district, and the day's reconciliation",
         "parameters": [_param("date", "day of the reconciliation: Jalali 1403/05/12 or ISO 2024-08-02 (default today)",
-                              {"type": "string"}, required=False)],
-        "responses": {"200": {"description": "collections and reconciliation"},
-                      "403": {"description": "Not finance staff",
+                              DATE, required=False)],
+        "responses": {"200": {"description": "collections and reconciliation", "content": {"application/json": {
+                          "schema": {"type": "object", "required": ["collections", "reconciliation"]}}}},
+                      "401": {"description": "Not signed in (`signin_needed`)",
+                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                      "403": {"description": "Not finance staff, or the staff second factor is needed",
                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                       **_errors(400)},
     }},
@@ -43,7 +47,8 @@ SCHEMAS = {
                      "token) issues the bill, or reuses the open one, and redirects to it; a GET writes nothing"}}},
     "DuesBill": {"type": "object", "required": ["id", "years", "amount", "bill_id", "payment_id", "barcode"],
                  "properties": {
-        "id": {"type": "integer"}, "parcel": {"type": "object"}, "as_of": {"type": "string"},
+        "id": {"type": "string", "format": "uuid", "description": "the bill's public id (random)"},
+        "parcel": {"type": "object"}, "as_of": {"type": "string"},
         "status": {"enum": ["issued", "partial", "paid", "superseded"]},
         "years": {"type": "array", "items": {"type": "object", "properties": {
             "year": {"type": "integer"}, "assessed": _MONEY, "penalty": _MONEY, "discount": _MONEY, "due": _MONEY,

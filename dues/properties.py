@@ -26,13 +26,13 @@ SELECT p.id,
                                             AND e.kind <> 'credit'), 0) AS outstanding
               FROM dues_assessment a WHERE a.parcel_id = p.id AND a.is_current AND a.year <= %(year)s) y
         WHERE y.outstanding > 0) AS unpaid,
-       (SELECT jsonb_build_object('pk', b.id, 'bill_id', b.bill_id, 'payment_id', b.payment_id, 'amount', b.amount,
+       (SELECT jsonb_build_object('ref', b.public_id, 'bill_id', b.bill_id, 'payment_id', b.payment_id, 'amount', b.amount,
                                   'status', b.status, 'issued_at', b.issued_at, 'as_of', b.as_of)
         FROM dues_bill b WHERE b.parcel_id = p.id ORDER BY b.issued_at DESC, b.id DESC LIMIT 1) AS bill,
-       (SELECT COALESCE(jsonb_agg(jsonb_build_object('amount', m.amount, 'kind', m.kind, 'paid_at', m.paid_at,
-                                                     'bill_pk', m.bill_id) ORDER BY m.paid_at DESC, m.id DESC),
-                        '[]'::jsonb)
-        FROM dues_payment m WHERE m.parcel_id = p.id) AS payments,
+       (SELECT COALESCE(jsonb_agg(jsonb_build_object('ref', m.public_id, 'amount', m.amount, 'kind', m.kind,
+                                                     'paid_at', m.paid_at, 'bill_ref', mb.public_id)
+                                  ORDER BY m.paid_at DESC, m.id DESC), '[]'::jsonb)
+        FROM dues_payment m JOIN dues_bill mb ON mb.id = m.bill_id WHERE m.parcel_id = p.id) AS payments,
        p.renewal_code
 FROM parcels_parcel p
 WHERE p.id = ANY(%(ids)s)
@@ -53,8 +53,8 @@ def section_rows(parcel_ids, year: int) -> list[tuple]:
 def build(citizen, parcel_ids, year: int | None = None) -> dict:
     """{parcel_id: context} for the parcels given (those accounts found linked to the citizen). Each context:
     year, current ({year, amount} or None: not assessed yet), unpaid ([{year, assessed, outstanding}]),
-    unpaid_total, bill ({pk, bill_id, payment_id, amount, status, status_label, issued_at, url, pdf_url} or None),
-    payments ([{amount, kind, kind_label, paid_at, bill_url}]), bill_url (issue or see the parcel's bill),
+    unpaid_total, bill ({ref (its public id), bill_id, payment_id, amount, status, status_label, issued_at, url, pdf_url} or None),
+    payments ([{ref, amount, kind, kind_label, paid_at, bill_ref, bill_url}]), bill_url (issue or see the parcel's bill),
     settings_url (the first parcel only: where SMS reminders of dues are turned on or off)."""
     from dues import billing
     from dues.models import Bill, Payment
@@ -68,11 +68,11 @@ def build(citizen, parcel_ids, year: int | None = None) -> dict:
         current, unpaid, bill, payments = _json(current), _json(unpaid), _json(bill), _json(payments)
         if bill:
             bill["status_label"] = str(Bill.Status(bill["status"]).label)
-            bill["url"] = reverse("dues:bill_page", args=[bill["pk"]])
-            bill["pdf_url"] = reverse("dues:bill_pdf", args=[bill["pk"]])
+            bill["url"] = reverse("dues:bill_page", args=[bill["ref"]])
+            bill["pdf_url"] = reverse("dues:bill_pdf", args=[bill["ref"]])
         for payment in payments:
             payment["kind_label"] = str(Payment.Kind(payment["kind"]).label)
-            payment["bill_url"] = reverse("dues:bill_page", args=[payment["bill_pk"]])
+            payment["bill_url"] = reverse("dues:bill_page", args=[payment["bill_ref"]])
         out[parcel_id] = {"parcel_id": parcel_id, "renewal_code": renewal_code, "year": year, "current": current,
                           "unpaid": unpaid, "unpaid_total": sum(u["outstanding"] for u in unpaid),
                           "bill": bill, "payments": payments,

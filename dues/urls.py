@@ -5,13 +5,14 @@ from dues import views
 app_name = "dues"
 urlpatterns = [
     path("api/dues/parcels/<int:parcel_id>", views.parcel_dues, name="parcel_dues"),
-    path("api/dues/bills/<int:bill_pk>", views.bill_json, name="bill_json"),
+    path("api/dues/bills/<uuid:bill_ref>", views.bill_json, name="bill_json"),
     path("api/dues/finance", views.finance_json, name="finance_json"),
     path("api/dues/assessments/jobs", views.assessment_job, name="assessment_job"),
     path("dues/parcels/<int:parcel_id>/bill/", views.parcel_bill, name="parcel_bill"),
-    path("dues/bills/<int:bill_pk>/", views.bill_page, name="bill_page"),
-    path("dues/bills/<int:bill_pk>/pdf", views.bill_pdf, name="bill_pdf"),
-    path("dues/bills/<int:bill_pk>/pay", views.pay, name="pay"),
+    # bills are named by their random public id (Bill.public_id), never by the sequential primary key
+    path("dues/bills/<uuid:bill_ref>/", views.bill_page, name="bill_page"),
+    path("dues/bills/<uuid:bill_ref>/pdf", views.bill_pdf, name="bill_pdf"),
+    path("dues/bills/<uuid:bill_ref>/pay", views.pay, name="pay"),
     path("dues/sandbox/<str:token>/", views.sandbox_page, name="sandbox_page"),
     path("dues/callback/<str:gateway_name>/", views.callback, name="callback"),
     path("dues/finance/", views.finance_page, name="finance"),

@@ -9,7 +9,7 @@ import secrets
 
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,7 @@ from accounts.decorators import staff_otp_required
 from common import params
 from common.edge import json_response
 from common.errors import BadParameter, Forbidden, NotFound
-from dues import billing, pdf, reports
+from dues import billing, gateways, pdf, reports
 from dues.assessment import what_if
 from dues.gateways import gateway
 from dues.models import Bill, PaymentAttempt, SandboxTransaction, TariffBook
@@ -46,10 +46,10 @@ def parcel_dues(request, parcel_id):
 
 
 @require_GET
-def bill_json(request, bill_pk):
-    bill = Bill.objects.filter(pk=bill_pk).select_related("parcel").first()
+def bill_json(request, bill_ref):
+    bill = Bill.objects.filter(public_id=bill_ref).select_related("parcel").first()
     if bill is None:
-        raise NotFound(_("No bill %(number)s.") % {"number": bill_pk})
+        raise NotFound(_("No bill %(number)s.") % {"number": bill_ref})
     return json_response(billing.bill_detail(bill))
 
 
@@ -70,7 +70,7 @@ def parcel_bill(request, parcel_id):
             bill = billing.issue(parcel)
         except (billing.BillError, NoTariffBook) as exc:
             return _message(request, str(exc), 409, parcel=parcel)
-    return redirect("dues:bill_page", bill.pk)
+    return redirect("dues:bill_page", bill.public_id)
 
 
 def _bill_context(request, bill):
@@ -79,23 +79,29 @@ def _bill_context(request, bill):
     failure = PaymentAttempt.Failure(reason).label if reason in PaymentAttempt.Failure.values else None
     return {"bill": billing.bill_detail(bill), "bill_obj": bill, "issued": bill.issued_at,
             "is_demo": bool(bill.parcel.import_run and bill.parcel.import_run.is_demo),
-            "message": params.text(request.GET, "message", max_length=20), "failure": failure}
+            "message": params.text(request.GET, "message", max_length=20), "failure": failure,
+            "staging": gateways.sandbox_in_use() and gateways.staging()}
 
 
 @require_GET
-def bill_page(request, bill_pk):
+def bill_page(request, bill_ref):
     """The printable bill: every year's lines with formula and values, bill ID, payment ID, barcode."""
-    bill = get_object_or_404(Bill.objects.select_related("parcel__import_run"), pk=bill_pk)
+    bill = get_object_or_404(Bill.objects.select_related("parcel__import_run"), public_id=bill_ref)
     return render(request, "dues/bill.html", _bill_context(request, bill))
 
 
 @require_GET
-def bill_pdf(request, bill_pk):
+def bill_pdf(request, bill_ref):
     """The same page printed to PDF by headless Chromium (dues.pdf)."""
-    bill = get_object_or_404(Bill.objects.select_related("parcel__import_run"), pk=bill_pk)
+    bill = get_object_or_404(Bill.objects.select_related("parcel__import_run"), public_id=bill_ref)
     html = render(request, "dues/bill.html", {**_bill_context(request, bill), "for_pdf": True}).content
     try:
-        document = pdf.print_to_pdf(html)
+        document = pdf.cached(html)
+    except pdf.Busy:
+        response = _message(request, _("Many bills are being printed right now: please try again in a few seconds, "
+                                       "or print the bill page from the browser."), 503)
+        response["Retry-After"] = str(pdf.Busy.retry_after)
+        return response
     except pdf.PdfError as exc:
         return _message(request, _("The PDF could not be printed (%(reason)s): print the bill page from the browser "
                                    "instead.") % {"reason": exc}, 503)
@@ -105,13 +111,16 @@ def bill_pdf(request, bill_pk):
 
 
 @require_POST
-def pay(request, bill_pk):
+def pay(request, bill_ref):
     """Send the citizen to the gateway, unless the bill is no longer what the parcel owes."""
-    bill = get_object_or_404(Bill, pk=bill_pk)
+    bill = get_object_or_404(Bill, public_id=bill_ref)
     try:
         billing.check_payable(bill)
     except billing.BillError as exc:
         return _message(request, str(exc), 409, parcel=bill.parcel, bill=bill)
+    if gateways.sandbox_in_use() and not gateways.sandbox_allowed():
+        return _message(request, _("Online payment is not available yet: pay at a bank with the bill ID and payment "
+                                   "ID."), 503)
     gw = gateway()
     attempt = PaymentAttempt.objects.create(bill=bill, token=secrets.token_urlsafe(24), gateway=gw.name,
                                             amount=bill.amount)
@@ -136,18 +145,22 @@ def callback(request, gateway_name):
         PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.STARTED).update(
             status=PaymentAttempt.Status.FAILED, finished_at=timezone.now(), failure=failure,
             message=verification.message)
-        return redirect(reverse("dues:bill_page", args=[attempt.bill_id]) + f"?message=failed&reason={failure}")
+        return redirect(reverse("dues:bill_page", args=[attempt.bill.public_id]) + f"?message=failed&reason={failure}")
     billing.record_payment(attempt.bill, gw.name, verification.reference, verification.amount)
     PaymentAttempt.objects.filter(pk=attempt.pk).update(status=PaymentAttempt.Status.PAID, finished_at=timezone.now())
-    return redirect(reverse("dues:bill_page", args=[attempt.bill_id]) + "?message=paid")
+    return redirect(reverse("dues:bill_page", args=[attempt.bill.public_id]) + "?message=paid")
 
 
 @require_http_methods(["GET", "POST"])
 def sandbox_page(request, token):
-    """The local sandbox bank's page: pay or cancel. It keeps its own record and sends the user back."""
+    """The local sandbox bank's page: pay or cancel. It keeps its own record and sends the user back. Only while the
+    sandbox is the gateway on a development or declared staging site (dues.checks); elsewhere it does not exist."""
+    if not (gateways.sandbox_in_use() and gateways.sandbox_allowed()):
+        raise Http404
     attempt = get_object_or_404(PaymentAttempt, token=token)
     if request.method == "GET":
-        return render(request, "dues/sandbox.html", {"attempt": attempt, "bill": attempt.bill})
+        return render(request, "dues/sandbox.html", {"attempt": attempt, "bill": attempt.bill,
+                                                     "staging": gateways.staging()})
     with transaction.atomic():
         tx = SandboxTransaction.objects.filter(token=token).first()
         if tx is None:

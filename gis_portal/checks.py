@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.checks import Warning as CheckWarning
 
 
 @register()
@@ -65,4 +66,87 @@ def postgis_present(app_configs, databases=None, **kwargs):
         version = row[1] or row[0]
         if int(version.split(".")[0]) < 3:
             errors.append(Error(f"PostGIS {version} is too old; version 3 or later is needed.", id="gis_portal.E011"))
+    return errors
+
+
+# The migration that brings a column left at Darab's SRID by an old migration into line (zoning 0003): while it is
+# not applied, that column's mismatch is what `migrate` will fix, so it must not stop migrate (which runs these checks).
+_FIXED_BY_MIGRATION = {
+    ("zoning_parceloverlay", "widening_geom"): ("zoning", "0003_widening_geom_follows_municipality_srid"),
+}
+
+
+@register()
+def geometry_fields_follow_srid(app_configs, **kwargs):
+    """Every geometry field of every model is declared in MUNICIPALITY_SRID (no SRID written into a model)."""
+    from django.apps import apps
+    from django.contrib.gis.db.models import GeometryField
+
+    srid = settings.MUNICIPALITY_SRID
+    errors = []
+    for model in apps.get_models(include_auto_created=True):
+        for field in model._meta.local_fields:
+            if isinstance(field, GeometryField) and field.srid != srid:
+                errors.append(Error(
+                    f"{model._meta.label}.{field.name} is declared with SRID {field.srid}, not MUNICIPALITY_SRID "
+                    f"({srid}).",
+                    hint="Declare it with srid=settings.MUNICIPALITY_SRID (and its migration too).",
+                    obj=model, id="gis_portal.E020"))
+    return errors
+
+
+@register(Tags.database)
+def geometry_columns_follow_srid(app_configs, databases=None, **kwargs):
+    """Every geometry column in the database (tables and views of the project's schema) is in MUNICIPALITY_SRID.
+
+    Runs with `manage.py check --database default` and before every `migrate` (Django runs database checks there),
+    so `./run demo` stops before serving when the setting and the database disagree: a changed MUNICIPALITY_SRID
+    after the first migrate, or a column an older migration created in another CRS. Geography columns (always
+    longitude/latitude) are reported too: the project keeps every geometry in the municipality's CRS."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    srid = settings.MUNICIPALITY_SRID
+    errors = []
+    for alias in databases or []:
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('geometry_columns') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                continue  # PostGIS not installed yet (before the first migrate): nothing stored in any CRS
+            cursor.execute(
+                "SELECT f_table_name, f_geometry_column, srid, 'geometry' FROM geometry_columns"
+                " WHERE f_table_schema = current_schema() AND srid NOT IN (0, %s)"
+                " UNION ALL SELECT f_table_name, f_geography_column, srid, 'geography' FROM geography_columns"
+                " WHERE f_table_schema = current_schema() ORDER BY 1, 2", [srid])
+            wrong = cursor.fetchall()
+            cursor.execute("SELECT srid FROM geometry_columns WHERE f_table_schema = current_schema()"
+                           " AND f_table_name = 'parcels_parcel' AND f_geometry_column = 'geom'")
+            cadastre = cursor.fetchone()
+        if not wrong:
+            continue
+        applied = set(MigrationRecorder(connection).applied_migrations()) if MigrationRecorder(
+            connection).has_table() else set()
+        if cadastre is not None and cadastre[0] != srid:
+            errors.append(Error(
+                f"MUNICIPALITY_SRID is {srid} but the database '{alias}' stores the cadastre in EPSG:{cadastre[0]} "
+                f"({len(wrong)} geometry column(s) in other CRSs than the setting, e.g. "
+                f"{wrong[0][0]}.{wrong[0][1]}).",
+                hint=f"Set MUNICIPALITY_SRID={cadastre[0]} for this database, or create a new database for the other "
+                     "CRS (createdb, DATABASE_URL, migrate, then import): the SRID is fixed at the first migrate.",
+                id="gis_portal.E021"))
+            continue
+        for table, column, found, kind in wrong:
+            fix = _FIXED_BY_MIGRATION.get((table, column))
+            if fix is not None and fix not in applied:
+                errors.append(CheckWarning(
+                    f"{table}.{column} is in EPSG:{found}, not MUNICIPALITY_SRID ({srid}); migration {fix[0]}.{fix[1]} "
+                    "changes it.", hint="Run manage.py migrate.", id="gis_portal.W022"))
+                continue
+            errors.append(Error(
+                f"{table}.{column} in database '{alias}' is a {kind} column in EPSG:{found}, not in "
+                f"MUNICIPALITY_SRID ({srid}).",
+                hint=f"Change its type to geometry(..., {srid}) with ST_Transform in a migration (as zoning migration "
+                     "0003 does), and declare it with srid=settings.MUNICIPALITY_SRID.",
+                id="gis_portal.E022"))
     return errors

@@ -54,3 +54,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def csp_origin(url_template: str) -> list[str]:
+    """The Content-Security-Policy source of an XYZ tile URL template ([] for none): its scheme and host, a `{s}`
+    subdomain becoming `*.`, e.g. https://{s}.tile.example.org/{z}/{x}/{y}.png → https://*.tile.example.org."""
+    from urllib.parse import urlsplit
+
+    if not url_template:
+        return []
+    parts = urlsplit(url_template if "//" in url_template else "//" + url_template)
+    host = parts.netloc
+    if "{" in host:
+        host = "*." + host.split(".", 1)[1] if "." in host else "*"
+    return [f"{parts.scheme}://{host}" if parts.scheme else host]
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name (e.g. Asia/Tehran) from the environment, refused when the system does not know it."""
+    import zoneinfo
+
+    raw = os.environ.get(name)
+    value = default if raw is None or raw.strip() == "" else raw.strip()
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"{name} {value!r} is not a known time zone: give an IANA name such as Asia/Tehran or Europe/Berlin "
+            "(the list: python3 -c 'import zoneinfo; print(sorted(zoneinfo.available_timezones()))')") from None
+    return value

@@ -9,7 +9,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from gis_portal.env import env_bool, env_float, env_int, env_list, env_str
+from gis_portal.env import csp_origin as _csp_origin, env_bool, env_float, env_int, env_list, env_str
+from gis_portal.env import env_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,8 +49,17 @@ CORNER_MIN_ANGLE = env_float("CORNER_MIN_ANGLE", 30.0)
 BATCH_PARALLEL_WORKERS = env_int("BATCH_PARALLEL_WORKERS", 2)
 # Renewal dues (dues/): the municipality's 3-digit company code in the national bill ID (given by the bank
 # network), and the payment gateway backend (the local sandbox until a bank's backend is configured).
-DUES_BILL_COMPANY_CODE = env_str("DUES_BILL_COMPANY_CODE", "401")
+# Unset, bills use the placeholder 401 (dues.billid.PLACEHOLDER_COMPANY_CODE): fine for the demo, refused in production
+# by the system check dues.E002.
+DUES_BILL_COMPANY_CODE = env_str("DUES_BILL_COMPANY_CODE", "")
 DUES_GATEWAY = env_str("DUES_GATEWAY", "dues.gateways.SandboxGateway")
+# The sandbox marks bills paid without money: with DEBUG off it is refused (system check dues.E001, and the sandbox
+# pages answer 404) unless the site is declared a staging or demo site here (`./run demo` does); its pages say so.
+DUES_ALLOW_SANDBOX_IN_PRODUCTION = env_bool("DUES_ALLOW_SANDBOX_IN_PRODUCTION", False)
+# Bill PDFs start a browser each (2-5.5 s, ~150 MB): at most this many at once across all processes (a PostgreSQL
+# advisory lock per slot); a request waits up to DUES_PDF_WAIT_SECONDS for a slot, then gets 503 with Retry-After.
+DUES_PDF_MAX_CONCURRENT = env_int("DUES_PDF_MAX_CONCURRENT", 2)
+DUES_PDF_WAIT_SECONDS = env_float("DUES_PDF_WAIT_SECONDS", 2.0)
 # The headless Chromium that prints bills to PDF.
 DUES_CHROMIUM = env_str("DUES_CHROMIUM", "/usr/bin/chromium")
 
@@ -73,6 +83,14 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", MUNICIPALITY_NAME_EN)
 # Staff sessions end after this many minutes without a request (citizens' after CITIZEN_IDLE_MINUTES).
 STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 30)
 CITIZEN_IDLE_MINUTES = env_int("CITIZEN_IDLE_MINUTES", 24 * 60)
+# API clients (QGIS, GDAL, scripts) sign in with personal API tokens or HTTP basic (accounts/apiauth.py). Basic
+# credentials once verified are remembered this many seconds in the cache API_AUTH_CACHE (0: never; a password change
+# forgets them at once). Wrong passwords are limited per client address and per user name ("count/seconds", all must
+# hold): past a limit the answer is 429 with Retry-After and no password is checked until the window ends.
+API_BASIC_CACHE_SECONDS = env_int("API_BASIC_CACHE_SECONDS", 300)
+API_AUTH_CACHE = env_str("API_AUTH_CACHE", "default")
+API_AUTH_FAILURES_PER_ADDRESS = env_list("API_AUTH_FAILURES_PER_ADDRESS", ["10/300", "50/3600"])
+API_AUTH_FAILURES_PER_USER = env_list("API_AUTH_FAILURES_PER_USER", ["5/300", "20/3600"])
 # Notices: the SMS provider (the local backend keeps every message in the database; notices.providers.http.
 # RestSmsGateway speaks the common REST shape of Iranian gateways), its address, key, sender line and limits.
 NOTICES_SMS_BACKEND = env_str("NOTICES_SMS_BACKEND", "notices.providers.local.LocalSmsBackend")
@@ -182,6 +200,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "common.csp.ContentSecurityPolicyMiddleware",  # the CSP header and the request's nonce (request.csp_nonce)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "common.middleware.PersianFirstLocaleMiddleware",
@@ -191,6 +210,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",  # staff sessions end after STAFF_IDLE_MINUTES without a request
+    "accounts.apiauth.ApiAuthMiddleware",  # API paths: the user of an Authorization header (API token, HTTP basic)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -215,6 +235,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "portal.context_processors.municipality",
+                "common.csp.nonce",  # {{ csp_nonce }} for an inline <script nonce="...">
             ],
         },
     },
@@ -232,7 +253,8 @@ LANGUAGE_CODE = "fa"
 LANGUAGES = [("fa", "فارسی"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-TIME_ZONE = "Asia/Tehran"
+# The municipality's time zone (an IANA name): dates on bills and pages, the Jalali year's end, "today" for dues.
+TIME_ZONE = env_time_zone("TIME_ZONE", "Asia/Tehran")
 USE_TZ = True
 
 # --- Static files: front-end packages come from npm (package-lock.json) and are served by the app ----
@@ -251,6 +273,8 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
 # Generated files (demo city GeoPackage and DEM, rasters).
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+# `./run backup` (manage.py backup) writes each backup into a new folder here unless given one.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
 
 # Vector tiles already made, keyed by the layer's data version (so a write invalidates them): per process, in memory,
 # by default; TILE_CACHE_ENTRIES=0 turns it off. Any Django cache backend can be put here (e.g. memcached).
@@ -295,9 +319,39 @@ LOGGING = {
                 "procrastinate": {"level": env_str("QUEUE_LOG_LEVEL", "WARNING")}},
 }
 
+# --- HTTPS and security headers (README "Production"; `manage.py check --deploy` is clean with the documented set) --
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+    # Cookies only over HTTPS: SECURE_COOKIES sets both, SESSION_/CSRF_COOKIE_SECURE each one.
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", env_bool("SECURE_COOKIES", False))
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", env_bool("SECURE_COOKIES", False))
+# Redirect plain HTTP to HTTPS, and HSTS: browsers use only HTTPS for this many seconds (0: no header).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy: the header it sets and the value meaning HTTPS, "HTTP_X_FORWARDED_PROTO,https".
+# Only when the proxy always sets (or strips) that header; otherwise a client could claim HTTPS.
+_proxy_ssl = env_list("SECURE_PROXY_SSL_HEADER", [])
+if _proxy_ssl and len(_proxy_ssl) != 2:
+    raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER must be HEADER,value, not {_proxy_ssl!r}")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl) if _proxy_ssl else None
+
+# Content-Security-Policy on every response (common.csp): scripts only from this site, an inline one only with the
+# request's nonce ({{ csp_nonce }}); no plugins; not framed. Tiles and images come from the site itself, plus the
+# base map's origin when one is set, plus CSP_EXTRA_IMG_SRC (origins, comma-separated). CSP_REPORT_ONLY=true
+# sends it as Content-Security-Policy-Report-Only (to try a change without breaking pages).
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'nonce'"],          # 'nonce' becomes 'nonce-<the request's nonce>'
+    "style-src": ["'self'", "'unsafe-inline'"],   # style attributes and <style> blocks (no script runs from CSS)
+    "img-src": ["'self'", "data:", "blob:", *_csp_origin(BASEMAP_URL), *env_list("CSP_EXTRA_IMG_SRC", [])],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}

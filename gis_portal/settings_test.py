@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-test-key")
+# The test site is a staging site: the sandbox gateway takes the payments (dues.checks refuses it in production).
+os.environ.setdefault("DUES_ALLOW_SANDBOX_IN_PRODUCTION", "true")
 
 from gis_portal.settings import *  # noqa: E402,F401,F403
 

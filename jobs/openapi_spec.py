@@ -8,7 +8,8 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 
 
 def _errors(*codes):
-    text = {400: "Bad parameter", 401: "Sign-in needed (HTTP basic works for exports)", 403: "Not allowed for this user",
+    text = {400: "Bad parameter", 401: "Sign-in needed (an API token or HTTP basic works)",
+            403: "Not allowed for this user, or a session's POST without its CSRF token (`csrf_failed`)",
             404: "Not found (also: a job that is not yours)", 405: "Method not allowed",
             429: "Too many unfinished jobs of this user (JOBS_MAX_ACTIVE)"}
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
@@ -20,6 +21,10 @@ STARTED = {"202": {"description": "Queued; poll status_url (also in Location) un
 STATUS = {"description": "The job's status", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/JobStatus"}}}}
 FORMATS = ["gpkg", "shp", "geojson", "csv", "fgb"]
+# What a job's result can be (layers/exports.py FORMATS, dues' CSV summary; application/octet-stream when a job kind
+# names no type).
+RESULT_CONTENT = {t: {} for t in ("application/geopackage+sqlite3", "application/zip", "application/geo+json",
+                                  "text/csv", "application/flatgeobuf", "application/octet-stream")}
 
 PATHS = {
     "/api/jobs/{job_id}": {"get": {
@@ -29,7 +34,9 @@ PATHS = {
     "/api/jobs/{job_id}/result": {"get": {
         "summary": "The file a finished job made, as an attachment (404 before it is done or after it was deleted)",
         "parameters": [JOB_ID],
-        "responses": {"200": {"description": "The file", "content": {"application/octet-stream": {}}},
+        "responses": {"200": {"description": "The file, as the job made it: an export in its format (a zip for "
+                                             "shapefiles and several layers), the assessment's summary as CSV",
+                              "content": RESULT_CONTENT},
                       **_errors(404)},
     }},
     "/api/jobs/{job_id}/cancel": {"post": {
@@ -54,8 +61,9 @@ PATHS = {
         "summary": "Assess every parcel for a Jalali year with its approved tariff book, as a job (finance and admin "
                    "staff); the result is the summary by district as CSV",
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["year"], "properties": {"year": {"type": "integer"}}}}}},
-        "responses": {**STARTED, **_errors(400, 403, 405, 429)},
+            "type": "object", "required": ["year"], "properties": {
+                "year": {"type": "integer", "minimum": 1300, "maximum": 1500, "description": "Jalali year"}}}}}},
+        "responses": {**STARTED, **_errors(400, 401, 403, 405, 429)},
     }},
 }
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from common import params
 from common.edge import json_response
 from common.errors import BadParameter
 from jobs import service
@@ -40,12 +41,7 @@ def request_data(request) -> dict:
     if request.content_type == "application/json":
         if len(request.body) > BODY_MAX_BYTES:
             raise BadParameter(_("The request body is too large."))
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise BadParameter(_("The request body is not valid JSON.")) from None
-        if not isinstance(data, dict):
-            raise BadParameter(_("The request body must be a JSON object."))
+        data = params.json_object(request.body)  # parsed safely: depth, number sizes, NaN, NUL
         return {str(k): ",".join(str(x) for x in v) if isinstance(v, list) else
                 ("" if v is None else v if isinstance(v, str) else json.dumps(v)) for k, v in data.items()}
     return request.POST.dict()

@@ -1,11 +1,10 @@
-"""Who may see a layer: the registry says public or a permission; this module finds the user of a request (session,
-or HTTP basic authentication, which QGIS and GDAL send from their authentication settings) and refuses the rest
-with a clear 401/403. Every use of a layer with personal data is recorded (parcels/privacy.py)."""
+"""Who may see a layer: the registry says public or a permission; this module takes the user of a request and refuses
+the rest with a clear 401/403. The user comes from the session, or on API paths from the Authorization header (an
+API token, or HTTP basic authentication, which QGIS and GDAL send from their authentication settings), set by the
+authentication middleware in settings.MIDDLEWARE (accounts/apiauth.py, a layer above this one, so it is not imported
+here). That user is worked out lazily: a public layer never asks for it, so wrong credentials cost it nothing. Every use
+of a layer with personal data is recorded (parcels/privacy.py)."""
 
-import base64
-import binascii
-
-from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 
 from common.errors import ApiError, Forbidden, NotFound
@@ -21,17 +20,8 @@ class Unauthorized(ApiError):
 
 
 def request_user(request):
-    """The session's user, or the one named by an `Authorization: Basic` header (wrong credentials: 401)."""
-    header = request.headers.get("Authorization", "")
-    if header[:6].lower() == "basic ":
-        try:
-            username, _colon, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized(_("The Authorization header is not valid HTTP basic authentication.")) from None
-        user = authenticate(request, username=username, password=password)
-        if user is None or not user.is_active:
-            raise Unauthorized(_("Wrong user name or password."))
-        request.user = user
+    """The request's user (the session's, or the Authorization header's on API paths), or None outside a request
+    cycle. Reading it may raise the header's 401/429 (accounts/apiauth.py)."""
     return getattr(request, "user", None)
 
 

@@ -12,6 +12,11 @@ class LayersConfig(AppConfig):
     }
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from layers.jobs import register_kind
+        from layers.versions import install_after_migrate
 
         register_kind()  # exports as long jobs (jobs/)
+        # every table a registered layer reads gets its data-version trigger (layers/versions.py)
+        post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="layers.version_triggers")

@@ -6,11 +6,21 @@ municipality's CRS or any EPSG; filtered by district, bbox or field values.
 The engine is GDAL's ogr2ogr reading PostGIS through one SQL statement per layer: it streams rows from a server
 cursor into the file (a whole city is never held in memory) and is the yardstick the speed target is measured
 against. Everything is checked before ogr2ogr starts (bad input is a 4xx with nothing written) and written into
-a temporary directory first: a failed export leaves no file behind.
+a temporary directory first: a failed export leaves no file behind. What ogr2ogr wrote is read back and its features
+counted before the file is renamed into place: GDAL's GeoJSON writer ignores failed writes (a full disk) and exits 0
+with a cut file, which must never be handed out. A full disk (or a file-size limit) is told apart from other
+failures (ExportNoRoom, with a message for people). ogr2ogr dies with the process that started it (a worker killed
+with SIGKILL leaves no orphan writing on).
 """
 
+import contextlib
+import ctypes
+import errno
 import os
 import re
+import resource
+import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -22,7 +32,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from common import params
+from common import geo, params
 from common.errors import BadParameter
 from layers import qml
 from layers.registry import Layer
@@ -47,6 +57,33 @@ FORMATS = {
 
 class ExportFailed(Exception):
     """ogr2ogr failed after the input was accepted (a server-side problem, not the user's)."""
+
+
+class ExportNoRoom(ExportFailed):
+    """The disk (or the process's file-size limit) had no room for the file: `message` is for people."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.message = _("The server ran out of disk space while writing the export; nothing was kept. Ask the "
+                         "administrator to free space, then try again.")
+
+
+NO_ROOM_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+MIN_FREE_BYTES = 1 << 20  # less than this left on the disk after a failed write: the disk was full
+
+
+def _out_of_room(work: Path) -> bool:
+    """Whether a failed write under `work` ran out of room: the disk nearly full, or a file there as big as this
+    process's RLIMIT_FSIZE allows (a quota set for the service)."""
+    try:
+        if shutil.disk_usage(work).free < MIN_FREE_BYTES:
+            return True
+    except OSError:
+        return False
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit == resource.RLIM_INFINITY:
+        return False
+    return any(p.is_file() and p.stat().st_size >= limit for p in work.rglob("*"))
 
 
 @dataclass
@@ -140,6 +177,8 @@ def check_request(req: ExportRequest) -> ExportRequest:
     """Every check an export needs before anything is written (BadParameter with a clear message otherwise)."""
     if not req.layers:
         raise BadParameter(_("Name at least one layer to export"))
+    # a layer named twice is exported once (a second copy would collide with the first in the file)
+    req.layers = list({layer.name: layer for layer in req.layers}.values())
     if req.format not in FORMATS:
         raise BadParameter(_("Unknown format '%(format)s'; formats: %(formats)s")
                            % {"format": req.format, "formats": ", ".join(FORMATS)})
@@ -167,8 +206,13 @@ def layer_sql(layer: Layer, req: ExportRequest) -> str:
         params.append(req.district)
         where.append("t.geom && d.geom AND ST_Intersects(ST_PointOnSurface(t.geom), d.geom)")
     if req.bbox:
-        where.append("ST_Intersects(t.geom, ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4326), %s))")
-        params += [*req.bbox, settings.MUNICIPALITY_SRID]
+        clipped = geo.clip_box(req.bbox)  # before any transform: a box far from the city exports no feature
+        if clipped is None:
+            where.append("FALSE")
+        else:
+            box, box_params = geo.box_sql(clipped)
+            where.append(f"ST_Intersects(t.geom, {box})")
+            params += box_params
     for name, value in req.filters.items():
         f = layer.field(name)
         where.append(f"{f.sql} = %s")
@@ -194,17 +238,73 @@ def pg_source() -> tuple[str, dict]:
     return "PG:" + " ".join(parts), env
 
 
-def ogr2ogr(out: Path, fmt: Format, layer: Layer, sql: str, srid: int, append: bool) -> None:
+def ogr2ogr(out: Path, fmt: Format, layer: Layer, sql: str, srid: int, append: bool, snapshot: str | None = None) -> None:
     source, env = pg_source()
     cmd = ["ogr2ogr", "-f", fmt.driver, str(out), source, "-sql", sql, "-nln", layer.name,
            "-t_srs", f"EPSG:{srid}", *fmt.options]
+    if snapshot:  # read in the export's snapshot: every layer, and the count it is checked against, see one state
+        cmd += ["-oo", f"PRELUDE_STATEMENTS=BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '{snapshot}'",
+                "-oo", "CLOSING_STATEMENTS=COMMIT"]
     if fmt.driver == "GPKG" and append:
         cmd.append("-update")
     if layer.style.geometry == "polygon":
         cmd += ["-nlt", "PROMOTE_TO_MULTI"]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, preexec_fn=_die_with_parent)
+    if result.returncode == -signal.SIGXFSZ:  # stopped by the file-size limit (RLIMIT_FSIZE)
+        raise ExportNoRoom(f"ogr2ogr reached the file-size limit writing layer {layer.name}")
     if result.returncode != 0:
         raise ExportFailed(f"ogr2ogr failed for layer {layer.name}: {result.stderr.strip()[-2000:]}")
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the ogr2ogr child (Linux): SIGKILL when the worker that started it dies, so that a killed worker leaves no
+    ogr2ogr writing on."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def written_features(path: Path, layer: str | None) -> int:
+    """The features GDAL reads back from an output file (counted, for formats that do not store the count)."""
+    import pyogrio
+
+    try:
+        return int(pyogrio.read_info(path, layer=layer, force_feature_count=True)["features"])
+    except Exception as exc:  # an unreadable (cut) file
+        raise ExportFailed(f"the file written for {layer or path.name} cannot be read back: {exc}") from None
+
+
+def expected_features(sql: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql}) s")
+        return cursor.fetchone()[0]
+
+
+@contextlib.contextmanager
+def export_snapshot():
+    """(snapshot id, count(sql)): a REPEATABLE READ transaction of its own whose snapshot ogr2ogr imports, so the
+    features written and the count they are checked against come from the same state of the database."""
+    import psycopg
+
+    db = connection.settings_dict
+    with psycopg.connect(dbname=db["NAME"], host=db.get("HOST") or None, port=db.get("PORT") or None,
+                         user=db.get("USER") or None, password=db.get("PASSWORD") or None) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        yield snapshot, lambda sql: conn.execute(f"SELECT count(*) FROM ({sql}) s").fetchone()[0]
+        conn.rollback()
+
+
+def check_written(path: Path, layer: Layer, sql: str, gpkg: bool, count=expected_features) -> None:
+    """ogr2ogr's output holds every feature of the layer's statement (`count(sql)`): a cut file is an ExportFailed."""
+    written = written_features(path, layer.name if gpkg else None)
+    expected = count(sql)
+    if written != expected:
+        raise ExportFailed(f"ogr2ogr wrote {written} of {expected} features of {layer.name}")
 
 
 LAYER_STYLES = """
@@ -276,31 +376,49 @@ def export(req: ExportRequest, out: Path, on_layer=None) -> Path:
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="export-", dir=out.parent) as tmp:
         work = Path(tmp)
-        if req.format == "gpkg":
-            target = work / "out.gpkg"
-            for i, (layer, sql) in enumerate(sqls):
-                on_layer(i, layer)
-                ogr2ogr(target, fmt, layer, sql, req.target_srid, append=i > 0)
-            on_layer(len(sqls), None)
-            add_styles(target, req.layers)
-            add_project(target, req.layers, Path(out).name, req.target_srid)
-        else:
-            files = work / "files"
-            files.mkdir()
-            ext = {"shp": "", "geojson": ".geojson", "csv": ".csv", "fgb": ".fgb"}[req.format]
-            for i, (layer, sql) in enumerate(sqls):
-                on_layer(i, layer)
-                dest = files / layer.name if req.format == "shp" else files / (layer.name + ext)
-                ogr2ogr(dest, fmt, layer, sql, req.target_srid, append=False)
-            on_layer(len(sqls), None)
-            produced = sorted(p for p in files.rglob("*") if p.is_file())
-            if req.format != "shp" and len(produced) == 1:
-                target = produced[0]
-            else:
-                target = work / "out.zip"
-                with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-                    for p in produced:
-                        zf.write(p, p.name)
+        try:
+            with export_snapshot() as (snapshot, count):
+                target = _write(req, fmt, sqls, work, out, on_layer, snapshot, count)
+        except (ExportFailed, OSError, sqlite3.Error) as exc:
+            if isinstance(exc, ExportNoRoom):
+                raise
+            if (isinstance(exc, OSError) and exc.errno in NO_ROOM_ERRNOS) or _out_of_room(work):
+                raise ExportNoRoom(f"no room to write the export in {out.parent}: {exc}") from exc
+            if isinstance(exc, ExportFailed):
+                raise
+            raise ExportFailed(f"writing the export failed: {exc}") from exc
         os.replace(target, out)  # same filesystem: the file appears whole
     return out
+
+
+def _write(req: ExportRequest, fmt: Format, sqls, work: Path, out: Path, on_layer, snapshot, count) -> Path:
+    """Write the export into the directory `work`; return the finished file, every layer checked complete."""
+    if req.format == "gpkg":
+        target = work / "out.gpkg"
+        for i, (layer, sql) in enumerate(sqls):
+            on_layer(i, layer)
+            ogr2ogr(target, fmt, layer, sql, req.target_srid, append=i > 0, snapshot=snapshot)
+            check_written(target, layer, sql, gpkg=True, count=count)
+        on_layer(len(sqls), None)
+        add_styles(target, req.layers)
+        add_project(target, req.layers, Path(out).name, req.target_srid)
+    else:
+        files = work / "files"
+        files.mkdir()
+        ext = {"shp": "", "geojson": ".geojson", "csv": ".csv", "fgb": ".fgb"}[req.format]
+        for i, (layer, sql) in enumerate(sqls):
+            on_layer(i, layer)
+            dest = files / layer.name if req.format == "shp" else files / (layer.name + ext)
+            ogr2ogr(dest, fmt, layer, sql, req.target_srid, append=False, snapshot=snapshot)
+            check_written(dest, layer, sql, gpkg=False, count=count)
+        on_layer(len(sqls), None)
+        produced = sorted(p for p in files.rglob("*") if p.is_file())
+        if req.format != "shp" and len(produced) == 1:
+            target = produced[0]
+        else:
+            target = work / "out.zip"
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+                for p in produced:
+                    zf.write(p, p.name)
+    return target
 

@@ -1,22 +1,31 @@
 """GeoJSON of a layer inside a bounding box, built in PostGIS (ST_AsGeoJSON + json_agg is 5-10× faster than
-serialising in Python, PERFORMANCE.md). The bbox is transformed once to the municipality's CRS so the spatial
-index is used; the table is never transformed. Every response is capped."""
+serialising in Python, PERFORMANCE.md). The bbox is clipped to the city's extent (common.geo) and transformed once to
+the municipality's CRS so the spatial index is used; the table is never transformed. Every response is capped."""
 
 from django.conf import settings
 from django.db import connection
 
+from common import geo
 from layers.registry import Layer
 
 
+EMPTY = '{"type" : "FeatureCollection", "features" : []}'
+
+
 def features_in_bbox(layer: Layer, bbox: tuple[float, float, float, float], limit: int) -> tuple[str, bool]:
-    """A FeatureCollection (JSON text) of at most `limit` features, and whether more were left out."""
+    """A FeatureCollection (JSON text) of at most `limit` features whose geometry intersects the WGS84 box (not only
+    its bounding box), and whether more were left out. A box outside the city's extent finds nothing."""
+    bbox = geo.clip_box(bbox)
+    if bbox is None:
+        return EMPTY, False
+    box, box_params = geo.box_sql(bbox)
     cols = ", ".join(layer.columns)
     # properties named one by one: to_jsonb(row) - 'geom' would encode every geometry only to drop it
     props = ", ".join(f"'{f.name}', hits.\"{f.name}\"" for f in layer.fields)
     sql = f"""
-        WITH env AS (SELECT ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4326), %s) AS g),
+        WITH env AS (SELECT {box} AS g),
         hits AS (
-            SELECT {cols}, t.geom FROM "{layer.table}" t, env WHERE t.geom && env.g LIMIT %s
+            SELECT {cols}, t.geom FROM "{layer.table}" t, env WHERE ST_Intersects(t.geom, env.g) LIMIT %s
         )
         SELECT json_build_object(
             'type', 'FeatureCollection',
@@ -29,12 +38,12 @@ def features_in_bbox(layer: Layer, bbox: tuple[float, float, float, float], limi
         FROM hits
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*bbox, settings.MUNICIPALITY_SRID, limit + 1])
+        cursor.execute(sql, [*box_params, limit + 1])
         text, count = cursor.fetchone()
     if count > limit:
         # One feature too many was fetched to know the answer was cut; fetch exactly `limit`.
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*bbox, settings.MUNICIPALITY_SRID, limit])
+            cursor.execute(sql, [*box_params, limit])
             text, _ = cursor.fetchone()
         return text, True
     return text, False

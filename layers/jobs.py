@@ -9,7 +9,7 @@ from django.utils.translation import ngettext
 from common.i18n import is_persian
 from jobs.registry import JobError, JobKind, Outcome, register
 from jobs.runner import result_dir
-from layers.exports import FORMATS, ExportRequest, check_request, export, layer_sql
+from layers.exports import FORMATS, ExportNoRoom, ExportRequest, check_request, export, layer_sql
 from layers.registry import LAYERS
 
 KIND = "layers.export"
@@ -56,7 +56,10 @@ def run_export(job, progress) -> Outcome:
                                         counts[i]) % {"layer": layer.title if is_persian() else layer.title_en, "count": f"{counts[i]:,}"})
 
     name = req.filename()
-    out = export(req, result_dir(job) / name, on_layer=on_layer)
+    try:
+        out = export(req, result_dir(job) / name, on_layer=on_layer)
+    except ExportNoRoom as exc:  # the one server-side failure people can act on: said as it is
+        raise JobError(exc.message) from exc
     content_type = "application/zip" if name.endswith(".zip") else FORMATS[req.format].content_type
     return Outcome(out, name, content_type, ngettext("%(count)s feature exported", "%(count)s features exported",
                                                      sum(counts)) % {"count": f"{sum(counts):,}"})

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from common import params
+from common import geo, params
 from common.errors import BadParameter, NotFound
 from common.i18n import is_persian
 from layers import ogc_provider as provider
@@ -166,7 +166,7 @@ def item_query(layer: Layer, request) -> provider.Query:
             raise BadParameter(_("Unknown parameter '%(name)s'; parameters: %(params)s and the layer's fields: "
                                  "%(fields)s") % {"name": name, "params": ", ".join(sorted(ITEM_PARAMS)),
                                                   "fields": ", ".join(f.name for f in layer.fields)})
-    box, box_srid = None, 4326
+    box, box_srid, nothing = None, 4326, False
     if request.GET.get("bbox"):
         box_srid, lat_first = parse_crs(request, "bbox-crs")
         if box_srid == 4326 and not lat_first:
@@ -175,6 +175,11 @@ def item_query(layer: Layer, request) -> provider.Query:
             box = params.bbox(request.GET, geographic=False)  # four numbers, min below max
             if lat_first:
                 box = params.bbox({"bbox": (box[1], box[0], box[3], box[2])})  # and a real lon/lat box
+            elif box_srid == 3857:
+                box, box_srid = geo.mercator_to_lonlat(box), 4326  # the same box, in longitude/latitude
+        if box_srid == 4326:
+            box = geo.clip_box(box)  # before any transform: a box far from the city finds nothing
+            nothing = box is None
     filters = []
     for name, value in request.GET.items():
         f = layer.field(name)
@@ -183,7 +188,7 @@ def item_query(layer: Layer, request) -> provider.Query:
         if not f.filterable:
             raise BadParameter(_("Field '%(field)s' cannot be used in a filter") % {"field": name})
         filters.append((name, typed_value(f, value)))
-    return provider.Query(box, box_srid, tuple(filters))
+    return provider.Query(box, box_srid, tuple(filters), nothing)
 
 
 @require_GET

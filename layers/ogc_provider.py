@@ -3,7 +3,8 @@ the SQL for a layer's extent, a query's count, a page of features and one featur
 arguments (a registry layer, a Query, numbers). Nothing here reads a request or knows a URL.
 
 Raw SQL because pages are built in PostGIS (json_agg + ST_AsGeoJSON is 5-10× faster than serialising in Python,
-PERFORMANCE.md); the bbox is transformed once to the table's CRS so the spatial index is used, never the table.
+PERFORMANCE.md); the bbox is transformed once to the table's CRS so the spatial index is used, never the table, and
+a feature matches it when its geometry intersects it.
 """
 
 import hashlib
@@ -15,18 +16,21 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from layers import tiles
+from common import geo
+from layers import tiles, versions
 from layers.registry import Layer
 
 
 @dataclass(frozen=True)
 class Query:
-    """What a request selects, already checked: a box (x/y order, in bbox_srid) and field = value filters (the
-    values in the field's type)."""
+    """What a request selects, already checked: a box (x/y order, in bbox_srid: WGS84 longitude/latitude already
+    clipped to the city's extent by common.geo.clip_box, or the municipality's own CRS), or `nothing` (a box wholly
+    outside the city), and field = value filters (the values in the field's type)."""
 
     bbox: tuple[float, float, float, float] | None = None
     bbox_srid: int = 4326
     filters: tuple[tuple[str, object], ...] = ()
+    nothing: bool = False
 
 
 class Page(NamedTuple):
@@ -55,9 +59,17 @@ def extent(layer: Layer) -> list[float] | None:
 def _where(layer: Layer, query: Query) -> tuple[str, list]:
     """The SQL conditions of a query and their parameters (" WHERE ..." or "")."""
     where, params = [], []
-    if query.bbox is not None:
-        where.append("t.geom && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), %s)")
-        params += [*query.bbox, query.bbox_srid, settings.MUNICIPALITY_SRID]
+    if query.nothing:
+        where.append("FALSE")
+    elif query.bbox is not None:
+        # Features whose geometry intersects the box, as OGC API – Features requires (not only their bounding
+        # box: an L-shaped parcel beside the box is no match); ST_Intersects makes the index test (&&) itself.
+        if query.bbox_srid == settings.MUNICIPALITY_SRID:
+            box, box_params = "ST_MakeEnvelope(%s, %s, %s, %s, %s)", [*query.bbox, query.bbox_srid]
+        else:
+            box, box_params = geo.box_sql(query.bbox)
+        where.append(f"ST_Intersects(t.geom, {box})")
+        params += box_params
     for name, value in query.filters:
         where.append(f"{layer.field(name).sql} = %s")
         params.append(value)
@@ -102,7 +114,7 @@ def features_sql(layer: Layer, where: str, srid: int, lat_first: bool) -> str:
             'properties', json_build_object({properties})
         ) ORDER BY hits."__fid"), '[]'::json)::text, count(*), max(hits."__fid"),
         (SELECT count(*) FROM page) > count(*),
-        (SELECT version FROM layers_tableversion WHERE table_name = '{layer.table}')
+        {versions.version_sql(layer)}
         FROM hits
     """
 

@@ -2,19 +2,30 @@
 (the OGC API – Features under /ogc/, served as that API's own service description at /ogc/api, which the landing
 page links as `service-desc` and QGIS reads for the page-size limits)."""
 
-from common.openapi import _param
-
-ERROR = {"$ref": "#/components/schemas/Error"}
+from common.openapi import BBOX, ERROR, _param, error, framed
 
 
 def _errors(*codes):
-    text = {400: "Bad parameter", 401: "Sign-in needed (HTTP basic works)", 403: "Not allowed for this user",
-            404: "Not found", 500: "The export failed on the server"}
-    return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
+    text = {500: "The export failed on the server (`export_failed`)",
+            507: "No room left on the server to write the file (`insufficient_storage`)"}
+    out = {}
+    for code in codes:
+        out.update(error(code, text.get(code)))
+    return out
 
 
-LAYER = _param("layer", "layer name from the registry (GET /api/layers)", {"type": "string"}, "path")
+# A layer name as the registry has them (layers/registry.py); the example is the cadastre's, always registered.
+LAYER_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 63, "example": "parcels"}
+LAYER = _param("layer", "layer name from the registry (GET /api/layers)", LAYER_NAME, "path")
 EXPORT_FORMATS = ["gpkg", "shp", "geojson", "csv", "fgb"]
+# What an export answers, by format (layers/exports.py FORMATS); several layers in one file-per-layer format, and
+# shapefiles, come as a zip.
+EXPORT_CONTENT = {"application/geopackage+sqlite3": {}, "application/zip": {}, "application/geo+json": {},
+                  "text/csv": {}, "application/flatgeobuf": {}}
+# A tile address: zoom 0-22 (layers/tiles.py MAX_ZOOM), x and y 0 to 2^zoom-1 (beyond: 400).
+TILE_XYZ = [_param("z", "zoom 0-22", {"type": "integer", "minimum": 0, "maximum": 22, "example": 0}, "path"),
+            _param("x", "column, 0 to 2^z-1", {"type": "integer", "minimum": 0, "example": 0}, "path"),
+            _param("y", "row, 0 to 2^z-1", {"type": "integer", "minimum": 0, "example": 0}, "path")]
 
 PATHS = {
     "/api/layers": {"get": {
@@ -29,21 +40,29 @@ PATHS = {
                        "for. Checked before anything is written. Several layers in GeoJSON, CSV or FlatGeobuf come "
                        "as a zip of one file per layer. Staff-only layers need a session or HTTP basic sign-in.",
         "parameters": [
-            _param("layers", "comma-separated layer names", {"type": "string"}),
+            _param("layers", "comma-separated layer names", {"type": "string", "minLength": 1, "maxLength": 1000,
+                                                              "example": "parcels"}),
             _param("format", "file format (default gpkg)", {"enum": EXPORT_FORMATS}, required=False),
-            _param("srid", "EPSG code of the output CRS (default: the municipality's)", {"type": "string"},
+            _param("srid", "EPSG code of the output CRS (default: the municipality's)",
+                   {"type": "string", "maxLength": 200}, required=False),
+            _param("district", "only features in this district (code)", {"type": "string", "maxLength": 200},
                    required=False),
-            _param("district", "only features in this district (code)", {"type": "string"}, required=False),
-            _param("bbox", "minlon,minlat,maxlon,maxlat (WGS84)", {"type": "string"}, required=False),
+            _param("bbox", "minlon,minlat,maxlon,maxlat (WGS84)", {**BBOX, "maxLength": 200}, required=False),
         ],
-        "responses": {"200": {"description": "The file, as an attachment with Content-Length",
-                              "content": {"application/octet-stream": {}}}, **_errors(400, 401, 403, 404, 500)},
+        "responses": {"200": {"description": "The file, as an attachment with Content-Length (a zip for shapefiles "
+                                             "and for several layers in GeoJSON, CSV or FlatGeobuf)",
+                              "content": EXPORT_CONTENT},
+                      "400": {"description": "Bad parameter, or `export_too_large`: more than EXPORT_SYNC_MAX_FEATURES "
+                                             "features (start it as a job)",
+                              "content": {"application/json": {"schema": ERROR}}},
+                      **_errors(401, 403, 404, 500, 507)},
     }},
     "/tiles/{layer}.json": {"get": {
         "summary": "TileJSON 3.0 of a public layer's vector tiles (add it in QGIS as a vector-tile layer)",
         "parameters": [LAYER],
         "responses": {"200": {"description": "TileJSON", "content": {"application/json": {"schema": {
-            "type": "object"}}}}, **_errors(401, 403, 404)},
+            "type": "object"}}}}, **_errors(401, 404),
+            **error(403, "Not allowed for this user, or a protected layer (only public layers are published as tiles)")},
     }},
     "/api/rasters": {
         "get": {"summary": "Raster layers (DEM, hillshade, orthophoto) and their XYZ tile URLs",
@@ -54,8 +73,9 @@ PATHS = {
             "summary": "Upload a GeoTIFF in any CRS (staff with layers.add_raster); kept as a Cloud-Optimized GeoTIFF",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file", "slug"], "properties": {
-                    "file": {"type": "string", "format": "binary"}, "slug": {"type": "string"},
-                    "title": {"type": "string"}, "title_en": {"type": "string"},
+                    "file": {"type": "string", "format": "binary"},
+                    "slug": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": 50},
+                    "title": {"type": "string", "maxLength": 200}, "title_en": {"type": "string", "maxLength": 200},
                     "kind": {"enum": ["dem", "hillshade", "orthophoto"]}}}}}},
             "responses": {"201": {"description": "The raster", "content": {"application/json": {"schema": {
                 "$ref": "#/components/schemas/RasterInfo"}}}}, **_errors(400, 401, 403)},
@@ -63,17 +83,18 @@ PATHS = {
     },
     "/tiles/raster/{slug}/{z}/{x}/{y}.png": {"get": {
         "summary": "A 256 px PNG tile of a raster layer (Web Mercator XYZ)",
-        "parameters": [_param("slug", "raster slug", {"type": "string"}, "path"),
-                       _param("z", "zoom 0-22", {"type": "integer"}, "path"),
-                       _param("x", "column", {"type": "integer"}, "path"),
-                       _param("y", "row", {"type": "integer"}, "path")],
+        "parameters": [_param("slug", "raster slug", {"type": "string", "pattern": "^[A-Za-z0-9_-]+$",
+                                                      "maxLength": 50}, "path"),
+                       *TILE_XYZ],
         "responses": {"200": {"description": "PNG", "content": {"image/png": {}}},
                       "204": {"description": "The tile lies outside the raster"}, **_errors(400, 404)},
     }},
         "/api/layers/versions": {"get": {"summary": "The data version of every layer",
-                                         "responses": {"200": {"description": "layer name -> version"}}}},
+                                         "responses": {"200": {"description": "layer name -> version", "content": {
+                                             "application/json": {"schema": {"type": "object"}}}}}}},
         "/api/city": {"get": {"summary": "The city's extent and size",
-                              "responses": {"200": {"description": "bbox (WGS84) and parcel estimate"}}}},
+                              "responses": {"200": {"description": "bbox (WGS84) and parcel estimate", "content": {
+                                  "application/json": {"schema": {"type": "object", "required": ["bbox"]}}}}}}},
 }
 
 SCHEMAS = {
@@ -90,21 +111,23 @@ SCHEMAS = {
 
 # --- OGC API - Features (served at /ogc/api) -------------------------------------------------------------------
 F = _param("f", "json (default) or html", {"type": "string", "enum": ["json", "html"]}, required=False)
-COLLECTION = _param("collectionId", "layer name", {"type": "string"}, "path")
+COLLECTION = _param("collectionId", "layer name", LAYER_NAME, "path")
 CRS = _param("crs", "output CRS URI, e.g. http://www.opengis.net/def/crs/EPSG/0/4326 (default CRS84)",
              {"type": "string", "format": "uri"}, required=False)
 JSON_OR_HTML = {"application/json": {}, "text/html": {}}
 OGC_PATHS = {
     "/ogc/": {"get": {"summary": "Landing page", "parameters": [F],
-                      "responses": {"200": {"description": "links", "content": JSON_OR_HTML}}}},
+                      "responses": {"200": {"description": "links", "content": JSON_OR_HTML}, **_errors(400)}}},
     "/ogc/conformance": {"get": {"summary": "Conformance classes (Features Part 1 core, GeoJSON, HTML; Part 2 CRS)",
                                  "parameters": [F],
-                                 "responses": {"200": {"description": "conformsTo", "content": JSON_OR_HTML}}}},
+                                 "responses": {"200": {"description": "conformsTo", "content": JSON_OR_HTML},
+                                               **_errors(400)}}},
     "/ogc/collections": {"get": {"summary": "The layers this user may see", "parameters": [F],
-                                 "responses": {"200": {"description": "collections", "content": JSON_OR_HTML}}}},
+                                 "responses": {"200": {"description": "collections", "content": JSON_OR_HTML},
+                                               **_errors(400)}}},
     "/ogc/collections/{collectionId}": {"get": {
         "summary": "One layer: title, extent, CRSs, fields", "parameters": [COLLECTION, F],
-        "responses": {"200": {"description": "collection", "content": JSON_OR_HTML}, **_errors(401, 403, 404)}}},
+        "responses": {"200": {"description": "collection", "content": JSON_OR_HTML}, **_errors(400, 401, 403, 404)}}},
     "/ogc/collections/{collectionId}/items": {"get": {
         "summary": "Features, a page at a time (next links); any layer field may be given as FIELD=VALUE filter",
         "parameters": [
@@ -126,7 +149,7 @@ OGC_PATHS = {
                                                  _param("featureId", "feature id", {"type": "integer"}, "path")],
         "responses": {"200": {"description": "GeoJSON Feature", "content": {"application/geo+json": {},
                                                                           "text/html": {}}},
-                      **_errors(401, 403, 404)}}},
+                      **_errors(400, 401, 403, 404)}}},
 }
 
 
@@ -136,7 +159,7 @@ def ogc_spec() -> dict:
         "info": {"title": "Layers: OGC API - Features", "version": "1",
                  "description": "The municipality's registered layers. Staff-only layers answer 401 with an HTTP "
                                 "basic challenge."},
-        "paths": OGC_PATHS,
+        "paths": framed(OGC_PATHS),  # 405, and the HTTP server's 414 and 431, on every operation
         "components": {"schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
             "error": {"type": "string"}, "message": {"type": "string"}}}}},
     }

@@ -40,9 +40,10 @@ def _symbol(style: Style, name: str, fill: str | None) -> str:
             f'<layer class="SimpleFill" enabled="1" locked="0" pass="0">{_props(props)}</layer></symbol>')
 
 
-def class_labels(layer: Layer) -> dict[str, tuple[str, str]]:
+def class_labels(layer: Layer, classes=None) -> dict[str, tuple[str, str]]:
     """Legend labels of a categorized style; land-use labels come from the land-use table (data, not code)."""
-    labels = {value: (label, label_en) for value, _, label, label_en in layer.style.classes}
+    classes = layer.style.current_classes() if classes is None else classes
+    labels = {value: (label, label_en) for value, _, label, label_en in classes}
     if layer.style.by == "land_use":
         from parcels.models import LandUse
 
@@ -55,10 +56,11 @@ def legend(layer: Layer, english: bool = False) -> list[dict]:
     style = layer.style
     if not style.by:
         return [{"colour": style.fill or style.stroke, "label": layer.title_en if english else layer.title}]
-    labels = class_labels(layer)
+    classes = style.current_classes()
+    labels = class_labels(layer, classes)
     return [{"value": value, "colour": colour,
              "label": labels.get(value, (value, value))[1 if english else 0] or value}
-            for value, colour, _, _ in style.classes]
+            for value, colour, _, _ in classes]
 
 
 def _renderer(layer: Layer, english: bool) -> str:
@@ -67,13 +69,14 @@ def _renderer(layer: Layer, english: bool) -> str:
         return (f'<renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0">'
                 f'<symbols>{_symbol(style, "0", style.fill)}</symbols></renderer-v2>')
     attr = f'left("{style.by}", 1)' if style.by_prefix else style.by
-    labels = class_labels(layer)
+    classes = style.current_classes()
+    labels = class_labels(layer, classes)
     categories, symbols = [], []
-    for i, (value, colour, _, _) in enumerate(style.classes):
+    for i, (value, colour, _, _) in enumerate(classes):
         label = labels.get(value, (value, value))[1 if english else 0] or value
         categories.append(f'<category symbol="{i}" value={quoteattr(value)} label={quoteattr(label)} render="true"/>')
         symbols.append(_symbol(style, str(i), colour if style.fill else None))
-    other = len(style.classes)  # everything else: the layer's own colours
+    other = len(classes)  # everything else: the layer's own colours
     categories.append(f'<category symbol="{other}" value="" label={quoteattr("other" if english else "سایر")} '
                       'render="true"/>')
     symbols.append(_symbol(style, str(other), style.fill))

@@ -50,8 +50,61 @@ def check_geotiff(path: Path) -> "rasterio.crs.CRS":
         raise BadParameter(_("%(file)s is not a readable GeoTIFF: %(error)s") % {**name, "error": exc}) from None
 
 
-def ingest(src: Path, slug: str, title: str, title_en: str, kind: str, is_demo: bool = False) -> Raster:
-    """Check `src`, write it as a COG next to the other rasters (whole or not at all) and record it."""
+# A DEM without a declared NoData value whose pixels are this share (or more) exactly 0, or whose border is mostly
+# its minimum value (a fill such as -32768 or -9999 around the data), is probably hiding missing data as heights.
+NODATA_SUSPECT_SHARE = 0.05
+NODATA_BORDER_SHARE = 0.5
+NODATA_SAMPLE_PIXELS = 1024  # the check reads the band decimated to at most this many pixels a side (nearest)
+
+
+def undeclared_nodata(path: Path) -> dict | None:
+    """What looks like missing data in a raster that declares no NoData value: None when it declares one or nothing
+    looks suspicious, else {"value": the suspect value, "share": its share of the pixels, "why": "zeros" or
+    "border"}. Reads the first band decimated by nearest neighbour (exact values kept), so a large DEM costs little."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    with rasterio.open(path) as src:
+        if src.nodata is not None or src.count < 1:
+            return None
+        scale = max(src.width, src.height) / NODATA_SAMPLE_PIXELS
+        shape = (max(2, round(src.height / max(scale, 1))), max(2, round(src.width / max(scale, 1))))
+        band = src.read(1, out_shape=shape, resampling=Resampling.nearest)
+    finite = np.isfinite(band) if band.dtype.kind == "f" else np.ones(band.shape, bool)
+    if not finite.any():
+        return None
+    zeros = float(np.mean(band == 0))
+    if zeros >= NODATA_SUSPECT_SHARE:
+        return {"value": 0, "share": zeros, "why": "zeros"}
+    low = band[finite].min()
+    border = np.concatenate([band[0], band[-1], band[1:-1, 0], band[1:-1, -1]])
+    at_min = float(np.mean(band == low))
+    if low != 0 and float(np.mean(border == low)) >= NODATA_BORDER_SHARE and at_min >= NODATA_SUSPECT_SHARE:
+        value = low.item()
+        return {"value": int(value) if float(value).is_integer() else value, "share": at_min, "why": "border"}
+    return None
+
+
+def nodata_warning(path: Path) -> str | None:
+    """The warning for a DEM that hides missing data as heights (see undeclared_nodata), naming --nodata."""
+    found = undeclared_nodata(path)
+    if found is None:
+        return None
+    values = {"file": Path(path).name, "share": f"{found['share']:.0%}", "value": found["value"]}
+    if found["why"] == "zeros":
+        text = _("%(file)s declares no NoData value and %(share)s of its pixels are exactly 0: they are used as "
+                 "heights of 0 m (slopes and elevations of the parcels there will be wrong). If they are missing "
+                 "data, load it again with --nodata %(value)s.")
+    else:
+        text = _("%(file)s declares no NoData value and its border is mostly %(value)s (%(share)s of its pixels): "
+                 "they are used as heights. If they are missing data, load it again with --nodata %(value)s.")
+    return text % values
+
+
+def ingest(src: Path, slug: str, title: str, title_en: str, kind: str, is_demo: bool = False,
+           nodata: float | None = None) -> Raster:
+    """Check `src`, write it as a COG next to the other rasters (whole or not at all) and record it. `nodata`
+    declares the value of missing pixels in the COG (for a file that declares none, or a wrong one)."""
     from rio_cogeo.cogeo import cog_translate
     from rio_cogeo.profiles import cog_profiles
 
@@ -65,7 +118,8 @@ def ingest(src: Path, slug: str, title: str, title_en: str, kind: str, is_demo: 
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tif", delete=False) as tmp:
         tmp_path = Path(tmp.name)
     try:
-        cog_translate(str(src), str(tmp_path), cog_profiles.get("deflate"), quiet=True, in_memory=False)
+        cog_translate(str(src), str(tmp_path), cog_profiles.get("deflate"), nodata=nodata, quiet=True,
+                      in_memory=False)
         with transaction.atomic():
             raster, _created = Raster.objects.update_or_create(slug=slug, defaults={
                 "title": title, "title_en": title_en, "kind": kind, "path": str(target),

@@ -8,13 +8,15 @@ carries the personal-data permission and is refused to everyone else.
 
 The cadastre's layers are registered here (this app publishes the cadastre below it); every other app (zoning's
 zones and overlays, assessments, permits, reports, ...) adds its layers with `register(Layer(...))` from their
-AppConfig.ready(), over a table or view with an integer `id` and a `geom` column in the municipality's CRS. A table
-gets the data-version trigger in the app's own migration (`CREATE TRIGGER <table>_bump_version AFTER INSERT OR
-UPDATE OR DELETE OR TRUNCATE ON <table> FOR EACH STATEMENT EXECUTE FUNCTION layers_bump_version()`, as layers
-migrations 0003/0004 do), so tile caches and cached OGC counts follow its data; a view over computed results (see
-migration 0004, road widening) is registered with `versioned=False`.
+AppConfig.ready(), over a table or view with an integer `id` and a `geom` column in the municipality's CRS. A layer
+names in `reads` every other table its SQL reads (a field's subquery, a view's base tables): its data version is the
+sum of the versions of all of them, and after every migrate each gets its data-version trigger
+(layers/versions.py), so tile caches, ETags and cached OGC counts follow all the data a layer shows.
+tests/test_layer_versions.py compares `reads` with the tables PostgreSQL's plan of the layer's query reads.
 """
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PERSONAL_DATA_PERMISSION = "parcels.view_personal_data"
@@ -34,7 +36,9 @@ class Field:
 class Style:
     """How a layer is drawn, in QGIS and in the portal's legend. Colours are #rrggbb; widths in millimetres (QGIS).
     With `by`, features are coloured by the value of a field (or of its first letter with `by_prefix`):
-    `classes` maps a value to (colour, Persian label, English label); an empty label means "look it up" (land uses)."""
+    `classes` maps a value to (colour, Persian label, English label); an empty label means "look it up" (land uses).
+    `classes_from`, when given, returns the classes from the data at the time they are drawn (zoning: one class per
+    zone code loaded, with its colour kept in the data), instead of the fixed `classes`."""
 
     geometry: str  # "polygon" | "line" | "point" | "mixed"
     stroke: str
@@ -45,6 +49,10 @@ class Style:
     by: str | None = None
     by_prefix: bool = False
     classes: tuple[tuple[str, str, str, str], ...] = ()  # (value, colour, label, label_en)
+    classes_from: Callable[[], tuple[tuple[str, str, str, str], ...]] | None = None
+
+    def current_classes(self) -> tuple[tuple[str, str, str, str], ...]:
+        return self.classes_from() if self.classes_from is not None else self.classes
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,9 @@ class Layer:
     overview_fields: tuple[str, ...] = ()
     permission: str | None = None  # None: public; otherwise the Django permission needed to see the layer
     in_portal: bool = True  # drawn as vector tiles in the portal's layer switcher
-    versioned: bool = True  # the table has a data-version trigger (layers migrations 0003/0004); views do not
+    # Other tables the layer's SQL reads (subqueries of its fields; a view's base tables): its version follows them too.
+    reads: tuple[str, ...] = ()
+    versioned: bool = True  # every table it reads has a data-version trigger (layers/versions.py); False: never cached
     description_en: str = ""
     draw_order: int = 100  # the map draws layers (and lists them) by this, lowest first, whoever registered them
 
@@ -78,6 +88,11 @@ class Layer:
         if z >= self.detail_zoom or not self.overview_fields:
             return self.columns
         return tuple(f"{f.sql} AS {f.name}" for f in self.fields if f.name in self.overview_fields)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every table (or view) the layer reads: its version is theirs (layers/versions.py)."""
+        return (self.table, *self.reads)
 
     @property
     def is_public(self) -> bool:
@@ -110,6 +125,9 @@ def register(layer: Layer) -> Layer:
         raise ValueError(f"layer {layer.name!r} is registered twice")
     if not layer.is_public and layer.in_portal:
         raise ValueError(f"layer {layer.name!r}: only public layers are drawn in the portal")
+    bad = [name for name in layer.sources if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name)]
+    if bad:  # the names are written into SQL (layers/versions.py)
+        raise ValueError(f"layer {layer.name!r}: {bad} are not plain table names")
     _LAYERS[layer.name] = layer
     ordered = sorted(_LAYERS.values(), key=lambda l: l.draw_order)  # stable: registration order within an order
     _LAYERS.clear()
@@ -149,6 +167,8 @@ register(Layer(
     "parcels", "قطعات", "Parcels", "parcels_parcel",
     (Field("id", "t.id", "integer", "شناسه", "Id"),
      _s("renewal_code", "کد نوسازی", "Renewal code"),
+     # the city's own key for the parcel, kept by the import (its id in the city's file): findable by it everywhere
+     _s("source_id", "شناسهٔ قطعه در سامانهٔ شهرداری", "City's own parcel ID"),
      _s("land_use", "کاربری", "Land use", "t.land_use_id"),
      Field("measured_area", "round(t.measured_area::numeric, 1)", "real", "مساحت (م²)", "Measured area (m²)"),
      Field("is_corner", "t.is_corner", "boolean", "نبش", "Corner parcel"),
@@ -179,7 +199,8 @@ register(Layer(
      _s("street", "معبر", "Street"),
      Field("planned_width", "t.planned_width", "real", "عرض طرح (م)", "Planned width (m)"),
      Field("area", "round(t.area::numeric, 2)", "real", "مساحت (م²)", "Area (m²)")),
-    Style("polygon", "#d50000", 0.2, fill="#d50000", fill_opacity=0.45), 5000, 15, in_portal=False, versioned=False,
+    Style("polygon", "#d50000", 0.2, fill="#d50000", fill_opacity=0.45), 5000, 15, in_portal=False,
+    reads=("parcels_frontage", "parcels_street", "parcels_parcel"),  # the view's base tables (layers migration 0006)
     description_en="The strip of each parcel inside the planned width of a street it fronts (computed on the fly).",
     draw_order=90,
 ))
@@ -192,7 +213,7 @@ register(Layer(
                      " FROM parcels_ownership o JOIN parcels_owner w ON w.id = o.owner_id WHERE o.parcel_id = t.id)",
            "string", "مالکان", "Owners", filterable=False)),
     Style("polygon", "#4a148c", 0.3, fill="#ce93d8", fill_opacity=0.4), 5000, 14,
-    permission=PERSONAL_DATA_PERMISSION, in_portal=False,
+    permission=PERSONAL_DATA_PERMISSION, in_portal=False, reads=("parcels_ownership", "parcels_owner"),
     description_en="Owners' names and shares: staff with the personal-data permission only; every use is recorded.",
     draw_order=100,
 ))

@@ -20,12 +20,14 @@ from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
-from common.errors import ServerError
+from common.db import database_unavailable
+from common.errors import ServerError, ServiceUnavailable
 from layers import tiles
 from layers.registry import LAYERS
 
 TILE_PATH = re.compile(r"/tiles/(?P<layer>\w+)/(?P<z>\d{1,2})/(?P<x>\d{1,7})/(?P<y>\d{1,7})\.pbf")
-REASONS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 500: "500 Internal Server Error"}
+REASONS = {200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 500: "500 Internal Server Error",
+           503: "503 Service Unavailable"}
 logger = logging.getLogger("django.request")
 
 
@@ -68,10 +70,15 @@ class TileShortcut:
                 finally:
                     signals.request_finished.send(sender=self.__class__)
             status, body, headers = answer
-        except Exception:
-            logger.exception("Tile %s/%d/%d/%d failed", layer.name, z, x, y)
-            error = ServerError("The tile could not be made").response()
-            status, body, headers = error.status_code, error.content, [("Content-Type", error["Content-Type"])]
+        except Exception as exc:
+            if database_unavailable(exc):  # a restart or failover: the client tries again (Retry-After)
+                logger.warning("Tile %s/%d/%d/%d: database unavailable: %s", layer.name, z, x, y, exc)
+                error = ServiceUnavailable("The database cannot be reached at the moment").response()
+            else:
+                logger.exception("Tile %s/%d/%d/%d failed", layer.name, z, x, y)
+                error = ServerError("The tile could not be made").response()
+            status, body = error.status_code, error.content
+            headers = [(name, value) for name, value in error.items() if name in ("Content-Type", "Retry-After")]
         start_response(REASONS[status], [*headers, ("Content-Length", str(len(body))), *self.security_headers])
         return [body]
 

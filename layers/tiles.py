@@ -1,6 +1,7 @@
 """Mapbox vector tiles made in PostGIS (ST_AsMVT) for the registered layers.
 
-Raw SQL because the ORM cannot express ST_AsMVT. The tile envelope is transformed into the municipality's CRS once
+Raw SQL because the ORM cannot express ST_AsMVT. The tile envelope is clipped to the city's extent (common.geo: a
+tile anywhere on Earth is answered, empty far from the city) and transformed into the municipality's CRS once
 per tile (never the table, whose spatial index must stay usable; PERFORMANCE.md); geometry is simplified to the
 tile's resolution below zoom 17, and every tile carries at most the layer's tile_max_features features.
 """
@@ -11,9 +12,10 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
 
+from common import geo
 from common.db import prepared_fetchone
+from layers import versions
 from layers.registry import Layer
 
 MAX_CACHED_TILE = 1_000_000  # bytes; the cache holds TILE_CACHE_ENTRIES tiles per process
@@ -40,7 +42,11 @@ def tile_sql(layer: Layer, z: int) -> str:
     return f"""
         WITH env AS MATERIALIZED (  -- made once per tile: inlined, a generic plan would remake it per row
             SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
-                   ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), %(srid)s) AS local
+                   -- clipped to the city's extent before the transform (common.geo): a tile far from the city is an
+                   -- empty box, not "Point outside of projection domain"
+                   ST_Transform(ST_ClipByBox2D(
+                       ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), 4326),
+                       ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s)::box2d), %(srid)s) AS local
         ),
         features AS (
             SELECT * FROM (
@@ -59,8 +65,10 @@ def tile_sql(layer: Layer, z: int) -> str:
 
 
 def tile_params(layer: Layer, z: int, x: int, y: int) -> dict:
+    west, south, east, north = geo.city_extent()
     return {
         "z": z, "x": x, "y": y, "margin": BUFFER / EXTENT, "srid": settings.MUNICIPALITY_SRID,
+        "west": west, "south": south, "east": east, "north": north,
         "tol": simplify_tolerance(z), "cap": layer.tile_max_features, "name": layer.name, "table": layer.table,
     }
 
@@ -72,8 +80,7 @@ def render_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
 
 def render_tile_with_version(layer: Layer, z: int, x: int, y: int) -> tuple[int, bytes]:
     """The tile and the data version it was made from, in one statement (one round trip, one snapshot)."""
-    sql = (f"SELECT coalesce((SELECT version FROM layers_tableversion WHERE table_name = %(table)s), 0), "
-           f"({tile_sql(layer, z)})")
+    sql = f"SELECT {versions.version_sql(layer)}, ({tile_sql(layer, z)})"
     version, data = prepared_fetchone(sql, tile_params(layer, z, x, y), binary=True)
     return version, bytes(data) if data is not None else b""
 
@@ -83,19 +90,13 @@ def cache_key(layer: Layer, version: int | str, z: int, x: int, y: int) -> str:
 
 
 def layer_version(layer: Layer) -> int:
-    """The layer table's data version, bumped by a statement trigger on every write (layers migration 0002)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM layers_tableversion WHERE table_name = %s", [layer.table])
-        row = cursor.fetchone()
-    return row[0] if row else 0
+    """The layer's data version: it follows every table the layer reads (layers/versions.py)."""
+    return versions.layer_version(layer)
 
 
 def layer_versions(layers) -> dict[str, int]:
     """The data version of every given layer, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT table_name, version FROM layers_tableversion")
-        by_table = dict(cursor.fetchall())
-    return {layer.name: by_table.get(layer.table, 0) for layer in layers}
+    return versions.layer_versions(layers)
 
 
 def etag(layer: Layer, version: int, z: int, x: int, y: int) -> str:

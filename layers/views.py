@@ -17,6 +17,11 @@ class ExportError(ServerError):
     code = "export_failed"
 
 
+class ExportNoRoomError(ServerError):
+    status = 507  # Insufficient Storage
+    code = "insufficient_storage"
+
+
 @require_GET
 def layer_geojson(request, layer):
     spec = layer_for(request, layer)
@@ -114,7 +119,7 @@ def export_download(request):
     from django.conf import settings
     from django.http import FileResponse
 
-    from layers.exports import FORMATS, ExportFailed, export
+    from layers.exports import FORMATS, ExportFailed, ExportNoRoom, export
     from layers.jobs import count_features
 
     req = export_request(request, request.GET)
@@ -129,6 +134,8 @@ def export_download(request):
     try:
         export(req, out)
         handle = open(out, "rb")
+    except ExportNoRoom as exc:
+        raise ExportNoRoomError(exc.message) from exc
     except ExportFailed as exc:
         # ogr2ogr's own words go to the log (the middleware logs the error with its cause), not to the user
         message = _("The export failed on the server. It has been recorded; please try again later.")

@@ -23,15 +23,18 @@ PATHS = {
         "The SMS gateway's delivery report",
         "messageid is the gateway's id of a message we sent; status its code (10 delivered; 6, 11, 13, 14 failed; "
         "others pending). Marks the message delivered or failed.",
-        [_param("messageid", "the gateway's message id", {"type": "integer", "minimum": 1}),
-         _param("status", "the gateway's status code", {"type": "integer", "minimum": 0})],
+        [_param("messageid", "the gateway's message id", {"type": "integer", "minimum": 1,
+                                                           "maximum": 9223372036854775807}),
+         _param("status", "the gateway's status code", {"type": "integer", "minimum": 0, "maximum": 10000})],
         "SmsDeliveryRecorded"),
     "/api/notices/sms/{token}/inbound": _both(
         "A citizen's SMS reply",
         "A reply that is one of NOTICES_OPT_OUT_KEYWORDS (Persian or Latin digits and letters normalised) stops "
         "reminders to the number; security and transactional notices still go.",
-        [_param("from", "the sender's mobile number", {"type": "string"}),
-         _param("message", "the reply's text", {"type": "string", "maxLength": 2000})],
+        [_param("from", "the sender's mobile number (09…, Persian digits and +98 accepted)",
+                {"type": "string", "minLength": 1, "maxLength": 32}),
+         _param("message", "the reply's text (a GET's whole request line must stay within 4094 bytes: long "
+                "replies come by POST)", {"type": "string", "minLength": 1, "maxLength": 2000})],
         "SmsReplyRecorded"),
 }
 

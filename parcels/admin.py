@@ -1,7 +1,10 @@
 """GeoDjango admin for the cadastre: Leaflet map widgets to edit geometry, edit history on every record, and
-owners' personal data only for staff allowed to see it, with each view recorded."""
+owners' personal data only for staff allowed to see it, with each view recorded (privacy.RecordsPersonalData: every
+admin that shows personal data uses it, which tests/test_privacy_recording.py checks)."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
@@ -43,7 +46,12 @@ class BuildingInline(admin.TabularInline):
 
 
 @admin.register(Parcel)
-class ParcelAdmin(CadastreAdmin):
+class ParcelAdmin(privacy.RecordsPersonalData, CadastreAdmin):
+    """Open to every role with the parcel permissions; the change page shows owners (the inline) to staff allowed to
+    see them, and is then recorded with the parcel and its owners."""
+
+    personal_data_only = False
+    personal_pages = ("view",)
     list_display = ["renewal_code", "plate", "postal_code", "land_use", "deed_area", "measured_area_m2",
                     "area_mismatch_flag", "frontage_length", "widest_street_width", "is_corner"]
     list_filter = ["land_use", "district", "is_corner"]
@@ -68,12 +76,8 @@ class ParcelAdmin(CadastreAdmin):
     def area_mismatch_flag(self, obj):
         return obj.area_mismatch
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if privacy.may_see_personal_data(request.user):
-            parcel = self.get_object(request, object_id)
-            if parcel is not None:
-                privacy.record_access(request, "parcel_owners", parcel=parcel)
-        return super().change_view(request, object_id, form_url, extra_context)
+    def personal_objects(self, objects, kind):
+        return [*objects, *Ownership.objects.filter(parcel__in=objects)]
 
 
 @admin.register(Street)
@@ -110,41 +114,22 @@ class CadastralZoneAdmin(CadastreAdmin):
 
 
 @admin.register(Owner)
-class OwnerAdmin(SimpleHistoryAdmin):
-    """Personal data: visible only with parcels.view_personal_data; every list and record view is recorded."""
+class OwnerAdmin(privacy.RecordsPersonalData, SimpleHistoryAdmin):
+    """Personal data: open only with parcels.view_personal_data; every page showing it is recorded."""
 
     list_display = ["display_name", "kind", "national_id", "phone"]
     list_filter = ["kind"]
     search_fields = ["last_name", "first_name", "legal_name", "national_id"]
 
-    def has_view_permission(self, request, obj=None):
-        return privacy.may_see_personal_data(request.user) and super().has_view_permission(request, obj)
-
-    def has_module_permission(self, request):
-        return privacy.may_see_personal_data(request.user) and super().has_module_permission(request)
-
-    def changelist_view(self, request, extra_context=None):
-        if self.has_view_permission(request):
-            privacy.record_access(request, "owner_list")
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        owner = self.get_object(request, object_id)
-        if owner is not None and self.has_view_permission(request, owner):
-            privacy.record_access(request, "owner_view", owner=owner)
-        return super().change_view(request, object_id, form_url, extra_context)
-
 
 @admin.register(Ownership)
-class OwnershipAdmin(SimpleHistoryAdmin):
+class OwnershipAdmin(privacy.RecordsPersonalData, SimpleHistoryAdmin):
+    """Shares name their owner: open only with parcels.view_personal_data; every page is recorded with the owners
+    and parcels it showed."""
+
     list_display = ["parcel", "owner", "share_dang"]
     raw_id_fields = ["parcel", "owner"]
-
-    def has_view_permission(self, request, obj=None):
-        return privacy.may_see_personal_data(request.user) and super().has_view_permission(request, obj)
-
-    def has_module_permission(self, request):
-        return privacy.may_see_personal_data(request.user) and super().has_module_permission(request)
+    list_select_related = ["parcel", "owner"]
 
 
 @admin.register(LandUse)
@@ -184,8 +169,28 @@ class ImportRunAdmin(ReadOnlyAdmin):
     list_filter = ["layer", "committed", "is_demo"]
 
 
+def _record_link(model, pk):
+    """A link to a record by its id only: the access log names whose data was seen without showing it (opening the
+    owner's page is itself recorded there)."""
+    if pk is None:
+        return "—"
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
+    return format_html('<a href="{}">#{}</a>', url, pk)
+
+
 @admin.register(PersonalDataAccess)
 class PersonalDataAccessAdmin(ReadOnlyAdmin):
-    list_display = [jalali_column("at", _("when")), "user", "action", "owner", "parcel", "path"]
+    """The record of who saw owners' data. It shows owners and parcels by id, never their names."""
+
+    list_display = [jalali_column("at", _("when")), "user", "action", "owner_ref", "parcel_ref", "path"]
     list_filter = ["action"]
-    raw_id_fields = ["owner", "parcel"]
+    fields = ["at", "user", "action", "owner_ref", "parcel_ref", "subjects", "path"]
+    readonly_fields = fields
+
+    @admin.display(description=_("owner"), ordering="owner_id")
+    def owner_ref(self, obj):
+        return _record_link(Owner, obj.owner_id)
+
+    @admin.display(description=_("parcel"), ordering="parcel_id")
+    def parcel_ref(self, obj):
+        return _record_link(Parcel, obj.parcel_id)

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from common import params
+from common import geo, params
 from common.edge import json_response
 from common.errors import BadParameter, NotFound
 from parcels import identifiers, search as search_module
@@ -32,9 +32,11 @@ def _coordinate(request, name: str, low: float, high: float) -> float:
 def parcel_at(request):
     lon = _coordinate(request, "lon", -180, 180)
     lat = _coordinate(request, "lat", -90, 90)
+    point = {"lon": lon, "lat": lat}
+    if not geo.in_city(lon, lat):  # before any transform: far away, the city's CRS has no coordinates for it
+        raise OutsideCity(_("The point (%(lon)s, %(lat)s) is outside the city.") % point)
     text = sheet_json("point", (lon, lat))
     if text is None:
-        point = {"lon": lon, "lat": lat}
         if not near_parcels(lon, lat):
             raise OutsideCity(_("The point (%(lon)s, %(lat)s) is outside the city.") % point)
         raise NotFound(_("No parcel at (%(lon)s, %(lat)s): a street or open land.") % point)
@@ -63,5 +65,7 @@ def parcel_by_code(request, code):
 
 @require_GET
 def search(request):
+    if "q" not in request.GET:  # a client that forgot the question (400, as documented); a blank one finds nothing
+        raise BadParameter(_("%(name)s is required") % {"name": "q"})
     query = params.text(request.GET, "q", max_length=200)
     return json_response({"query": query, "results": search_module.search(query, request)})

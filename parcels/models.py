@@ -11,7 +11,9 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import F, Func, Q, Sum
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db.models import F, Func, Q, Sum, Value
+from django.db.models.functions import Replace
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -186,6 +188,12 @@ class Street(models.Model):
                 name="street_planned_width_range",
             ),
         ]
+        # The search finds streets by any part of their name, half-spaces counting as spaces (ILIKE '%…%' on this
+        # expression, parcels/search.py): a trigram index on the same expression (pg_trgm, migration 0006).
+        indexes = [
+            GinIndex(OpClass(Replace(F("name"), Value("\u200c"), Value(" ")), name="gin_trgm_ops"),
+                     name="street_name_plain_trgm"),
+        ]
 
     def __str__(self):
         return self.name or f"street {self.pk}"
@@ -288,6 +296,9 @@ class Parcel(models.Model):
         ]
         indexes = [
             models.Index(fields=["postal_code"], opclasses=["varchar_pattern_ops"], name="parcel_postal_code_idx"),
+            # A plate typed as two numbers is "section/main" or "main/sub" (parcels/search.py): the second reading
+            # needs its own index, the plate's unique index serving only the first.
+            models.Index(fields=["plate_main", "plate_sub"], name="parcel_plate_main_sub_idx"),
         ]
 
     def __str__(self):
@@ -471,6 +482,8 @@ class Address(models.Model):
 
     class Meta:
         verbose_name_plural = "addresses"
+        # the search's "street name + plaque": the few addresses with that plaque, then their streets by name
+        indexes = [models.Index(fields=["plaque", "street"], name="address_plaque_street_idx")]
 
     def __str__(self):
         return f"{self.street or ''} {self.plaque}".strip()
@@ -485,6 +498,9 @@ class PersonalDataAccess(models.Model):
     owner = models.ForeignKey(Owner, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     parcel = models.ForeignKey(Parcel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     path = models.CharField(max_length=500, blank=True)
+    # Every record whose personal data the access showed, by model: {"parcels.owner": [ids], "parcels.parcel": [...]}
+    # (owner and parcel above name the one owner / parcel when there is only one).
+    subjects = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-at"]

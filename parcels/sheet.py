@@ -83,6 +83,7 @@ WITH p AS (
 SELECT p.id, json_build_object(
     'id', p.id,
     'renewal_code', p.renewal_code,
+    'source_id', p.source_id,
     'registered_plate', json_build_object('section', p.plate_section, 'main', p.plate_main, 'sub', p.plate_sub),
     'postal_code', p.postal_code,
     'addresses', (SELECT coalesce(json_agg(json_build_object('street', st.name, 'street_en', st.name_en,

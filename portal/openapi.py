@@ -3,13 +3,18 @@ installed app describes in its own `openapi_spec` module."""
 
 from django.http import JsonResponse
 
+from common.openapi import framed
+
 SPEC = {
     "openapi": "3.1.0",
     "info": {
         "title": "Land and property information system — public API",
         "version": "1",
         "description": "Parcels, search and map layers of the municipality. Coordinates are WGS84 longitude/latitude; "
-                       "numbers may be typed with Persian or Arabic digits. Errors are JSON with a message.",
+                       "numbers may be typed with Persian or Arabic digits. Errors are JSON with a message. "
+                       "Every path answers 405 (JSON) to a method it does not list. The HTTP server refuses, "
+                       "before the application, a request line over 4094 bytes (414) and a header over 8190 bytes "
+                       "(431), both as a short HTML page: send long values in a POST body.",
     },
     "paths": {},
     "components": {"schemas": {
@@ -42,6 +47,7 @@ def full_spec() -> dict:
         module = importlib.import_module(name)
         spec["paths"].update(getattr(module, "PATHS", {}))
         spec["components"]["schemas"].update(getattr(module, "SCHEMAS", {}))
+    spec["paths"] = framed(spec["paths"])  # 405, and the HTTP server's 414 and 431, on every operation
     return spec
 
 

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.shortcuts import render
 
+from common.i18n import is_persian
+from layers import qml
 from layers.geojson import city_extent
 from layers.registry import portal_layers
 from layers.tiles import layer_versions
@@ -12,8 +14,10 @@ from parcels.sheet import sections
 
 def map_page(request):
     """The map portal: vector tiles of the city's layers, search, the parcel sheet with every app's sections."""
-    layers = [
-        {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom}
+    english = not is_persian()
+    layers = [  # a layer coloured by a field carries its legend (zoning: the colours and names of the zones loaded)
+        {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom,
+         "legend": qml.legend(l, english) if l.style.by else []}
         for l in portal_layers()
     ]
     return render(request, "portal/map.html", {

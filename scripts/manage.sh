@@ -9,5 +9,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 if [ -z "${SECRET_KEY:-}${SECRET_KEY_FILE:-}" ] && [ -s .local/secret_key ]; then
   export SECRET_KEY_FILE=$PWD/.local/secret_key
+  # the local site's own secret: a local (demo or trial) site, whose payments go to the sandbox (dues.E001)
+  export DUES_ALLOW_SANDBOX_IN_PRODUCTION=${DUES_ALLOW_SANDBOX_IN_PRODUCTION:-true}
 fi
 exec .venv/bin/python manage.py "$@"

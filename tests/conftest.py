@@ -13,21 +13,30 @@ ROOT = Path(__file__).resolve().parent.parent
 REALDATA = ROOT.parent / "shared" / "realdata"
 CAMBRIDGE = REALDATA / "cambridge_ma"
 DEMO_TEST_PARCELS = 2500
-OTHER_CITY_SRID = 26986  # Massachusetts State Plane (metres): the Cambridge run of `./run test`
+REFERENCE_SRID = 32640  # Darab (UTM 40N): the first run of `./run test`
+SECOND_CITY_SRID = 32639  # a generated city in the next UTM zone (39N): the second run, no outside data needed
+OTHER_CITY_SRID = 26986  # Massachusetts State Plane (metres): the real Cambridge data, the third run
 
 
 def pytest_collection_modifyitems(config, items):
-    """other_city tests need the other municipality's CRS (./run test runs them with MUNICIPALITY_SRID=26986);
-    the rest need the reference one."""
-    other = settings.MUNICIPALITY_SRID == OTHER_CITY_SRID
-    skip_other = pytest.mark.skip(reason=f"runs with MUNICIPALITY_SRID={OTHER_CITY_SRID} (second run of ./run test)")
-    skip_main = pytest.mark.skip(reason="runs with the reference municipality (first run of ./run test)")
+    """Tests marked other_city run with another municipality's CRS, the rest with the reference one (Darab). A test
+    marked other_city(srid=N) needs that CRS (its data lies there) and runs only in the run of ./run test with
+    MUNICIPALITY_SRID=N; a plain other_city test runs in every run whose CRS is not the reference one."""
+    srid = settings.MUNICIPALITY_SRID
+    skip_main = pytest.mark.skip(reason=f"runs with the reference municipality (MUNICIPALITY_SRID={REFERENCE_SRID}, "
+                                        "first run of ./run test)")
     for item in items:
-        is_other = item.get_closest_marker("other_city") is not None
-        if is_other and not other:
-            item.add_marker(skip_other)
-        elif not is_other and other:
-            item.add_marker(skip_main)
+        marker = item.get_closest_marker("other_city")
+        if marker is None:
+            if srid != REFERENCE_SRID:
+                item.add_marker(skip_main)
+            continue
+        wanted = marker.kwargs.get("srid")
+        if wanted is not None and srid != wanted:
+            reason = f"runs with MUNICIPALITY_SRID={wanted} (its own run of ./run test)"
+            item.add_marker(pytest.mark.skip(reason=reason))
+        elif wanted is None and srid == REFERENCE_SRID:
+            item.add_marker(pytest.mark.skip(reason="runs with another municipality's CRS (a later run of ./run test)"))
 
 
 @pytest.fixture(scope="session")

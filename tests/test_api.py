@@ -29,8 +29,8 @@ def test_parcels_in_bbox(client, grid):
     data = json.loads(response.content)
     assert len(data["features"]) == 30 and response["X-Features-Truncated"] == "false"
     feature = data["features"][0]
-    assert set(feature["properties"]) == {"id", "renewal_code", "land_use", "measured_area", "is_corner",
-                                          "widest_street_width"}
+    assert set(feature["properties"]) == {"id", "renewal_code", "source_id", "land_use", "measured_area",
+                                          "is_corner", "widest_street_width"}
     lon, lat = feature["geometry"]["coordinates"][0][0][0]
     assert 59 < lon < 61 and 27 < lat < 30  # served in WGS84
 

@@ -11,10 +11,10 @@ from django.utils import translation
 
 from parcels.importing import ImportError_, ImportOptions, run_import
 from parcels.models import Parcel
-from tests.conftest import CAMBRIDGE
+from tests.conftest import CAMBRIDGE, OTHER_CITY_SRID
 from zoning.models import Zone
 
-pytestmark = [pytest.mark.other_city, pytest.mark.django_db,
+pytestmark = [pytest.mark.other_city(srid=OTHER_CITY_SRID), pytest.mark.django_db,
               pytest.mark.skipif(not CAMBRIDGE.is_dir(), reason=f"needs the real Cambridge data in {CAMBRIDGE}")]
 
 PARCELS = CAMBRIDGE / "ASSESSING_ParcelsFY2014.topojson"

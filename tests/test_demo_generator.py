@@ -35,7 +35,7 @@ FIELDS = {
     "addresses": {"renewal_code", "street_id", "plaque", "postal_code"},
     "owners": {"owner_id", "kind", "first_name", "last_name", "legal_name", "national_id", "phone"},
     "ownerships": {"renewal_code", "owner_id", "share_dang"},
-    "zoning": {"code", "name", "name_en"},
+    "zoning": {"code", "name", "name_en", "colour"},
     "historic_core": {"name", "name_en"},
     "river": {"name", "name_en"},
     "floodplain": {"name", "name_en"},

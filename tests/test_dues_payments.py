@@ -4,6 +4,7 @@ import uuid
 
 import jdatetime
 import pytest
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone, translation
 
@@ -37,12 +38,24 @@ def _ledger_totals(parcel):
 
 
 def _reconciles(parcel):
-    """Money paid equals money posted, and each year's balance is assessed − discount + penalty − rounding − paid."""
-    paid = Payment.objects.filter(parcel=parcel).aggregate(s=Sum("amount"))["s"] or 0
-    posted = LedgerEntry.objects.filter(parcel=parcel, kind__in=["payment", "credit"]).aggregate(s=Sum("amount"))["s"] or 0
-    assert paid == posted
-    for y in billing.ledger(parcel.pk):
-        assert y.balance == y.assessed - y.discount + y.penalty - y.rounding - y.paid - y.credit
+    """Each payment is posted in full (its payment and credit entries add up to the money received), and the ledger's
+    balance of every year equals the raw rows summed here in SQL with the signs written out (assessed + penalty −
+    discount − rounding − payment − credit), not through LedgerYear's own arithmetic."""
+    for payment in Payment.objects.filter(parcel=parcel):
+        posted = payment.entries.filter(kind__in=["payment", "credit"]).aggregate(s=Sum("amount"))["s"] or 0
+        assert posted == payment.amount, (payment.pk, posted, payment.amount)
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT year, sum(v) FROM (
+              SELECT year, amount AS v FROM dues_assessment WHERE parcel_id = %(p)s AND is_current
+              UNION ALL
+              SELECT year, CASE kind WHEN 'penalty' THEN amount
+                                     WHEN 'discount' THEN -amount WHEN 'rounding' THEN -amount
+                                     WHEN 'payment' THEN -amount WHEN 'credit' THEN -amount END
+              FROM dues_ledgerentry WHERE parcel_id = %(p)s) t
+            GROUP BY year""", {"p": parcel.pk})
+        raw = dict(cursor.fetchall())
+    assert {y.year: y.balance for y in billing.ledger(parcel.pk)} == raw
 
 
 def test_bill_lists_arrears_with_penalty_and_the_current_year_with_discount(assessed):
@@ -156,7 +169,7 @@ def test_sheet_section_and_bill_show_no_owner_data_to_anonymous_users(client, du
     html = bill_page.content.decode()
     bill = Bill.objects.filter(parcel=parcel).latest("issued_at")
     assert bill.bill_id in html and bill.payment_id in html and "rate * property_value" in html
-    bill_json = client.get(f"/api/dues/bills/{bill.pk}").json()
+    bill_json = client.get(f"/api/dues/bills/{bill.public_id}").json()
     assert bill_json["amount"] == bill.amount and bill_json["years"][-1]["lines"][0]["inputs"]
     text_page = client.get(f"/parcels/{parcel.pk}/").content.decode()
     assert 'id="section-dues"' in text_page and data["bill_url"] in text_page
@@ -186,7 +199,7 @@ def test_a_bill_is_issued_by_post_only_and_once_a_day(dues_city):
     first = client.post(url, {"csrfmiddlewaretoken": token})
     assert first.status_code == 302 and Bill.objects.count() == bills + 1
     bill = Bill.objects.get(parcel=parcel)
-    assert first["Location"] == f"/dues/bills/{bill.pk}/"
+    assert first["Location"] == f"/dues/bills/{bill.public_id}/"
     second = client.post(url, {"csrfmiddlewaretoken": token})
     assert second["Location"] == first["Location"] and Bill.objects.filter(parcel=parcel).count() == 1
     again = client.get(url)
@@ -203,17 +216,17 @@ def test_the_bill_page_speaks_the_citizens_language(client, dues_city):
     bill = billing.issue(parcel)
     local = timezone.localtime(bill.issued_at)
     issued = jdatetime.datetime.fromgregorian(datetime=local).strftime("%Y/%m/%d %H:%M")
-    persian = client.get(f"/dues/bills/{bill.pk}/").content.decode()
+    persian = client.get(f"/dues/bills/{bill.public_id}/").content.decode()
     assert issued.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")) in persian
     with translation.override("fa"):
         assert f'data-testid="bill-status">{Bill.Status.ISSUED.label}<' in persian
     client.cookies["django_language"] = "en"
-    english = client.get(f"/dues/bills/{bill.pk}/").content.decode()
+    english = client.get(f"/dues/bills/{bill.public_id}/").content.decode()
     assert 'data-testid="bill-status">Issued<' in english and local.strftime("%Y-%m-%d %H:%M") in english
     # each line's legal basis in the page's language (the PDF is the same page)
     assert '<div class="note">قانون نوسازی و عمران شهری ۱۳۴۷، ماده ۲</div>' in persian and "Law of" not in persian
     assert '<div class="note">Law of Urban Renewal 1347, Article 2</div>' in english and "قانون نوسازی" not in english
-    line = client.get(f"/api/dues/bills/{bill.pk}").json()["years"][-1]["lines"][3]
+    line = client.get(f"/api/dues/bills/{bill.public_id}").json()["years"][-1]["lines"][3]
     assert (line["code"], line["legal_basis"], line["legal_basis_en"]) == (
         "renewal_dues", "قانون نوسازی و عمران شهری ۱۳۴۷، ماده ۲", "Law of Urban Renewal 1347, Article 2")
 
@@ -225,15 +238,15 @@ def test_a_book_without_english_legal_basis_shows_the_persian_on_english_pages(c
     book.lines = [{k: v for k, v in line.items() if k != "legal_basis_en"} for line in book.lines]
     book.save()
     client.cookies["django_language"] = "en"
-    english = client.get(f"/dues/bills/{bill.pk}/").content.decode()
+    english = client.get(f"/dues/bills/{bill.public_id}/").content.decode()
     assert '<div class="note">قانون نوسازی و عمران شهری ۱۳۴۷، ماده ۲</div>' in english
-    assert client.get(f"/api/dues/bills/{bill.pk}").json()["years"][-1]["lines"][3]["legal_basis_en"] == ""
+    assert client.get(f"/api/dues/bills/{bill.public_id}").json()["years"][-1]["lines"][3]["legal_basis_en"] == ""
 
 
 def test_bill_pdf_is_printed_by_chromium(client, dues_city):
     parcel = _owed_parcel(dues_city)
     bill = billing.issue(parcel)
-    response = client.get(f"/dues/bills/{bill.pk}/pdf")
+    response = client.get(f"/dues/bills/{bill.public_id}/pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF") and len(response.content) > 5000
 
@@ -324,7 +337,7 @@ def test_a_cancelled_payment_says_why_and_unknown_reasons_are_not_shown(client, 
     client.cookies["django_language"] = "en"
     page = client.get(response["Location"]).content.decode()
     assert "The payment was cancelled at the bank." in page
-    forged = client.get(f"/dues/bills/{bill.pk}/?message=failed&reason=%3Cb%3Eyou+won%3C%2Fb%3E").content.decode()
+    forged = client.get(f"/dues/bills/{bill.public_id}/?message=failed&reason=%3Cb%3Eyou+won%3C%2Fb%3E").content.decode()
     assert 'data-testid="failed-message">The payment did not go through.</p>' in forged and "you won" not in forged
 
 
@@ -337,14 +350,14 @@ def test_a_replaced_bill_says_why_in_the_readers_language(client, role_users, du
     old.refresh_from_db()
     assert old.superseded_code == "replaced" and old.superseded_params == {"bill": newer.pk}
     client.cookies["django_language"] = "en"
-    english = client.get(f"/dues/bills/{old.pk}/").content.decode()
+    english = client.get(f"/dues/bills/{old.public_id}/").content.decode()
     assert f'data-testid="superseded-reason">Replaced by bill {newer.pk}.<' in english
-    data = client.get(f"/api/dues/bills/{old.pk}").json()
+    data = client.get(f"/api/dues/bills/{old.public_id}").json()
     assert (data["superseded_code"], data["superseded_params"]) == ("replaced", {"bill": newer.pk})
     assert data["superseded_reason"] == f"Replaced by bill {newer.pk}."
-    assert client.get(f"/api/dues/bills/{newer.pk}").json()["superseded_reason"] is None
+    assert client.get(f"/api/dues/bills/{newer.public_id}").json()["superseded_reason"] is None
     client.cookies["django_language"] = "fa"
-    persian = client.get(f"/dues/bills/{old.pk}/").content.decode()
+    persian = client.get(f"/dues/bills/{old.public_id}/").content.decode()
     with translation.override("fa"):
         reason = old.superseded_text()
     assert f'data-testid="superseded-reason">{reason}<' in persian and "Replaced" not in reason
@@ -364,11 +377,11 @@ def test_reasons_stored_as_english_text_before_are_converted_or_kept(dues_city):
     bill = billing.issue(parcel)
     Bill.objects.filter(pk=bill.pk).update(status=Bill.Status.SUPERSEDED, superseded_reason="replaced by bill 12")
     other = Bill.objects.create(**{f.name: getattr(bill, f.name) for f in Bill._meta.concrete_fields
-                                   if f.name not in ("id", "issued_at")})
+                                   if f.name not in ("id", "issued_at", "public_id")})
     Bill.objects.filter(pk=other.pk).update(status=Bill.Status.SUPERSEDED,
                                             superseded_reason="reassessed for 1402 by run 7")
     third = Bill.objects.create(**{f.name: getattr(bill, f.name) for f in Bill._meta.concrete_fields
-                                   if f.name not in ("id", "issued_at")})
+                                   if f.name not in ("id", "issued_at", "public_id")})
     Bill.objects.filter(pk=third.pk).update(status=Bill.Status.SUPERSEDED, superseded_reason="cancelled by clerk")
     cancelled = PaymentAttempt.objects.create(bill=bill, token="old-" + uuid.uuid4().hex, gateway="sandbox",
                                               amount=bill.amount, status="failed",

@@ -193,7 +193,7 @@ PAGES = {
                   "&footprint_area=60&parking_spaces=1", "() => document.querySelector('[data-testid=decision]')"),
     "queries page": lambda pg, base, c: _open(
         pg, base, "/zoning/queries/", "() => document.querySelector('[data-testid=query-count]').dataset.count"),
-    "bill page": lambda pg, base, c: _open(pg, base, f"/dues/bills/{c['bill'].pk}/"),
+    "bill page": lambda pg, base, c: _open(pg, base, f"/dues/bills/{c['bill'].public_id}/"),
     "finance page": _finance,
     "reminders page": lambda pg, base, c: (_finance(pg, base, c), _open(pg, base, "/dues/finance/reminders/")),
     "sign-in page": lambda pg, base, c: _open(pg, base, "/accounts/signin/"),

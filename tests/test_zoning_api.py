@@ -232,10 +232,33 @@ def test_capacity_by_district(client, demo_city, demo_rulebook):
     far = {code: z["max_far"][-1]["value"] if isinstance(z["max_far"], list) else z["max_far"]["value"]
            for code, z in tomllib.loads((settings.BASE_DIR / "data" / "rulebook" / "demo.toml").read_text())["zones"].items()
            if "max_far" in z}
-    allowed = sum(far[zone] / 100 * max(float(deed or area) - widening, 0) for zone, deed, area, widening in fetch(
-        "SELECT o.zone_code, p.deed_area, p.measured_area, o.widening_area FROM parcels_parcel p "
-        "JOIN zoning_parceloverlay o ON o.parcel_id = p.id") if zone in far)
-    assert sum(d["allowed_floor_area"] for d in districts) == pytest.approx(allowed, rel=1e-4)
+    # Independently, parcel by parcel in Python: floor area built (a building's stated gross floor area, else its
+    # footprint × floors above), allowed (FAR × lot net of widening), remaining (never below zero per parcel).
+    from parcels.models import Building
+    built = {}
+    for b in Building.objects.filter(parcel__isnull=False).only("parcel_id", "gross_floor_area", "floors_above", "geom"):
+        built[b.parcel_id] = built.get(b.parcel_id, 0) + (
+            b.gross_floor_area if b.gross_floor_area is not None else b.geom.area * b.floors_above)
+    expected = {}
+    for pid, district, zone, deed, area, widening in fetch(
+            "SELECT p.id, d.code, o.zone_code, p.deed_area, p.measured_area, o.widening_area FROM parcels_parcel p "
+            "JOIN zoning_parceloverlay o ON o.parcel_id = p.id LEFT JOIN parcels_district d ON d.id = p.district_id"):
+        if zone not in far:
+            continue
+        allowed = far[zone] / 100 * max(float(deed or area) - widening, 0)
+        row = expected.setdefault(district, {"parcels": 0, "allowed": 0, "built": 0, "remaining": 0})
+        row["parcels"] += 1
+        row["allowed"] += allowed
+        row["built"] += built.get(pid, 0)
+        row["remaining"] += max(allowed - built.get(pid, 0), 0)
+    assert sum(r["built"] for r in expected.values()) > 0  # the demo city has buildings on zoned parcels
+    assert {d["district"] for d in districts} == set(expected)
+    for d in districts:
+        want = expected[d["district"]]
+        assert d["parcels"] == want["parcels"], d["district"]
+        assert d["allowed_floor_area"] == pytest.approx(want["allowed"], abs=1), d["district"]
+        assert d["built_floor_area"] == pytest.approx(want["built"], abs=1), d["district"]
+        assert d["remaining_floor_area"] == pytest.approx(want["remaining"], abs=1), d["district"]
 
 
 def test_sheet_lists_the_section_and_the_text_page_renders_it(client, plain_parcel):

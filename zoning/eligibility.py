@@ -179,7 +179,7 @@ def parse_proposal(raw: dict, known_uses: set[str], parcel: BaseGeometry | None 
             return None
         try:
             number_ = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of hundreds of digits
             errors[name] = _say(gettext_noop("is not a number: %(value)s"), value=str(value))
             return None
         if not math.isfinite(number_):

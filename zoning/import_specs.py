@@ -8,7 +8,8 @@ from zoning.models import Overlay
 ZONING = LayerSpec(
     name="zoning", model_label="zoning.Zone", geometry="polygon", title="Zoning districts",
     keys=("source_id",),
-    fields=(Field("source_id", max_length=100), Field("code", required=True, max_length=40), NAME, NAME_EN),
+    fields=(Field("source_id", max_length=100), Field("code", required=True, max_length=40), NAME, NAME_EN,
+            Field("colour", max_length=7)),  # #rrggbb of the zone code; anything else falls back to the palette
 )
 
 OVERLAYS = LayerSpec(

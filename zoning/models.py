@@ -6,6 +6,7 @@ holds the geometry that imports and the demo city load.
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -21,6 +22,10 @@ class Zone(models.Model):
     code = models.CharField(max_length=40, db_index=True)
     name = models.CharField(max_length=200, blank=True)
     name_en = models.CharField(max_length=200, blank=True)
+    # The zone code's colour on the map, in its legend and in exported QGIS styles (`--map colour=FIELD` on import,
+    # or edited here); zones of a code without one get a colour of the fallback palette (zoning/layers.py).
+    colour = models.CharField(max_length=7, blank=True, validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$")],
+                              help_text=_("#rrggbb; empty: a colour of the fallback palette"))
     source_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     geom = models.MultiPolygonField(srid=SRID)
     attributes = models.JSONField(default=dict, blank=True)

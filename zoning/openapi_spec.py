@@ -1,42 +1,52 @@
 """OpenAPI description of the zoning endpoints (merged into /api/openapi.json by portal.openapi.full_spec)."""
 
+from common.openapi import DATE as DATE_SCHEMA
 from common.openapi import ERROR, _errors, _param
 
 PARCEL = _param("parcel_id", "parcel id", {"type": "integer"}, "path")
 DATE = _param("date", "the rules in force on this date: Jalali 1405/02/11 or ISO 2026-05-01, Persian digits accepted "
-              "(default today)", {"type": "string"}, required=False)
+              "(default today)", DATE_SCHEMA, required=False)
+TEXT = {"type": "string", "maxLength": 200}  # a code or name as common.params.text reads it (longer: 400)
+# The plausible ranges zoning/eligibility.py checks (outside them: 400 with the field named).
+AREA = {"type": "number", "minimum": 1, "maximum": 1_000_000}
 # A parcel whose overlay facts (zone, widening, hazards) are not computed yet: a read never computes them.
 NOT_COMPUTED = {"503": {"description": "overlays_not_computed: the parcel's zoning facts are not computed yet "
                                        "(an administrator runs manage.py refresh_overlays)",
                         "content": {"application/json": {"schema": ERROR}}}}
 PROPOSAL_PARAMS = [
-    _param("land_use", "proposed land-use class code (data/reference/land_uses.csv)", {"type": "string"}, required=False),
+    _param("land_use", "proposed land-use class code (data/reference/land_uses.csv)", TEXT, required=False),
     _param("floors", "floors above ground (1-100)", {"type": "integer", "minimum": 1, "maximum": 100}, required=False),
-    _param("gross_floor_area", "m²", {"type": "number", "exclusiveMinimum": 0}, required=False),
-    _param("footprint_area", "m² (or give footprint)", {"type": "number", "exclusiveMinimum": 0}, required=False),
+    _param("gross_floor_area", "m²", AREA, required=False),
+    _param("footprint_area", "m² (or give footprint)", AREA, required=False),
     _param("footprint", "GeoJSON Polygon in WGS84", {"type": "string"}, required=False),
-    _param("units", "dwelling or business units", {"type": "integer", "minimum": 1}, required=False),
-    _param("parking_spaces", "parking spaces provided", {"type": "integer", "minimum": 0}, required=False),
-    _param("height", "m (default floors × the rulebook's floor height)", {"type": "number"}, required=False),
+    _param("units", "dwelling or business units", {"type": "integer", "minimum": 1, "maximum": 10_000},
+           required=False),
+    _param("parking_spaces", "parking spaces provided", {"type": "integer", "minimum": 0, "maximum": 10_000},
+           required=False),
+    _param("height", "m (default floors × the rulebook's floor height)", {"type": "number", "minimum": 1,
+                                                                           "maximum": 500}, required=False),
 ]
 ENVELOPE = {"$ref": "#/components/schemas/Envelope"}
+SUBDIVISION = {"description": "parts with area, frontage, area_ok, frontage_ok; ok", "content": {"application/json": {
+    "schema": {"type": "object", "required": ["parts", "ok"], "properties": {
+        "parts": {"type": "array", "items": {"type": "object"}}, "ok": {"type": "boolean"}}}}}}
 DECISION = {"$ref": "#/components/schemas/Decision"}
 BAD_PROPOSAL = {"description": "Bad proposal: message and one entry per bad field", "content": {"application/json": {
     "schema": {"type": "object", "required": ["error", "message"], "properties": {
         "error": {"type": "string"}, "message": {"type": "string"}, "fields": {"type": "object"}}}}}}
 QUERY_PARAMS = [
-    _param("zone", "zone code", {"type": "string"}, required=False),
-    _param("land_use", "current land use", {"type": "string"}, required=False),
-    _param("district", "district code", {"type": "string"}, required=False),
-    _param("area_min", "m²", {"type": "number"}, required=False),
-    _param("area_max", "m²", {"type": "number"}, required=False),
+    _param("zone", "zone code", TEXT, required=False),
+    _param("land_use", "current land use", TEXT, required=False),
+    _param("district", "district code", TEXT, required=False),
+    _param("area_min", "m² (not above area_max)", {"type": "number", "minimum": 0, "maximum": 1e9}, required=False),
+    _param("area_max", "m²", {"type": "number", "minimum": 0, "maximum": 1e9}, required=False),
     _param("non_conforming", "current use not allowed or conditional in the zone", {"type": "boolean"}, required=False),
     _param("widening", "losing land to road widening", {"type": "boolean"}, required=False),
     _param("steep", "mean slope above min_slope (default the rulebook's steep_slope_pct)", {"type": "boolean"},
            required=False),
-    _param("min_slope", "%", {"type": "number"}, required=False),
+    _param("min_slope", "%", {"type": "number", "minimum": 0, "maximum": 1000}, required=False),
     _param("floodplain", "in the floodplain", {"type": "boolean"}, required=False),
-    _param("page", "1-based", {"type": "integer", "minimum": 1}, required=False),
+    _param("page", "1-based", {"type": "integer", "minimum": 1, "maximum": 10_000_000}, required=False),
     _param("page_size", "at most 500", {"type": "integer", "minimum": 1, "maximum": 500}, required=False),
     _param("geometry", "include WGS84 geometry in JSON results", {"type": "boolean"}, required=False),
     _param("format", "json (paginated), csv (all rows), geojson (at most 5,000 features; X-Total-Count, "
@@ -69,12 +79,14 @@ PATHS = {
         "summary": "The parcel sheet's 'what can be built' section (the envelope data, or why it is unavailable)",
         "parameters": [PARCEL],
         "responses": {"200": {"description": "Envelope or {unavailable} (no zone, no rulebook, overlays not "
-                                             "computed yet)"}, **_errors(404)},
+                                             "computed yet)", "content": {"application/json": {"schema": {
+                                                 "type": "object"}}}}, **_errors(404)},
     }},
     "/api/parcels/{parcel_id}/envelope.geojson": {"get": {
         "summary": "The envelope, the parcel and the road-widening strip as a GeoJSON download (WGS84)",
         "parameters": [PARCEL, DATE],
-        "responses": {"200": {"description": "FeatureCollection", "content": {"application/geo+json": {}}},
+        "responses": {"200": {"description": "FeatureCollection", "content": {"application/geo+json": {
+                          "schema": {"type": "object", "required": ["type", "features"]}}}},
                       **_errors(400, 404), **NOT_COMPUTED},
     }},
     "/api/parcels/{parcel_id}/envelope.dxf": {"get": {
@@ -86,20 +98,23 @@ PATHS = {
     }},
     "/api/parcels/{parcel_id}/subdivision": {
         "get": {"summary": "Subdivision check (حد نصاب تفکیک): proposed split lines -> each part's area and frontage",
-                "parameters": [PARCEL, DATE, _param("lines", "GeoJSON LineString / MultiLineString / list, WGS84",
-                                                    {"type": "string"})],
-                "responses": {"200": {"description": "parts with area, frontage, area_ok, frontage_ok; ok"},
+                "parameters": [PARCEL, DATE, _param("lines", "GeoJSON LineString / MultiLineString / list (at most "
+                                                    "100 lines), WGS84", {"type": "string", "minLength": 1})],
+                "responses": {"200": SUBDIVISION,
                               "400": BAD_PROPOSAL, **_errors(404), **NOT_COMPUTED}},
         "post": {"summary": "Subdivision check with {\"lines\": [...GeoJSON LineStrings]}", "parameters": [PARCEL],
                  "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
-                 "responses": {"200": {"description": "parts and ok"}, "400": BAD_PROPOSAL, **_errors(404),
+                 "responses": {"200": SUBDIVISION, "400": BAD_PROPOSAL, **_errors(404),
                                **NOT_COMPUTED}},
     },
     "/api/zoning/parcels": {"get": {
         "summary": "Land-use queries: parcels by zone, use, district, area; non-conforming; road widening; steep; "
                    "floodplain. Counted and paginated; CSV and GeoJSON downloads; capacity by district",
         "parameters": QUERY_PARAMS,
-        "responses": {"200": {"description": "{count, page, page_size, results} or a download or {districts}"},
+        "responses": {"200": {"description": "{count, page, page_size, results} (format=json), {districts} "
+                                             "(report=capacity), or a download", "content": {
+            "application/json": {"schema": {"type": "object"}}, "text/csv": {},
+            "application/geo+json": {"schema": {"type": "object", "required": ["type", "features"]}}}},
                       **_errors(400)},
     }},
 }

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 from pyproj import Transformer
-from shapely.geometry import shape
 
+from common import geo, params
 from common.errors import ApiError, BadParameter, NotFound
 from common.i18n import is_persian
 from common.jalali import jalali, persian_digits
@@ -235,16 +235,11 @@ def to_geojson(geom) -> dict | None:
     return json.loads(shapely.to_geojson(shapely.set_precision(_reproject(geom, _to_wgs84()), 1e-7)))
 
 
-def _from_wgs84_geojson(raw):
-    """A GeoJSON geometry (dict or JSON text) in WGS84 → shapely in the municipal CRS; ValueError if it is not."""
-    try:
-        geom = shape(json.loads(raw) if isinstance(raw, str) else raw)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise ValueError(str(exc)) from None
-    lon0, lat0, lon1, lat1 = geom.bounds
-    if not (-180 <= lon0 <= lon1 <= 180 and -90 <= lat0 <= lat1 <= 90):
-        raise ValueError(_("coordinates must be WGS84 longitude/latitude"))
-    return _reproject(geom, _from_wgs84())
+def _from_wgs84_geojson(raw, name: str, kinds: tuple[str, ...]):
+    """A GeoJSON geometry (dict or JSON text) in WGS84 → shapely in the municipal CRS. Checked first by
+    common.geo.geojson_geometry (finite coordinates in the city's extent, lines of 2+ points, closed rings of 4+),
+    so neither GEOS nor the transform meets what they cannot take; geo.BadGeometry naming `name` otherwise."""
+    return _reproject(geo.geojson_geometry(raw, name, kinds), _from_wgs84())
 
 
 # -- the parcel, its rules, and what they allow ---------------------------------------------------------------------
@@ -327,16 +322,16 @@ def envelope_dxf(parcel_id: int, on_date: dt.date | None = None) -> str:
 def decide(parcel_id: int, data: dict, on_date: dt.date | None = None) -> dict:
     """The decision for a proposal given as form or JSON values (PROPOSAL_FIELDS, and `footprint` as a GeoJSON
     polygon in WGS84), JSON-ready."""
-    facts, rules = facts_and_rules(parcel_id, on_date)
     raw = {k: identifiers.to_ascii_digits(str(v)) if isinstance(v, str) and k != "land_use" else v
            for k, v in data.items() if k in PROPOSAL_FIELDS}
     footprint = None
-    if data.get("footprint") not in (None, ""):
+    if data.get("footprint") not in (None, ""):  # the input checked before the database is asked anything
         try:
-            footprint = _from_wgs84_geojson(data["footprint"])
-        except ValueError as exc:
+            footprint = _from_wgs84_geojson(data["footprint"], "footprint", ("Polygon", "MultiPolygon"))
+        except geo.BadGeometry as exc:
             raise BadProposal({"footprint": _("is not a GeoJSON polygon in WGS84 (%(reason)s)")
-                               % {"reason": exc}}) from None
+                               % {"reason": exc.reason}}) from None
+    facts, rules = facts_and_rules(parcel_id, on_date)
     words = RuleWords()
     try:
         proposal = engine.parse_proposal(raw, set(words.land_uses()), parcel=facts.geometry, footprint=footprint)
@@ -351,16 +346,19 @@ def decide(parcel_id: int, data: dict, on_date: dt.date | None = None) -> dict:
     return out
 
 
+MAX_SPLIT_LINES = 100  # lines drawn across one parcel
+
+
 def subdivision(parcel_id: int, raw_lines, on_date: dt.date | None = None) -> dict:
     """Proposed split lines (a GeoJSON LineString or MultiLineString, a list of them, or their JSON text; WGS84)
     → each part's area and frontage against the zone's minimum lot area and frontage (حد نصاب تفکیک)."""
     if not raw_lines:
         raise BadParameter(_("lines is required: a GeoJSON LineString, MultiLineString or a list of LineStrings."))
-    try:
-        raw = json.loads(raw_lines) if isinstance(raw_lines, str) else raw_lines
-        geoms = [_from_wgs84_geojson(g) for g in raw] if isinstance(raw, list) else [_from_wgs84_geojson(raw)]
-    except ValueError as exc:
-        raise BadParameter(_("lines is not GeoJSON in WGS84 (%(reason)s).") % {"reason": exc}) from None
+    raw = params.json_value(raw_lines, "lines") if isinstance(raw_lines, str) else raw_lines
+    kinds = ("LineString", "MultiLineString")
+    if isinstance(raw, list) and len(raw) > MAX_SPLIT_LINES:
+        raise BadParameter(_("lines holds more than %(max)s lines.") % {"max": MAX_SPLIT_LINES})
+    geoms = [_from_wgs84_geojson(g, "lines", kinds) for g in (raw if isinstance(raw, list) else [raw])]
     lines = [part for g in geoms for part in shapely.get_parts(g)]
     facts, rules = facts_and_rules(parcel_id, on_date)
     try:

@@ -6,8 +6,6 @@ the city-wide queries by zoning.queries. Errors are ApiErrors, rendered by the e
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -28,14 +26,8 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no")
 
 
 def _body(request) -> dict:
-    """A POST's JSON object."""
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise BadParameter(_("The body is not valid JSON.")) from None
-    if not isinstance(data, dict):
-        raise BadParameter(_("The body must be a JSON object."))
-    return data
+    """A POST's JSON object, parsed safely (common.params.json_value: depth, number sizes, NaN, NUL)."""
+    return params.json_object(request.body)
 
 
 def _proposal(request) -> dict:
@@ -59,8 +51,15 @@ def parcel_eligibility(request, parcel_id):
 
 @require_GET
 def envelope_geojson(request, parcel_id):
-    response = json_response(service.envelope_features(parcel_id, params.date(request.GET, "date")))
-    response["Content-Disposition"] = f'attachment; filename="envelope-{parcel_id}.geojson"'
+    return _geojson(service.envelope_features(parcel_id, params.date(request.GET, "date")),
+                    f"envelope-{parcel_id}.geojson")
+
+
+def _geojson(data: dict, filename: str):
+    """A GeoJSON download as its media type says (RFC 7946: application/geo+json), as the layers' GeoJSON is."""
+    response = json_response(data)
+    response["Content-Type"] = "application/geo+json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -170,9 +169,9 @@ def query_api(request):
     if fmt == "geojson":
         total, found = queries.rows(query, GEOJSON_CAP, geometry=True)
         found = _with_use_names(found)
-        response = json_response({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "id": r["id"], "geometry": r.pop("geometry"), "properties": r} for r in found]})
-        response["Content-Disposition"] = 'attachment; filename="parcels.geojson"'
+        response = _geojson({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": r["id"], "geometry": r.pop("geometry"), "properties": r} for r in found]},
+            "parcels.geojson")
         response["X-Total-Count"] = str(total)
         response["X-Features-Truncated"] = "true" if total > GEOJSON_CAP else "false"
         return response
@@ -185,7 +184,14 @@ def query_api(request):
 @require_GET
 def query_page(request):
     """The planners' page: a filter form, the count, a page of results on a map, downloads."""
+    from django.conf import settings
+
+    from layers.geojson import city_extent
+
     return render(request, "zoning/queries.html", {
         "zones": queries.ParcelQuery().zone_codes(), "uses": LandUse.objects.order_by("code"),
         "districts": District.objects.order_by("code"), "form": request.GET,
+        # the map opens on the loaded city (its extent), or on the configured centre before any is loaded
+        "map_start": {"bbox": city_extent()["bbox"], "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+                      "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"]},
     })

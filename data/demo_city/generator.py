@@ -187,6 +187,11 @@ ZONING = {
     "P": ("خدمات عمومی", "Public services"),
 }
 
+# Each zone code's colour on the map and in QGIS: data the loader stores with the zones (zoning_zone.colour), as a
+# real city's zoning file may carry its own; the code only has a fallback palette for codes without one.
+ZONE_COLOURS = {"R111": "#fdd835", "R121": "#f9a825", "R131": "#f57f17", "C1": "#ff7043", "C2": "#d84315",
+                "M1": "#8e24aa", "H": "#6d4c41", "G": "#2e7d32", "I1": "#546e7a", "P": "#1565c0"}
+
 POSTAL_PREFIXES = ("7481", "7483", "7484", "7485", "7486", "7487", "7488", "7489", "7491")
 POSTAL_FIFTH = "1346789"
 POSTAL_REST = "013456789"
@@ -1750,7 +1755,8 @@ class _Town:
             codes_out.append("G")
         geoms = self._cell_union(groups)
         return self._gdf({"code": codes_out, "name": [ZONING[c][0] for c in codes_out],
-                          "name_en": [ZONING[c][1] for c in codes_out]}, geoms)
+                          "name_en": [ZONING[c][1] for c in codes_out],
+                          "colour": [ZONE_COLOURS[c] for c in codes_out]}, geoms)
 
     # -- natural features ------------------------------------------------------------
 

@@ -38,7 +38,8 @@ SPATIAL_LAYERS = [
                                 "floors_below": "floors_below", "structure_type": "structure_type",
                                 "year_built": "year_built", "use": "use", "gross_floor_area": "gross_floor_area",
                                 "units": "units"}),
-    ("zoning", "zoning", {"source_id": "=zoning-", "code": "code", "name": "name", "name_en": "name_en"}),
+    ("zoning", "zoning", {"source_id": "=zoning-", "code": "code", "name": "name", "name_en": "name_en",
+                          "colour": "colour"}),
     ("overlays", "historic_core", {"source_id": "=historic_core", "kind": "=historic_core", "name": "name",
                                    "name_en": "name_en"}),
     ("overlays", "river", {"source_id": "=river", "kind": "=river", "name": "name", "name_en": "name_en"}),
@@ -67,9 +68,12 @@ def load_city(gpkg: Path, dem: Path | None, progress: bool = False, stdout=None)
             mapping = dict(mapping)
             if mapping.get("source_id") == "=zoning-":
                 mapping["source_id"] = "@fid"
+            if "colour" in mapping and "colour" not in _fields(gpkg, source_layer):
+                del mapping["colour"]  # a GeoPackage generated before zone colours were data: the fallback palette
             opts = ImportOptions(
                 layer=spec_name, path=str(gpkg), source_layer=source_layer, mapping=mapping, commit=True,
                 keep_unmapped=False, is_demo=True, run_by="load_demo_city", progress=progress,
+                fix=True,  # a generated sliver valid in UTM may not be at GeoJSON's 7 decimals: snapped
             )
             report = run_import(opts)
             counts[source_layer] = report.inserted + report.updated + report.unchanged
@@ -81,6 +85,10 @@ def load_city(gpkg: Path, dem: Path | None, progress: bool = False, stdout=None)
             _register_dem(dem)
     say("  " + _("demo city loaded in %(seconds).1fs") % {"seconds": time.perf_counter() - started})
     return counts
+
+
+def _fields(gpkg: Path, layer: str) -> set[str]:
+    return {str(name) for name in pyogrio.read_info(gpkg, layer=layer)["fields"]}
 
 
 def _layers(gpkg: Path) -> set[str]:

@@ -42,6 +42,7 @@ class Batch:
     attributes: pa.Array | None
     keys: pa.Array  # the key as read (before validation), for duplicate detection
     encoded: object = None  # merge.Encoded: the good rows as COPY data
+    size: np.ndarray | None = None  # area (polygons) or length, for --duplicates largest
 
 
 def prepared_batches(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, checker, keep_unmapped: bool,
@@ -134,7 +135,11 @@ def prepare_batch(table: pa.Table, geom_col: str, fid_col: str, fid_start: int, 
     attributes = None
     if keep_unmapped:
         attributes = checker.attributes_json(pa.table({k: v for k, v in attrs.items()}))
-    return Batch(n, fids, rows.ok, ewkb_hex(geoms, settings.MUNICIPALITY_SRID), values, attributes, key_array)
+    size = None
+    if opts.duplicates == "largest":
+        size = np.nan_to_num(shapely.area(geoms) if spec.geometry == "polygon" else shapely.length(geoms))
+    return Batch(n, fids, rows.ok, ewkb_hex(geoms, settings.MUNICIPALITY_SRID), values, attributes, key_array,
+                 size=size)
 
 
 class _Values:

@@ -8,8 +8,9 @@ in one validating ALTER TABLE: PostGIS still checks every row (valid, non-empty 
 scan instead of row by row. A failure anywhere rolls back
 the load and the DDL together. The table is locked while this runs, which suits a first load.
 
-Everything the merge path computes in SQL (references by code, defaults of NOT NULL columns, MultiPolygon, SRID)
-is computed here in the batch, so COPY receives the table's own columns.
+Everything the merge path computes in SQL (references by code, MultiPolygon, SRID) is computed here in the batch,
+so COPY receives the table's own columns; the field rules both paths share (fields.FieldChecker: ranges, required
+values, the defaults of NOT NULL columns) have been applied to the batch before either sees it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection
 
+from parcels.importing import dedupe
 from parcels.importing.merge import encode_table, insert_defaults
 from parcels.importing.specs import LayerSpec
 
@@ -116,7 +118,8 @@ class BulkLoader:
     def finish(self, late_bad_fids, tracker) -> int:
         """Remove rows whole-file checks rejected (with --skip-invalid), rebuild indexes and constraints."""
         c = self.cursor
-        removed = 0
+        # The duplicate policy first: ranks count the key's rows in the order COPY wrote them.
+        removed = dedupe.apply_bulk(c, self.spec, tracker.key, tracker.resolutions(), tracker.policy == "merge")
         for group, values, _ in tracker._find():
             cols = [self.spec.field(name).db_column for name in group]
             where = " AND ".join(f'"{col}" = %s' for col in cols)

@@ -10,10 +10,14 @@ Data flow, in one transaction:
    with its feature id, key and reason (report.py); the good rows are encoded as COPY data in the same thread;
 3. the calling thread COPYs them: straight into the target table on a first load (bulkload.py), otherwise into a
    staging table (merge.py);
-4. whole-file checks: duplicate keys and duplicates of the layer's other unique fields (report.UniqueTracker);
-5. a commit with problems is refused unless --skip-invalid, and nothing is written; otherwise the bulk path
+4. whole-file checks: duplicate keys, resolved by the duplicate policy (--duplicates: refuse them all, or keep the
+   first, the largest, or one with the copies' geometries merged: report.UniqueTracker, dedupe.py), and duplicates of
+   the layer's other unique fields;
+5. a commit with problems is refused unless --skip-invalid (and one with no good row at all), and nothing is
+   written; a dry run says whether the commit would be refused (report.refusal); otherwise the bulk path
    rebuilds indexes and constraints, or the merge path runs one INSERT … ON CONFLICT (key) DO UPDATE, which
-   updates changed rows in place (history kept) and leaves equal rows alone;
+   updates changed rows in place (history kept) and leaves equal rows alone; a re-import that changes nothing
+   issues no write at all (no statement trigger fires, no layer version moves, no cache is flushed);
 6. post-load steps (links to blocks and districts, derived frontages) run set-based (postload.py);
 7. a dry run (the default) does all of this and rolls back.
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -32,11 +37,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from common.db import batch_session
-from parcels.importing import bulkload, merge, postload
+from parcels.importing import bulkload, dedupe, merge, postload
 from parcels.importing import fields as field_rules
 from parcels.importing.batches import prepared_batches
 from parcels.importing.errors import ImportAborted, ImportError_
-from parcels.importing.options import ImportOptions
+from parcels.importing.options import DUPLICATE_POLICIES, ImportOptions
 from parcels.importing.report import ImportReport, UniqueTracker, issue_kind_label
 from parcels.importing.source import Source, open_source
 from parcels.importing.specs import LAYERS, LayerSpec
@@ -49,6 +54,12 @@ def run_import(opts: ImportOptions) -> ImportReport:
         raise ImportError_(_("Unknown layer %(layer)r; layers: %(layers)s")
                            % {"layer": opts.layer, "layers": ", ".join(LAYERS)})
     spec = LAYERS[opts.layer]
+    if opts.duplicates not in DUPLICATE_POLICIES:
+        raise ImportError_(_("Unknown duplicate policy %(policy)r; use one of: %(policies)s")
+                           % {"policy": opts.duplicates, "policies": ", ".join(DUPLICATE_POLICIES)})
+    if opts.duplicates == "merge" and spec.geometry != "polygon":
+        raise ImportError_(_("--duplicates merge joins polygons into one multipolygon; %(layer)s is not a polygon "
+                             "layer (use first, largest or refuse)") % {"layer": spec.name})
     started = time.perf_counter()
     source = open_source(opts, spec)
     target_srid = settings.MUNICIPALITY_SRID
@@ -57,11 +68,12 @@ def run_import(opts: ImportOptions) -> ImportReport:
         layer=spec.name, source=str(opts.path), driver=source.driver, source_layer=source.layer,
         source_crs=source.crs.to_string(), target_srid=target_srid, dry_run=not opts.commit, key=source.key,
         mapping=dict(source.mapping), unmapped_fields=source.unmapped_fields, unmapped_kept=keep_unmapped,
+        duplicate_policy=opts.duplicates,
     )
     report.timings["open"] = time.perf_counter() - started
 
     transformer = source.transformer_to(target_srid)
-    checker = field_rules.FieldChecker(spec, source.mapping, opts.values or {})
+    checker = field_rules.FieldChecker(spec, source.mapping, opts.values or {}, opts.calendar)
 
     with batch_session():
         try:
@@ -81,6 +93,10 @@ class _Rollback(Exception):
     pass
 
 
+# Errors of rows the database refuses, through Django's cursor or the raw one COPY uses.
+DB_REFUSALS = (IntegrityError, DataError, psycopg.errors.IntegrityError, psycopg.errors.DataError)
+
+
 def _load(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, checker, keep_unmapped: bool,
           report: ImportReport):
     t0 = time.perf_counter()
@@ -98,7 +114,7 @@ def _load(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, che
             columns = checker.staging_columns(keep_unmapped)
             merge.create_staging(cursor, spec, columns)
             target, encode = merge.STAGING, lambda batch: merge.encode_rows(batch, columns)
-        tracker = UniqueTracker(spec, key)
+        tracker = UniqueTracker(spec, key, opts.duplicates)
         bar = _progress(opts.progress, source.feature_count,
                         _("reading %(file)s") % {"file": Path(opts.path).name})
         try:
@@ -109,6 +125,9 @@ def _load(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, che
                     loader.rows += batch.encoded.rows
                 if bar:
                     bar.update(batch.features)
+        except DB_REFUSALS as exc:  # the field rules should have caught it: say so, in a report, not a traceback
+            report.abort_reason = (_("The database refused the rows: %(error)s") % {"error": exc}).strip()
+            raise _Rollback() from None
         finally:
             if bar:
                 bar.close()
@@ -119,15 +138,13 @@ def _load(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, che
         t1 = time.perf_counter()
         report.issues.extend(tracker.issues())
         report.issues.sort(key=lambda i: (i.fid, i.kind))
+        report.duplicates = tracker.resolution_issues()
         bad_fids = {i.fid for i in report.issues}
         report.skipped = len(bad_fids)
-        report.rows_ok = report.features_read - len(bad_fids)
-        if opts.commit and bad_fids and not opts.skip_invalid:
-            counts = ", ".join(f"{n} {issue_kind_label(k)}" for k, n in sorted(report.counts_by_kind.items()))
-            report.abort_reason = _(
-                "%(bad)s of %(read)s rows have problems (%(counts)s); nothing was written. Correct the file, use "
-                "--fix for invalid geometries, or --skip-invalid to import the other rows."
-            ) % {"bad": len(bad_fids), "read": report.features_read, "counts": counts}
+        report.rows_ok = report.features_read - len(bad_fids) - len(tracker.resolved_away() - bad_fids)
+        report.refusal = _refusal(report, bad_fids, opts)
+        if opts.commit and report.refusal:
+            report.abort_reason = report.refusal
             raise _Rollback()
         late_bad = tracker.bad_fids()  # rows already written that whole-file checks rejected
         try:
@@ -135,16 +152,17 @@ def _load(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, che
                 report.inserted = loader.finish(late_bad, tracker)
                 report.updated = report.unchanged = 0
             else:
+                dedupe.apply_staging(cursor, tracker.resolutions(), opts.duplicates == "merge")
                 if late_bad:
                     merge.drop_rows(cursor, late_bad)
                 report.inserted, report.updated, report.unchanged = merge.merge(
                     cursor, spec, key, run.pk if run else None)
-        except (IntegrityError, DataError) as exc:
+        except DB_REFUSALS as exc:
             report.abort_reason = (_("The database refused the rows: %(error)s") % {"error": exc}).strip()
             raise _Rollback() from None
         report.timings["bulk_finish" if bulk else "merge"] = time.perf_counter() - t1
 
-        if opts.derive:
+        if opts.derive and (report.inserted or report.updated):  # an unchanged re-import touches nothing
             t2 = time.perf_counter()
             report.post_load = postload.run(spec, cursor, report)
             report.timings["post_load"] = time.perf_counter() - t2
@@ -155,6 +173,24 @@ def _load(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, che
             run.report = report.to_json()
             run.save()
             report.import_run_id = run.pk
+
+
+def _refusal(report: ImportReport, bad_fids: set[int], opts: ImportOptions) -> str:
+    """Why a commit of this file is refused ("" when it would be written); a dry run reports it, and the command
+    exits non-zero on it, so a dry run tells whether the commit would go through."""
+    if bad_fids and not opts.skip_invalid:
+        counts = ", ".join(f"{n} {issue_kind_label(k)}" for k, n in sorted(report.counts_by_kind.items()))
+        reason = _(
+            "%(bad)s of %(read)s rows have problems (%(counts)s); nothing was written. Correct the file, use "
+            "--fix for invalid geometries, or --skip-invalid to import the other rows."
+        ) % {"bad": len(bad_fids), "read": report.features_read, "counts": counts}
+        if report.count("duplicate_key"):
+            reason += " " + _("For rows that share a key, choose which to keep with --duplicates first, largest or "
+                              "merge.")
+        return reason
+    if report.features_read and not report.rows_ok:
+        return _("None of the %(read)s rows can be imported; nothing was written.") % {"read": report.features_read}
+    return ""
 
 
 def _import_run(opts: ImportOptions, spec: LayerSpec):

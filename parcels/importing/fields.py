@@ -12,10 +12,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext_lazy
 
+from common.jalali import gregorian_to_jalali_years
 from parcels import identifiers
 from parcels.importing.errors import ImportError_
 from parcels.importing.specs import LayerSpec
@@ -62,6 +63,32 @@ _SQL_TYPES = {
 }
 
 
+def field_defaults(spec: LayerSpec, mapping: dict[str, str]) -> tuple[dict[str, object], set[str]]:
+    """For the mapped fields of NOT NULL columns: ({field: the model's default}, {fields that have none and so are
+    required}). Nullable columns keep a missing value as NULL."""
+    defaults, required = {}, set()
+    model = spec.model
+    for f in spec.fields:
+        if f.name not in mapping:
+            continue
+        try:
+            model_field = model._meta.get_field(f.name)
+        except FieldDoesNotExist:
+            continue
+        if model_field.null:
+            continue
+        if not model_field.is_relation and (model_field.has_default() or model_field.empty_strings_allowed):
+            defaults[f.name] = model_field.get_default()  # "" for text fields without a default
+        else:
+            required.add(f.name)
+    return defaults, required
+
+
+# The calendars a source may count years in (--calendar); a year field declares its own (specs.Field.calendar).
+CALENDARS = ("jalali", "gregorian")
+CALENDAR_NAMES = {"jalali": pgettext_lazy("calendar", "Jalali"), "gregorian": pgettext_lazy("calendar", "Gregorian")}
+
+
 # --- Column helpers --------------------------------------------------------------------------------
 
 
@@ -100,13 +127,25 @@ def _null_where(col: pa.Array, bad: np.ndarray) -> pa.Array:
 
 
 class FieldChecker:
-    """Converts a batch's source attributes into target values, and says which rows fail and why."""
+    """Converts a batch's source attributes into target values, and says which rows fail and why.
 
-    def __init__(self, spec: LayerSpec, mapping: dict[str, str], value_maps: dict[str, dict[str, str]]):
+    The one place where a layer's field rules are applied, for both load paths (the bulk COPY into an empty table
+    and the staged merge): conversion, ranges and choices (specs.py), required fields, and the defaults of NOT NULL
+    columns. A missing value in a NOT NULL column becomes the model's default (a street without a name gets "", a
+    building without floors its default floor count); a NOT NULL column without a default makes the value required,
+    and a row without it is reported instead of reaching the database."""
+
+    def __init__(self, spec: LayerSpec, mapping: dict[str, str], value_maps: dict[str, dict[str, str]],
+                 calendar: str | None = None):
         self.spec = spec
         self.mapping = mapping
         self.value_maps = {k: {str(a): str(b) for a, b in v.items()} for k, v in value_maps.items()}
+        if calendar not in (None, *CALENDARS):
+            raise ImportError_(_("Unknown calendar %(calendar)r; use one of: %(calendars)s")
+                               % {"calendar": calendar, "calendars": ", ".join(CALENDARS)})
+        self.calendar = calendar  # the source's calendar for year fields (None: the field's own)
         self._ref_values: dict[str, pa.Array] = {}
+        self.defaults, self.required = field_defaults(spec, mapping)
 
     def staging_columns(self, keep_unmapped: bool) -> list[tuple[str, str]]:
         """(name, SQL type) of the staging table after fid, ok and geom."""
@@ -139,29 +178,37 @@ class FieldChecker:
                 continue
             source = attrs[self.mapping[f.name]]
             if f.kind in ("int", "float", "decimal") and f.name not in self.value_maps and _is_number(source):
-                converted, bad, messages = _check_number(f, _numbers(source), [""] * n, np.zeros(n, dtype=bool))
-                values[f.name] = converted
-                if bad.any():
-                    errors[f.name] = (bad, messages)
-                continue
-            text = as_text(source)
-            if f.name in self.value_maps:
-                vm = self.value_maps[f.name]
-                keys = pa.array(list(vm), pa.string())
-                idx = pc.index_in(text, value_set=keys)
-                mapped = pc.take(pa.array(list(vm.values()), pa.string()), idx)
-                text = pc.coalesce(mapped, text)
-            converted, bad, messages = _convert(f, text, self, n)
-            if f.required:
-                empty = ~_mask(pc.is_valid(converted)) & ~bad
-                required = _("%(name)s is required") % {"name": f.name}
-                for i in np.flatnonzero(empty):
-                    messages[i] = required
-                bad = bad | empty
+                converted, bad, messages = _check_number(f, _numbers(source), [""] * n, np.zeros(n, dtype=bool),
+                                                         self.calendar)
+            else:
+                text = as_text(source)
+                if f.name in self.value_maps:
+                    vm = self.value_maps[f.name]
+                    keys = pa.array(list(vm), pa.string())
+                    idx = pc.index_in(text, value_set=keys)
+                    mapped = pc.take(pa.array(list(vm.values()), pa.string()), idx)
+                    text = pc.coalesce(mapped, text)
+                converted, bad, messages = _convert(f, text, self, n)
+            converted, bad = self._missing(f, converted, bad, messages)
             values[f.name] = converted
             if bad.any():
                 errors[f.name] = (bad, messages)
         return values, errors
+
+    def _missing(self, f, converted: pa.Array, bad: np.ndarray, messages: list):
+        """Missing values (not the bad ones: they are reported as such): required, or the column's default."""
+        empty = ~_mask(pc.is_valid(converted)) & ~bad
+        if not empty.any():
+            return converted, bad
+        if f.required or f.name in self.required:
+            required = _("%(name)s is required") % {"name": f.name}
+            for i in np.flatnonzero(empty):
+                messages[i] = required
+            return converted, bad | empty
+        if f.name in self.defaults:
+            default = pa.scalar(self.defaults[f.name]).cast(converted.type)
+            converted = pc.if_else(pa.array(empty), default, converted)
+        return converted, bad
 
     def attributes_json(self, table: pa.Table) -> pa.Array:
         """Source fields with no column of their own, kept as JSON so an import loses nothing."""
@@ -186,7 +233,7 @@ def _convert(f, text: pa.Array, checker: FieldChecker, n: int):
         for i in np.flatnonzero(not_number):
             messages[i] = template % {"field": f.name, "value": text[i].as_py()}
         bad |= not_number
-        return _check_number(f, num, messages, bad)
+        return _check_number(f, num, messages, bad, checker.calendar)
     return _convert_text(f, kind, text, checker, n, bad, messages, present)
 
 
@@ -199,9 +246,16 @@ def _numbers(col) -> np.ndarray:
     return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
 
 
-def _check_number(f, num: np.ndarray, messages: list, bad: np.ndarray):
-    """Range and whole-number rules on numbers; returns (Arrow array, bad mask, messages)."""
+def _check_number(f, num: np.ndarray, messages: list, bad: np.ndarray, calendar: str | None = None):
+    """Range and whole-number rules on numbers; returns (Arrow array, bad mask, messages).
+
+    A year field counts years in its own calendar (f.calendar); a source that declares another one (--calendar) has
+    its years converted first, and a range message names the calendar either way."""
     n = len(num)
+    shown = num
+    source_calendar = calendar or f.calendar
+    if f.calendar and source_calendar != f.calendar:
+        num = _convert_years(num, source_calendar, f.calendar)
     with np.errstate(invalid="ignore"):
         out_of_range = np.zeros(n, dtype=bool)
         if f.min is not None:
@@ -209,19 +263,42 @@ def _check_number(f, num: np.ndarray, messages: list, bad: np.ndarray):
         if f.max is not None:
             out_of_range |= num > f.max
         if f.kind == "int":
-            fractional = ~np.isnan(num) & (num != np.round(num))
+            fractional = ~np.isnan(shown) & (shown != np.round(shown))
             template = _("%(field)s %(value)s is not a whole number")
             for i in np.flatnonzero(fractional & ~bad):
-                messages[i] = template % {"field": f.name, "value": num[i]}
+                messages[i] = template % {"field": f.name, "value": shown[i]}
             bad |= fractional
-    template = _("%(field)s %(value)g is out of range [%(min)g, %(max)g]")
+    if not f.calendar:
+        template = _("%(field)s %(value)g is out of range [%(min)g, %(max)g]")
+    elif source_calendar == f.calendar:
+        template = _("%(field)s %(value)g is out of range [%(min)g, %(max)g] (%(calendar)s years; if the file counts "
+                     "years in another calendar, declare it with --calendar)")
+    else:
+        template = _("%(field)s %(value)g (%(source_calendar)s) is %(converted)g in the %(calendar)s calendar, "
+                     "out of range [%(min)g, %(max)g]")
+    names = {"calendar": CALENDAR_NAMES.get(f.calendar, f.calendar),
+             "source_calendar": CALENDAR_NAMES.get(source_calendar, source_calendar)}
     for i in np.flatnonzero(out_of_range & ~bad):
-        messages[i] = template % {"field": f.name, "value": num[i], "min": f.min, "max": f.max}
+        messages[i] = template % {"field": f.name, "value": shown[i], "converted": num[i], "min": f.min,
+                                  "max": f.max, **names}
     bad |= out_of_range
     missing = np.isnan(num) | bad
     if f.kind == "int":
         return pa.array(np.where(missing, 0, num).astype(np.int64), mask=missing), bad, messages
     return pa.array(np.where(missing, 0.0, num), mask=missing), bad, messages
+
+
+def _convert_years(years: np.ndarray, source: str, target: str) -> np.ndarray:
+    """Whole years from one calendar to the other (each distinct year once: a million rows hold few years)."""
+    if (source, target) != ("gregorian", "jalali"):
+        raise ImportError_(_("Cannot convert %(source)s years to %(target)s years")
+                           % {"source": source, "target": target})
+    out = np.full(len(years), np.nan)
+    whole = np.isfinite(years) & (years == np.round(years)) & (years >= 1) & (years <= 9999)
+    if whole.any():
+        distinct, inverse = np.unique(years[whole].astype(np.int64), return_inverse=True)
+        out[whole] = np.asarray(gregorian_to_jalali_years(distinct.tolist()), dtype=float)[inverse]
+    return np.where(whole, out, years)
 
 
 def _convert_text(f, kind, text, checker, n, bad, messages, present):

@@ -1,8 +1,11 @@
 """The geometry of each row: present, of the layer's type, valid (or repaired with --fix), where the CRS says it
-should be, reprojected into the municipality's CRS and valid again. Vectorised with shapely over a whole batch;
-only rows with a problem get a Python loop, for their message."""
+should be, reprojected into the municipality's CRS and valid again, and valid in every CRS it is served in
+(SERVED_CRS). Vectorised with shapely over a whole batch; only rows with a problem get a Python loop, for their
+message."""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -35,6 +38,98 @@ def prepare(wkb: np.ndarray, spec: LayerSpec, opts: ImportOptions, src_crs: CRS,
         geoms = shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
         # Rarely, reprojection makes a valid ring touch itself: checked again, in the municipality's CRS.
         geoms = _validate(geoms, rows, spec, opts.fix, reprojected=True)
+    return _check_served(geoms, rows, spec, opts.fix)
+
+
+# The coordinate systems the stored geometries are served in, with the decimals they are written with: GeoJSON, the
+# OGC API and the parcel sheet send longitude/latitude with 7 decimals (ST_AsGeoJSON(…, 7)); vector tiles are cut in
+# Web Mercator. A ring valid in the municipality's CRS can cross itself there (a spike a millimetre wide collapses
+# when its two sides round to the same point): checked here, so what is stored is valid wherever it is read.
+SERVED_CRS = ((4326, 7), (3857, None))
+EARTH_RADIUS = 6_371_000.0  # m
+ROUNDING = 0.01  # m: the most 7 decimals of a degree move a vertex (0.5e-7° of latitude is 0.56 cm), with margin
+
+
+@lru_cache(maxsize=8)
+def _to_served(srid_from: int, srid_to: int) -> Transformer:
+    return Transformer.from_crs(CRS.from_epsg(srid_from), CRS.from_epsg(srid_to), always_xy=True)
+
+
+def _may_change(geoms: np.ndarray, srid: int) -> np.ndarray:
+    """The geometries whose validity another CRS could change: those whose minimum clearance (the least distance a
+    vertex must move to make them invalid) is below what serving them moves a vertex: the rounding to 7 decimals,
+    plus how far a smooth reprojection bends a straight segment from where its end points land (at most about
+    length²/R; the geometry's diagonal bounds its longest segment). Most parcels clear it by far, and only the rest
+    pay for the reprojection and the check; a file in geographic coordinates is checked whole."""
+    if not CRS.from_epsg(srid).is_projected:
+        return np.ones(len(geoms), dtype=bool)
+    xmin, ymin, xmax, ymax = shapely.bounds(geoms).T
+    diagonal = np.hypot(xmax - xmin, ymax - ymin)
+    margin = 2 * (ROUNDING + diagonal ** 2 / EARTH_RADIUS)
+    with np.errstate(invalid="ignore"):
+        return ~(shapely.minimum_clearance(geoms) > margin)  # NaN-safe: an unknown clearance is checked
+
+
+def served_invalid(geoms: np.ndarray, srid: int) -> list[tuple[np.ndarray, int, list[str]]]:
+    """For each served CRS: (the rows invalid there, its EPSG code, GEOS's reasons for them)."""
+    out = []
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    idx = np.flatnonzero(present)
+    if len(idx):
+        idx = idx[_may_change(geoms[idx], srid)]
+    if not len(idx):
+        return out
+    for target, decimals in SERVED_CRS:
+        if target == srid:
+            continue
+        transformer = _to_served(srid, target)
+
+        def move(xy, transformer=transformer, decimals=decimals):
+            moved = np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+            return np.round(moved, decimals) if decimals is not None else moved
+
+        served = shapely.transform(geoms[idx], move)
+        bad = ~shapely.is_valid(served)
+        if bad.any():
+            mask = np.zeros(len(geoms), dtype=bool)
+            mask[idx[bad]] = True
+            out.append((mask, target, list(shapely.is_valid_reason(served[bad]))))
+    return out
+
+
+def _check_served(geoms, rows: RowIssues, spec: LayerSpec, fix: bool):
+    """Flag rows whose geometry, valid where it is stored, is invalid in a CRS it is served in; with --fix, snap
+    them to the served precision (which removes such slivers and spikes) and check again."""
+    srid = settings.MUNICIPALITY_SRID
+    candidates = np.where(rows.ok, geoms, None)
+    found = served_invalid(candidates, srid)
+    if not found:
+        return geoms
+    where = _("valid in EPSG:%(srid)s but not in EPSG:%(served)s, where it is served: %(reason)s")
+    problems: dict[int, str] = {}
+    for mask, served, reasons in found:
+        for i, reason in zip(np.flatnonzero(mask), reasons):
+            problems.setdefault(int(i), where % {"srid": srid, "served": served, "reason": reason})
+    idx = np.array(sorted(problems))
+    geoms = geoms.copy()
+    if fix:
+        grid = 1e-7 if CRS.from_epsg(srid).is_geographic else 0.01  # what 7 decimals of a degree are: about 1 cm
+        snapped = np.empty(len(idx), dtype=object)
+        snapped[:] = _repair(shapely.set_precision(geoms[idx], grid), spec)
+        still = np.zeros(len(idx), dtype=bool)
+        usable = np.array([g is not None for g in snapped])
+        for mask, _served, _reasons in served_invalid(np.where(usable, snapped, None), srid):
+            still |= mask
+        for j, i in enumerate(idx):
+            if usable[j] and not still[j] and shapely.is_valid(snapped[j]):
+                rows.repaired(i, _("repaired: %(problem)s (snapped to %(grid)g)") % {"problem": problems[i],
+                                                                                    "grid": grid})
+                geoms[i] = snapped[j]
+                continue
+            rows.flag_row(i, "invalid_geometry", problems[i] + "; " + _("snapping did not repair it"))
+        return geoms
+    for i in idx:
+        rows.flag_row(i, "invalid_geometry", problems[i])
     return geoms
 
 

@@ -101,11 +101,9 @@ def _select_list(spec: LayerSpec, staged: set[str]):
             expr = f"round(s.{col}, {model_field.decimal_places})"
         else:
             expr = f"s.{col}"
-        if not model_field.null and not model_field.is_relation:
-            expr = f"COALESCE({expr}, %s)"
-            exprs[f.db_column] = (expr, [model_field.get_default()])
-        else:
-            exprs[f.db_column] = (expr, [])
+        # Missing values of NOT NULL columns were given their default by the field rules (fields.FieldChecker),
+        # which both paths share: the staging table holds the values as the table will.
+        exprs[f.db_column] = (expr, [])
     geom = "ST_SetSRID(s.geom, %s)"
     if spec.geometry == "polygon":
         geom = f"ST_Multi({geom})"
@@ -170,6 +168,12 @@ def merge(cursor, spec: LayerSpec, key: str, run_id) -> tuple[int, int, int]:
     updates = [f'"{c}" = EXCLUDED."{c}"' for c in compare_cols] + (['"import_run_id" = EXCLUDED."import_run_id"']
                                                                     if has_run else [])
     quoted_cols = ", ".join(f'"{c}"' for c in insert_cols)
+    if not inserted and not updated:
+        # Nothing new, nothing changed: no statement at all, so the tables' statement triggers (layer versions,
+        # tile and OGC caches) do not fire for a file that changes nothing.
+        cursor.execute("DROP TABLE IF EXISTS import_touched")
+        cursor.execute("CREATE TEMP TABLE import_touched (id bigint) ON COMMIT DROP")
+        return 0, 0, ok_rows
     cursor.execute(
         f'INSERT INTO "{table}" ({quoted_cols}) '
         f"SELECT {', '.join(select_sql)} FROM {STAGING} s "

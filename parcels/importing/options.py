@@ -4,6 +4,11 @@ from dataclasses import dataclass
 
 BATCH_SIZE = 25_000  # small enough that PostgreSQL starts ingesting soon, large enough to amortise calls
 
+# Rows of a file that share a key (dedupe.py): refuse them all (the default: which copy is right is the operator's
+# call, so a commit is refused until they choose), keep the first in the file, keep the largest, or merge their
+# geometries into one multipolygon (polygon layers; the first row's attributes).
+DUPLICATE_POLICIES = ("refuse", "first", "largest", "merge")
+
 
 @dataclass
 class ImportOptions:
@@ -28,3 +33,5 @@ class ImportOptions:
     is_demo: bool = False
     progress: bool = False
     batch_size: int = BATCH_SIZE
+    calendar: str | None = None  # the calendar the file counts years in (fields.CALENDARS); None: each field's own
+    duplicates: str = "refuse"  # what to do with rows sharing a key: one of DUPLICATE_POLICIES

@@ -32,6 +32,8 @@ ISSUE_KINDS = {
     "duplicate_value": pgettext_lazy("import problem", "duplicate value"),
     "bad_value": pgettext_lazy("import problem", "bad value"),
     "fixed": pgettext_lazy("import problem", "repaired"),
+    "duplicate_dropped": pgettext_lazy("import problem", "duplicate dropped"),
+    "duplicate_merged": pgettext_lazy("import problem", "duplicate merged"),
 }
 
 TIMED_STEPS = {
@@ -78,12 +80,15 @@ class ImportReport:
     skipped: int = 0
     issues: list[Issue] = field(default_factory=list)
     fixed: list[Issue] = field(default_factory=list)
+    duplicate_policy: str = "refuse"
+    duplicates: list[Issue] = field(default_factory=list)  # rows a duplicate policy dropped or merged (not problems)
     join: dict = field(default_factory=dict)
     post_load: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     committed: bool = False
     dry_run: bool = True
     abort_reason: str = ""
+    refusal: str = ""  # why a commit is (or, in a dry run, would be) refused; "" when it would be written
     import_run_id: int | None = None
 
     def count(self, kind: str) -> int:
@@ -103,10 +108,11 @@ class ImportReport:
             data["issues_truncated"] = len(self.issues) > limit
             data["issues"] = data["issues"][:limit]
             data["fixed"] = data["fixed"][:limit]
+            data["duplicates"] = data["duplicates"][:limit]
         return data
 
     def write_issues_csv(self, path: str | Path) -> None:
-        rows = [asdict(i) for i in self.issues + self.fixed]
+        rows = [asdict(i) for i in self.issues + self.fixed + self.duplicates]
         pd.DataFrame(rows, columns=["fid", "key", "kind", "field", "message"]).to_csv(path, index=False)
 
     def summary(self, detail: int = 30) -> str:
@@ -140,7 +146,13 @@ class ImportReport:
             lines.append(f"  {issue_kind_label(kind)}: {n}")
         if self.fixed:
             lines.append("  " + _("repaired geometries (--fix): %(count)s") % {"count": len(self.fixed)})
-        listed = self.issues + self.fixed
+        if self.duplicates:
+            kept = len({i.key for i in self.duplicates})
+            text = (_("duplicate keys (--duplicates merge): %(rows)s rows merged into %(kept)s")
+                    if self.duplicate_policy == "merge" else
+                    _("duplicate keys (--duplicates %(policy)s): %(rows)s rows dropped, %(kept)s kept"))
+            lines.append("  " + text % {"policy": self.duplicate_policy, "rows": len(self.duplicates), "kept": kept})
+        listed = self.issues + self.fixed + self.duplicates
         fid_only, fid_and_key = _("fid %(fid)s"), _("fid %(fid)s key %(key)r")
         for issue in listed[:detail]:
             where = (fid_only if issue.key in (None, "") else fid_and_key) % {"fid": issue.fid, "key": issue.key}
@@ -152,6 +164,8 @@ class ImportReport:
             lines.append("  " + _("after load: %(figures)s") % {"figures": _figures(self.post_load)})
         if self.abort_reason:
             lines.append("  " + _("REFUSED: %(reason)s") % {"reason": self.abort_reason})
+        elif self.refusal and self.dry_run:
+            lines.append("  " + _("A COMMIT WOULD BE REFUSED: %(reason)s") % {"reason": self.refusal})
         step_time = _("%(step)s %(seconds).1fs")
         lines.append("  " + _("time: %(steps)s") % {"steps": ", ".join(
             step_time % {"step": TIMED_STEPS.get(k, k), "seconds": v} for k, v in self.timings.items())})
@@ -188,33 +202,107 @@ class RowIssues:
         self.report.fixed.append(Issue(int(self.fids[i]), self.keys[i], "fixed", message))
 
 
+@dataclass
+class Resolution:
+    """What a duplicate-key policy did with the rows of one key: `kept` stays (with the merged geometry under
+    "merge"), `others` are dropped or merged into it. `ranks` are the rows' places among the key's good rows in
+    file order (the bulk path finds its rows by them: ids follow the order of COPY)."""
+
+    key: str
+    kept: int
+    others: list[int]
+    kept_rank: int
+    other_ranks: list[int]
+
+
 class UniqueTracker:
     """Duplicate keys (and duplicates of the layer's other unique fields) across the whole file, found in memory
-    from the batches' values: a million keys take a few tens of MB."""
+    from the batches' values: a million keys take a few tens of MB.
 
-    def __init__(self, spec, key: str):
+    Rows sharing a key follow the import's duplicate policy (options.DUPLICATE_POLICIES): "refuse" reports every copy
+    as a problem; "first", "largest" and "merge" keep one row per key (the first in the file, the largest, or the first
+    with the union of all copies' geometries) and say which rows went where (`resolutions`). The other unique fields
+    are then checked on the rows that remain."""
+
+    def __init__(self, spec, key: str, policy: str = "refuse"):
         self.key = key
+        self.policy = policy
         self.groups = [(key,)] + [g for g in spec.within_file_unique if key not in g]
         self.parts: list[pa.Table] = []
+        self._found = None
+        self._resolutions = None
 
     def add(self, batch) -> None:
         # Every row counts, including rows with other problems: "key X also on fid …" must name them all.
         names = sorted({n for g in self.groups for n in g if n in batch.values})
-        cols = {"fid": pa.array(batch.fids)}
+        cols = {"fid": pa.array(batch.fids), "__ok": pa.array(batch.ok)}
+        if self.policy == "largest":
+            cols["__size"] = pa.array(batch.size)
         for n in names:
             cols[n] = pc.coalesce(batch.values[n], batch.keys) if n == self.key else batch.values[n]
         self.parts.append(pa.table(cols))
-        self._found = None
+        self._found = self._resolutions = None
+
+    def _table(self) -> pd.DataFrame:
+        table = pa.concat_tables(self.parts).to_pandas()
+        table["__order"] = np.arange(len(table))  # file order
+        return table
+
+    def resolutions(self) -> list[Resolution]:
+        """The key groups among the good rows, and which row each keeps (empty under "refuse")."""
+        if self._resolutions is not None:
+            return self._resolutions
+        out: list[Resolution] = []
+        if self.policy != "refuse" and self.parts:
+            table = self._table()
+            good = table[table["__ok"] & table[self.key].notna()]
+            dup = good[good.duplicated([self.key], keep=False)]
+            for key, rows in dup.groupby(self.key, sort=False):
+                rows = rows.sort_values("__order")
+                fids = rows["fid"].tolist()
+                kept_rank = 0
+                if self.policy == "largest":
+                    kept_rank = int(np.argmax(rows["__size"].to_numpy()))  # the first of equals
+                kept = int(fids[kept_rank])
+                others = [(r, int(f)) for r, f in enumerate(fids) if r != kept_rank]
+                out.append(Resolution(str(key), kept, [f for _, f in others], kept_rank + 1,
+                                      [r + 1 for r, _ in others]))
+        self._resolutions = out
+        return out
+
+    def resolved_away(self) -> set[int]:
+        """The fids a duplicate policy drops or merges into another row."""
+        return {f for r in self.resolutions() for f in r.others}
+
+    def resolution_issues(self) -> list[Issue]:
+        """One line per row a policy dropped or merged, naming the row kept, for the report."""
+        if self.policy == "merge":
+            kind, text = "duplicate_merged", _("%(field)s %(value)r: geometry merged into fid %(kept)s (--duplicates "
+                                               "merge)")
+        else:
+            kind, text = "duplicate_dropped", _("%(field)s %(value)r: dropped, fid %(kept)s kept (--duplicates "
+                                                "%(policy)s)")
+        out = []
+        for r in self.resolutions():
+            for fid in r.others:
+                out.append(Issue(fid, r.key, kind, text % {"field": self.key, "value": r.key, "kept": r.kept,
+                                                           "policy": self.policy}, self.key))
+        return out
 
     def _find(self):
-        if getattr(self, "_found", None) is not None:
+        if self._found is not None:
             return self._found
         found = []
         if self.parts:
-            table = pa.concat_tables(self.parts).to_pandas()
+            table = self._table()
+            away = self.resolved_away()
+            if away:
+                table = table[~table["fid"].isin(away)]
             for group in self.groups:
                 if not all(n in table for n in group):
                     continue
+                if group == (self.key,) and self.policy != "refuse":
+                    continue  # resolved by the policy (rows with other problems are reported for those)
                 sub = table.dropna(subset=list(group))
                 dup = sub[sub.duplicated(list(group), keep=False)]
                 for _key, rows in dup.groupby(list(group), sort=False):

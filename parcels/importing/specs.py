@@ -27,6 +27,9 @@ class Field:
     # kind="code_ref": the value is ref_model's `code`, stored as its id.
     ref_model: str | None = None
     choices: tuple[str, ...] | None = None
+    # A year field's calendar ("jalali" or "gregorian"): min and max are years of it, and a source that declares
+    # another calendar (--calendar) has its years converted (fields.py).
+    calendar: str | None = None
 
     @property
     def db_column(self) -> str:
@@ -112,7 +115,7 @@ register(LayerSpec(
         Field("floors_above", "int", min=0, max=100),
         Field("floors_below", "int", min=0, max=10),
         Field("structure_type", "ref", column="structure_type_id", ref_model="parcels.StructureType"),
-        Field("year_built", "int", min=1200, max=1500),
+        Field("year_built", "int", min=1200, max=1500, calendar="jalali"),
         Field("use", "ref", column="use_id", ref_model="parcels.LandUse"),
         Field("gross_floor_area", "float", min=0, max=1e7),
         Field("units", "int", min=0, max=100000),

@@ -114,7 +114,7 @@ def test_the_section_shows_the_citizens_parcels_with_their_bills_and_payments(ye
     assert first["current"] == {"year": year, "amount": amount}
     assert first["unpaid"] == [u for u in first["unpaid"] if u["year"] != year]     # this year is paid
     assert first["bill"]["bill_id"] == paid_bill.bill_id and first["bill"]["status"] == "paid"
-    assert first["bill"]["url"] == reverse("dues:bill_page", args=[paid_bill.pk])
+    assert first["bill"]["url"] == reverse("dues:bill_page", args=[paid_bill.public_id])
     assert [p["amount"] for p in first["payments"]] == [paid_bill.amount]
     assert second["bill"]["payment_id"] == open_bill.payment_id and second["bill"]["status"] == "issued"
     assert year in [u["year"] for u in second["unpaid"]] and second["payments"] == []
@@ -125,7 +125,7 @@ def test_the_section_shows_the_citizens_parcels_with_their_bills_and_payments(ye
     for parcel_id in mine:
         assert f'data-testid="dues-property-{parcel_id}"' in html
     assert persian_digits(paid_bill.payment_id) in html and persian_digits(open_bill.payment_id) in html
-    assert reverse("dues:bill_page", args=[open_bill.pk]) in html
+    assert reverse("dues:bill_page", args=[open_bill.public_id]) in html
     assert html.count(f'href="{reverse("accounts:settings")}"') >= 1          # where reminders are turned off
     assert f'data-testid="dues-property-{other}"' not in html
     assert persian_digits(others_bill.payment_id) not in html and persian_digits(others_bill.bill_id) not in html

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 ('zone_share', models.FloatField(blank=True, null=True)),
                 ('widening_area', models.FloatField(default=0, help_text='m²')),
                 ('widening_depth', models.FloatField(default=0, help_text='m: how far the planned street reaches into the lot')),
-                ('widening_geom', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=32640)),
+                ('widening_geom', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=settings.MUNICIPALITY_SRID)),
                 ('in_historic_core', models.BooleanField(default=False)),
                 ('in_floodplain', models.BooleanField(default=False)),
                 ('fault_distance', models.FloatField(blank=True, help_text='m to the nearest fault line', null=True)),

@@ -47,6 +47,6 @@ class Command(BaseCommand):
             export(req, out)
         except ApiError as exc:
             raise CommandError(exc.message) from None
-        except ExportFailed as exc:
-            raise CommandError(str(exc)) from None
+        except ExportFailed as exc:  # a full disk says so in words (ExportNoRoom.message), then the detail
+            raise CommandError(f"{exc.message} ({exc})" if hasattr(exc, "message") else str(exc)) from None
         self.stdout.write(_("Wrote %(file)s (%(size)s bytes)") % {"file": out, "size": f"{out.stat().st_size:,}"})

@@ -23,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--kind", default=Raster.Kind.ORTHOPHOTO, choices=Raster.Kind.values)
         parser.add_argument("--hillshade-of", metavar="DEM_SLUG", help="shade this DEM instead of reading a file")
         parser.add_argument("--if-absent", action="store_true", help="do nothing if the slug exists")
+        parser.add_argument("--nodata", type=float, metavar="VALUE",
+                            help="the value of missing pixels (for a file that declares none, e.g. --nodata 0)")
 
     def handle(self, *args, **opts):
         slug = opts["slug"]
@@ -39,8 +41,17 @@ class Command(BaseCommand):
             else:
                 if not opts["file"]:
                     raise CommandError(_("Give the GeoTIFF file (or --hillshade-of)"))
-                raster = rasters.ingest(Path(opts["file"]), slug, opts["title"] or slug, opts["title_en"],
-                                        opts["kind"])
+                path = Path(opts["file"])
+                if opts["kind"] == Raster.Kind.DEM and opts["nodata"] is None:
+                    rasters.check_geotiff(path)  # an unreadable file is refused first, with its own message
+                    warning = rasters.nodata_warning(path)
+                    if warning:
+                        self.stderr.write(self.style.WARNING(_("Warning: %(warning)s") % {"warning": warning}))
+                nodata = opts["nodata"]
+                if nodata is not None and nodata.is_integer():
+                    nodata = int(nodata)
+                raster = rasters.ingest(path, slug, opts["title"] or slug, opts["title_en"], opts["kind"],
+                                        nodata=nodata)
         except ApiError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(_("Raster %(slug)s: %(path)s") % {"slug": raster.slug, "path": raster.path})

@@ -1,5 +1,6 @@
 """manage.py import_layer LAYER FILE — and import_parcels / import_streets / import_buildings (and zoning's
-import_zoning), which are this command with the layer fixed. Dry run unless --commit. The report is printed in
+import_zoning), which are this command with the layer fixed. Dry run unless --commit; a dry run exits non-zero when
+the commit would be refused, so scripts can check a file before committing it. The report is printed in
 English, or in Persian with --language fa (common/commands.py)."""
 
 import getpass
@@ -13,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from common.commands import BaseCommand
 from parcels.importing import LAYERS, ImportAborted, ImportError_, ImportOptions, run_import
+from parcels.importing.fields import CALENDARS
+from parcels.importing.options import DUPLICATE_POLICIES
 
 
 def _pairs(items, option):
@@ -27,7 +30,7 @@ def _pairs(items, option):
 
 def read_mapping_file(path: str) -> dict:
     """A small mapping file (TOML or JSON): {"fields": {target: source}, "values": {target: {from: to}},
-    optional "srs", "key", "source_layer", "join_csv", "join_on"}."""
+    optional "srs", "key", "source_layer", "join_csv", "join_on", "calendar", "duplicates"}."""
     p = Path(path)
     try:
         text = p.read_bytes()
@@ -35,7 +38,8 @@ def read_mapping_file(path: str) -> dict:
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise CommandError(_("Cannot read the mapping file %(path)s: %(error)s")
                            % {"path": path, "error": exc}) from None
-    unknown = set(data) - {"fields", "values", "srs", "key", "source_layer", "join_csv", "join_on"}
+    unknown = set(data) - {"fields", "values", "srs", "key", "source_layer", "join_csv", "join_on", "calendar",
+                           "duplicates"}
     if unknown:
         raise CommandError(_("Unknown entries in the mapping file: %(entries)s")
                            % {"entries": ", ".join(sorted(unknown))})
@@ -65,6 +69,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-attributes", action="store_true", help="drop unmapped fields instead of keeping them as JSON")
         parser.add_argument("--no-derive", action="store_true", help="skip post-load steps (frontages, block links)")
         parser.add_argument("--oo", action="append", metavar="NAME=VALUE", help="GDAL open option, e.g. GEOM_POSSIBLE_NAMES=geom")
+        parser.add_argument("--calendar", choices=CALENDARS,
+                            help="the calendar the file's years are in (default: each field's own; year_built: Jalali)")
+        parser.add_argument("--duplicates", choices=DUPLICATE_POLICIES,
+                            help="rows sharing a key: refuse them all (default), keep the first or the largest, or "
+                                 "merge their geometries into one multipolygon")
         parser.add_argument("--report-file", metavar="CSV", help="write every problem row to this CSV")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -93,6 +102,8 @@ class Command(BaseCommand):
             open_options=_pairs(opts["oo"], "--oo"),
             run_by=getpass.getuser(),
             progress=not opts["no_progress"] and sys.stderr.isatty(),
+            calendar=opts["calendar"] or file_conf.get("calendar"),
+            duplicates=opts["duplicates"] or file_conf.get("duplicates") or "refuse",
         )
         try:
             report = run_import(options)
@@ -102,6 +113,8 @@ class Command(BaseCommand):
             self._write_report(exc.report, opts)
             raise CommandError(exc.report.abort_reason) from None
         self._write_report(report, opts)
+        if report.refusal:  # a dry run whose commit would be refused fails like the commit would
+            raise CommandError(_("A commit would be refused: %(reason)s") % {"reason": report.refusal})
 
     def _write_report(self, report, opts):
         self.stdout.write(report.summary())

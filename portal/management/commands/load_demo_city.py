@@ -20,7 +20,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--parcels", type=int, default=20000, help="about how many parcels (default 20,000)")
         parser.add_argument("--seed", type=int, default=1404)
-        parser.add_argument("--out", help="folder for the generated GeoPackage and DEM (default VAR_DIR/demo_city_N_SEED)")
+        parser.add_argument("--out", help="folder for the generated GeoPackage and DEM (default "
+                                          "VAR_DIR/demo_city_N_SEED, with the SRID and centre when not Darab's)")
+        parser.add_argument("--center-lon", type=float, default=None,
+                            help="the town's centre, longitude (default Darab's), inside MUNICIPALITY_SRID's area")
+        parser.add_argument("--center-lat", type=float, default=None, help="the town's centre, latitude")
         parser.add_argument("--if-absent", action="store_true", help="do nothing when the demo city is loaded already")
 
     def handle(self, *args, **opts):
@@ -32,13 +36,18 @@ class Command(BaseCommand):
         if opts["if_absent"] and demo_loaded():
             self.stdout.write(_("Demo city already loaded; nothing to do."))
             return
-        out = Path(opts["out"] or settings.VAR_DIR / f"demo_city_{opts['parcels']}_{opts['seed']}")
+        where = {k: v for k, v in (("center_lon", opts["center_lon"]), ("center_lat", opts["center_lat"]))
+                 if v is not None}
+        folder = f"demo_city_{opts['parcels']}_{opts['seed']}"
+        if settings.MUNICIPALITY_SRID != CityParams.srid or where:  # another city's files never mix with Darab's
+            folder += f"_{settings.MUNICIPALITY_SRID}" + "".join(f"_{v:g}" for v in where.values())
+        out = Path(opts["out"] or settings.VAR_DIR / folder)
         gpkg, dem = out / "demo_city.gpkg", out / "dem.tif"
         progress = sys.stderr.isatty()
         if not gpkg.exists():
             self.stdout.write(_("Generating the demo city (%(parcels)s parcels, seed %(seed)s) in %(folder)s …")
                               % {"parcels": f"{opts['parcels']:,}", "seed": opts["seed"], "folder": out})
-            params = CityParams(parcels=opts["parcels"], seed=opts["seed"], srid=settings.MUNICIPALITY_SRID)
+            params = CityParams(parcels=opts["parcels"], seed=opts["seed"], srid=settings.MUNICIPALITY_SRID, **where)
             result = generate_city(params, out_dir=out, progress=progress)
             gpkg, dem = result.gpkg_path, result.dem_path
         self.stdout.write(_("Loading %(file)s …") % {"file": gpkg})

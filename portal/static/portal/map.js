@@ -39,6 +39,7 @@
   }
   var T = {
     code: gettext("Renewal code"), plate: gettext("Registered plate"), postal: gettext("Postal code"),
+    sourceId: gettext("City's own parcel ID"),
     use: gettext("Land use"), deed: gettext("Deed area (m²)"), measured: gettext("Measured area (m²)"),
     mismatch: gettext("Deed and measured area differ"), district: gettext("District / zone / block"),
     streets: gettext("Streets fronted"), width: gettext("Width existing / planned (m)"),
@@ -55,17 +56,16 @@
     green_space: "#7cc576", health: "#c2185b", administrative: "#6d4c41", sports: "#00897b",
     industrial: "#616161", vacant: "#e0e0e0", historic_heritage: "#8e24aa"
   };
-  // Zoning by the letter of the zone code (R residential, C commercial, M mixed, G green, I industrial, H historic,
-  // P public); a city with other codes still gets outlines.
-  var ZONE_COLORS = { R: "#f9a825", C: "#d84315", M: "#8e24aa", G: "#2e7d32", I: "#546e7a", H: "#6d4c41", P: "#1565c0" };
-  var ZONE_NAMES = { R: pgettext("zone", "residential"), C: pgettext("zone", "commercial"),
-                     M: pgettext("zone", "mixed use"), G: pgettext("zone", "green"), I: pgettext("zone", "industrial"),
-                     H: pgettext("zone", "historic"), P: pgettext("zone", "public") };
+  // Zoning by zone code, with the colours and names of the zones loaded: the zoning layer's legend, made from the
+  // data by the server (zoning/layers.py; the same colours as the exported QGIS styles).
+  var ZONES = (layers.filter(function (l) { return l.name === "zoning"; })[0] || {}).legend || [];
+  var ZONE_COLORS = {};
+  ZONES.forEach(function (z) { ZONE_COLORS[z.value] = z.colour; });
   var STYLES = {
     districts: { color: "#123c52", weight: 2, fill: false, dashArray: "6 4" },
     blocks: { color: "#9e9e9e", weight: 1, fill: true, fillColor: "#fafafa", fillOpacity: 0.4 },
     zoning: function (p) {
-      var c = ZONE_COLORS[(p.code || "").charAt(0)] || "#5c6bc0";
+      var c = ZONE_COLORS[p.code] || "#5c6bc0";
       return { color: c, weight: 1.5, fill: true, fillColor: c, fillOpacity: 0.12 };
     },
     streets: function (p) {
@@ -225,7 +225,7 @@
       .filter(Boolean);
     var html = "<h2>" + T.code + " " + (s.renewal_code ? ltr(s.renewal_code) : "—") + "</h2>";
     if (s.is_demo_data) { html += '<p class="demo-tag">' + T.demo + "</p>"; }
-    html += "<dl>" + row(T.plate, ltr(plateText)) + row(T.postal, s.postal_code ? ltr(s.postal_code) : "—");
+    html += "<dl>" + (s.source_id ? row(T.sourceId, ltr(s.source_id)) : "") + row(T.plate, ltr(plateText)) + row(T.postal, s.postal_code ? ltr(s.postal_code) : "—");
     html += row(T.address, s.addresses.map(function (a) { return esc(pick(a, "street") || "") + " " + ltr(a.plaque); })
       .join(LIST_SEPARATOR) || "—");
     html += row(T.district, place.map(function (p) { return ltr(p); }).join(" / ") || "—");
@@ -395,6 +395,8 @@
 
   // --- Search: type-ahead with the keyboard ------------------------------------------------------------------
   var input = document.getElementById("q");
+  // Enter chooses a result (the keyboard handler below); the form itself never submits.
+  input.form.addEventListener("submit", function (e) { e.preventDefault(); });
   var list = document.getElementById("results");
   var results = [];
   var active = -1;
@@ -402,7 +404,8 @@
 
   function label(r) {
     if (r.type === "street") { return esc(r.name); }
-    var main = r.type === "postal_code" ? ltr(r.postal_code) : r.type === "plate" ? ltr(r.plate) : ltr(r.renewal_code || "");
+    var main = r.type === "postal_code" ? ltr(r.postal_code) : r.type === "plate" ? ltr(r.plate) :
+      r.type === "source_id" ? T.sourceId + " " + ltr(r.source_id) : ltr(r.renewal_code || "");
     return main + ' <span class="muted">' + esc(r.land_use || "") + "</span>";
   }
 
@@ -502,8 +505,9 @@
                      "historic_heritage", "vacant"].map(function (k) {
       return '<i style="background:' + USE_COLORS[k] + '"></i>' + esc(landUseName(k));
     }).join("<br>") + '<br><i style="background:#d50000"></i>' + gettext("Road widening") +
-      "<hr><b>" + T.zoning + "</b><br>" + Object.keys(ZONE_COLORS).map(function (k) {
-        return '<i style="background:' + ZONE_COLORS[k] + '"></i>' + ltr(k) + " " + ZONE_NAMES[k];
+      "<hr><b>" + T.zoning + "</b><br>" + ZONES.map(function (z) {
+        return '<i style="background:' + esc(z.colour) + '"></i>' + ltr(z.value) +
+          (z.label && z.label !== z.value ? " " + esc(z.label) : "");
       }).join("<br>") + "</details>";
     L.DomEvent.disableClickPropagation(div);
     return div;

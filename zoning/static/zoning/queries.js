@@ -5,7 +5,14 @@
 (function () {
   "use strict";
   var form = document.getElementById("query-form");
-  var map = L.map("results-map", { attributionControl: false, zoomControl: false }).setView([28.755, 54.553], 14);
+  // The map opens on the loaded city's extent (the server's, from the parcels), before any results are drawn.
+  var start = JSON.parse(document.getElementById("map-start").textContent);
+  var map = L.map("results-map", { attributionControl: false, zoomControl: false });
+  if (start.bbox) {
+    map.fitBounds([[start.bbox[1], start.bbox[0]], [start.bbox[3], start.bbox[2]]]);
+  } else {
+    map.setView(start.center, start.zoom);
+  }
   L.control.zoom({ zoomInTitle: gettext("Zoom in"), zoomOutTitle: gettext("Zoom out") }).addTo(map);
   var fa = document.documentElement.lang === "fa";
   var layer = L.geoJSON(null, { style: { color: "#6a1b9a", weight: 1, fillOpacity: 0.35 } }).addTo(map);
