@@ -190,13 +190,15 @@ def test_admin_edits_a_parcel_on_the_map(browser, portal_url, staff_login, djang
         pg.wait_for_selector("#id_geom-map path.leaflet-interactive", timeout=15000)
         assert parcel.renewal_code in pg.content()
         pg.click("#id_geom-map .leaflet-draw-edit-edit")
-        shape = pg.locator("#id_geom-map path.leaflet-interactive").first.bounding_box()
-        centre = (shape["x"] + shape["width"] / 2, shape["y"] + shape["height"] / 2)
-        box = pg.locator("#id_geom-map .leaflet-editing-icon:not(.leaflet-middle-icon)").first.bounding_box()
-        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        corners = [b for b in (h.bounding_box() for h in pg.locator(
+            "#id_geom-map .leaflet-editing-icon:not(.leaflet-middle-icon)").element_handles()) if b]
+        points = [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for b in corners]
+        centre = (sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points))
+        cx, cy = points[0]
+        length = max(((cx - centre[0]) ** 2 + (cy - centre[1]) ** 2) ** 0.5, 1)
         pg.mouse.move(cx, cy)
-        pg.mouse.down()  # outwards, along the ray from the shape's centre: the outline stays simple
-        pg.mouse.move(cx + (cx - centre[0]) * 0.1, cy + (cy - centre[1]) * 0.1, steps=8)
+        pg.mouse.down()  # 12 px outwards, away from the corners' centre: the outline stays simple
+        pg.mouse.move(cx + (cx - centre[0]) / length * 12, cy + (cy - centre[1]) / length * 12, steps=8)
         pg.mouse.up()
         pg.click("#id_geom-map .leaflet-draw-actions a[title='Save changes']")
         pg.click("input[name=_save]")
