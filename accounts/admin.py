@@ -3,60 +3,54 @@ read-only audit log. Owners' names and national IDs follow parcels/privacy.py: o
 permission see them (others see them masked), and each page showing them is recorded (RecordsPersonalData)."""
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import service
+from accounts.signin import is_mobile
 from accounts.models import ApiToken, AuditEvent, Citizen, PropertyLink
 from parcels.models import Owner
-from parcels.privacy import RecordsPersonalData, may_see_personal_data
-
-
-def _masked_id(value: str) -> str:
-    return f"{value[:3]}****{value[-3:]}" if value and len(value) > 6 else (value or "")
+from parcels.privacy import RecordsPersonalData, masked, masked_column, owners_named_by, viewer_sees_personal_data
 
 
 class _PrivacyMixin(RecordsPersonalData):
-    """Masks national IDs for staff without the personal-data permission; for the others each page is recorded.
-    Keeps the request, so list columns know who is looking."""
+    """Masks national IDs and mobile numbers for staff without the personal-data permission; for the others each
+    page is recorded, with the owner records the shown national IDs and numbers belong to."""
 
     personal_data_only = False
 
-    def changelist_view(self, request, extra_context=None):
-        self._request = request
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        self._request = request
-        return super().change_view(request, object_id, form_url, extra_context)
-
     def personal_objects(self, objects, kind):
-        """A national ID shown is an owner's (a claim's, or a citizen's verified one): the owners it names are
-        recorded with the page (the claim's page also lists their names: owner_records)."""
-        ids = [obj.national_id for obj in objects if obj.national_id]
-        return [*objects, *Owner.objects.filter(national_id__in=ids).order_by("id")] if ids else objects
+        """A national ID shown is an owner's (a claim's, or a citizen's verified one), and so may a mobile number be:
+        the owners they name are recorded with the page (the claim's page also lists their names: owner_records)."""
+        mobiles = [getattr(obj, "mobile", None) or getattr(getattr(obj, "citizen", None), "mobile", "")
+                   for obj in objects]
+        return [*objects, *owners_named_by(phones=mobiles, national_ids=[obj.national_id for obj in objects])]
 
     def _sees_personal_data(self) -> bool:
-        return may_see_personal_data(getattr(self, "_request", None) and self._request.user)
+        return viewer_sees_personal_data()
 
 
 @admin.register(Citizen)
 class CitizenAdmin(_PrivacyMixin, admin.ModelAdmin):
     personal_pages = ("list", "view", "delete", "action")
 
-    list_display = ("mobile", "shown_national_id", "language", "created_at")
+    list_display = ("shown_mobile", "shown_national_id", "language", "created_at")
     list_filter = ("language",)
-    search_fields = ("mobile",)
-    readonly_fields = ("user", "mobile", "shown_national_id", "created_at")
-    fields = ("user", "mobile", "shown_national_id", "language", "created_at")
+    search_fields = ("=mobile",)
+    readonly_fields = ("shown_mobile", "shown_national_id", "created_at")
+    fields = ("shown_mobile", "shown_national_id", "language", "created_at")
+
+    shown_mobile = masked_column("mobile", gettext_lazy("mobile number"))
 
     @admin.display(description=gettext_lazy("national ID"))
     def shown_national_id(self, obj):
         if obj.national_id and self._sees_personal_data():
             return obj.national_id
-        return _masked_id(obj.national_id)
+        return masked(obj.national_id)
 
     def has_add_permission(self, request):
         return False  # citizens make their own accounts by signing in
@@ -76,7 +70,7 @@ class PropertyLinkAdmin(_PrivacyMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("national ID"))
     def shown_national_id(self, obj):
-        return obj.national_id if self._sees_personal_data() else _masked_id(obj.national_id)
+        return obj.national_id if self._sees_personal_data() else masked(obj.national_id)
 
     @admin.display(description=gettext_lazy("owner records with this national ID"))
     def owner_records(self, obj):
@@ -119,14 +113,24 @@ class PropertyLinkAdmin(_PrivacyMixin, admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("at", "kind", "user", "phone", "address", "detail")
+    """Read-only. Numbers are masked when stored; a citizen's user (named by their mobile number) is masked too."""
+
+    list_display = ("at", "kind", "who", "phone", "address", "detail")
     list_filter = ("kind", ("at", admin.DateFieldListFilter))
     search_fields = ("phone", "user__username", "address")
     date_hierarchy = "at"
     list_select_related = ("user",)
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in AuditEvent._meta.fields]
+        return [("who" if f.name == "user" else f.name) for f in AuditEvent._meta.fields]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description=gettext_lazy("user"), ordering="user__username")
+    def who(self, obj):
+        name = obj.user.username if obj.user_id else ""
+        return masked(name) if is_mobile(name) else name
 
     def has_add_permission(self, request):
         return False
@@ -195,3 +199,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
         done = sum(apitokens.revoke(row, by=request.user, request=request) for row in queryset.select_related("user"))
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": done}, messages.SUCCESS)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PeopleAwareUserAdmin(RecordsPersonalData, UserAdmin):
+    """Django's user admin, with citizens' user names (their mobile numbers) treated as the personal data they are:
+    each page that shows one is recorded, with the owner records the number belongs to."""
+
+    personal_data_only = False
+
+    def personal_objects(self, objects, kind):
+        citizens = [user for user in objects if is_mobile(user.username)]
+        return [*citizens, *owners_named_by(phones=[user.username for user in citizens])] if citizens else []
+
+    def record_shown(self, request, kind, objects):
+        if self.personal_objects([obj for obj in objects if obj is not None], kind):  # staff accounts only: none
+            super().record_shown(request, kind, objects)

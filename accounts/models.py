@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.text import masked
+
 LANGUAGES = [("fa", _("Persian")), ("en", _("English"))]
 
 
@@ -29,7 +31,9 @@ class Citizen(models.Model):
         ]
 
     def __str__(self):
-        return self.mobile
+        # masked wherever a citizen is named in passing (links, breadcrumbs, foreign keys); the number in full only
+        # through the admin's recorded column (parcels.privacy.masked_column)
+        return masked(self.mobile)
 
 
 class PropertyLink(models.Model):

@@ -58,16 +58,36 @@ METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 FRAME_RESPONSES = {**_errors(405), "414": URI_TOO_LONG, "431": HEADERS_TOO_LARGE}
 
 
-def framed(paths: dict) -> dict:
-    """A copy of `paths` in which every operation also documents FRAME_RESPONSES (its own say wins)."""
+# What every operation on an API path (settings.API_PATH_PREFIXES) may answer when the request carries an Authorization
+# header (accounts/apiauth.py): wrong credentials, or too many wrong ones from this address or for this user name.
+CREDENTIAL_RESPONSES = {
+    **error(401, "Wrong credentials in the Authorization header (`unauthorized`): an unknown, revoked or expired API "
+                 "token, or a wrong user name or password"),
+    **error(429, "Too many failed sign-ins from this address or for this user name (`locked_out`): Retry-After says "
+                 "when to try again; an API token still works"),
+}
+# How an API client says who it is (accounts/apiauth.py); anonymous requests are welcome where the data is public.
+SECURITY_SCHEMES = {
+    "apiToken": {"type": "http", "scheme": "bearer",
+                 "description": "A personal API token (staff make one in the admin; it is shown once). QGIS: a Basic "
+                                "authentication configuration with the token as its password."},
+    "basic": {"type": "http", "scheme": "basic", "description": "A staff user name and password."},
+}
+SECURITY = [{}, {"apiToken": []}, {"basic": []}]
+
+
+def framed(paths: dict, api_prefixes=("/api/", "/ogc/", "/tiles/")) -> dict:
+    """A copy of `paths` in which every operation also documents FRAME_RESPONSES, and every operation on an API path
+    (one of `api_prefixes`) CREDENTIAL_RESPONSES (its own say wins)."""
     import copy
 
     paths = copy.deepcopy(paths)
-    for operations in paths.values():
+    for path, operations in paths.items():
+        extra = {**FRAME_RESPONSES, **(CREDENTIAL_RESPONSES if path.startswith(tuple(api_prefixes)) else {})}
         for method, operation in operations.items():
             if method in METHODS:
                 responses = operation.setdefault("responses", {})
-                for status, response in FRAME_RESPONSES.items():
+                for status, response in extra.items():
                     responses.setdefault(status, response)
     return paths
 

@@ -27,3 +27,11 @@ class MessageError(ValueError):
 
     def __str__(self):
         return self.msgid % self.params
+
+
+def masked(value: str) -> str:
+    """0917****876 / 049****899: enough to tell personal values apart in a list, not enough to use one."""
+    value = value or ""
+    if len(value) < 7:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 7) + value[-3:]

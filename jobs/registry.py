@@ -48,6 +48,9 @@ class JobKind:
     run: Callable[..., Outcome | None]
     permission: str | None = None  # needed to start it (app_label.codename); None: the start view checks
     queue: str = "jobs"
+    # called with (request, job) before the result file is handed out: checks again that the person downloading may
+    # see what it holds (raise an ApiError to refuse) and records the access where the result holds personal data
+    on_result: Callable[..., None] | None = None
 
     @property
     def title(self) -> str:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from common import params
 from common.edge import json_response
 from common.errors import BadParameter
-from jobs import service
+from jobs import registry, service
 from jobs.models import Job
 
 SESSION_KEY = "jobs"  # the ids of the jobs an anonymous visitor started in this browser
@@ -58,6 +58,9 @@ def job_status(request, job_id):
 @require_GET
 def job_result(request, job_id):
     job = service.visible_job(request.user, job_id, owned(request))
+    kind = registry.KINDS.get(job.kind)
+    if kind is not None and kind.on_result is not None:
+        kind.on_result(request, job)
     handle = service.result_file(job)
     return FileResponse(handle, as_attachment=True, filename=job.result_name,
                         content_type=job.content_type or "application/octet-stream")

@@ -25,8 +25,9 @@ def request_user(request):
     return getattr(request, "user", None)
 
 
-def layer_for(request, name: str) -> Layer:
-    """The registered layer `name` if the request may see it; 404 for unknown names, 401/403 for protected ones."""
+def layer_for(request, name: str, action: str = "layer") -> Layer:
+    """The registered layer `name` if the request may see it; 404 for unknown names, 401/403 for protected ones.
+    A layer with personal data records the access as `action:name`."""
     layer = LAYERS.get(name)
     if layer is None:
         raise NotFound(_("Unknown layer '%(name)s'; layers: %(layers)s") % {"name": name, "layers": ", ".join(LAYERS)})
@@ -40,5 +41,5 @@ def layer_for(request, name: str) -> Layer:
     if layer.permission == PERSONAL_DATA_PERMISSION:
         from parcels.privacy import record_access
 
-        record_access(request, f"layer:{name}"[:30])
+        record_access(request, f"{action}:{name}"[:30])
     return layer

@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from common.i18n import is_persian
 from jobs.registry import JobError, JobKind, Outcome, register
 from jobs.runner import result_dir
+from layers.access import layer_for
 from layers.exports import FORMATS, ExportNoRoom, ExportRequest, check_request, export, layer_sql
 from layers.registry import LAYERS
 
@@ -65,5 +66,13 @@ def run_export(job, progress) -> Outcome:
                                                      sum(counts)) % {"count": f"{sum(counts):,}"})
 
 
+def result_access(request, job) -> None:
+    """Before an export's file is handed out: the person downloading it must still be allowed every layer in it
+    (staff who may see others' jobs do not thereby see personal data), and a layer with personal data records the
+    download as an access of its own."""
+    for name in job.params.get("layers", []):
+        layer_for(request, name, action="download")
+
+
 def register_kind() -> None:
-    register(JobKind(KIND, "خروجی لایه‌ها", "Layer export", run=run_export))
+    register(JobKind(KIND, "خروجی لایه‌ها", "Layer export", run=run_export, on_result=result_access))

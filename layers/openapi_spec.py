@@ -2,7 +2,9 @@
 (the OGC API – Features under /ogc/, served as that API's own service description at /ogc/api, which the landing
 page links as `service-desc` and QGIS reads for the page-size limits)."""
 
-from common.openapi import BBOX, ERROR, _param, error, framed
+from django.conf import settings
+
+from common.openapi import BBOX, ERROR, SECURITY, SECURITY_SCHEMES, _param, error, framed
 
 
 def _errors(*codes):
@@ -76,9 +78,16 @@ PATHS = {
                     "file": {"type": "string", "format": "binary"},
                     "slug": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": 50},
                     "title": {"type": "string", "maxLength": 200}, "title_en": {"type": "string", "maxLength": 200},
-                    "kind": {"enum": ["dem", "hillshade", "orthophoto"]}}}}}},
-            "responses": {"201": {"description": "The raster", "content": {"application/json": {"schema": {
-                "$ref": "#/components/schemas/RasterInfo"}}}}, **_errors(400, 401, 403)},
+                    "kind": {"enum": ["dem", "hillshade", "orthophoto"]},
+                    "nodata": {"type": "number", "minimum": -1e38, "maximum": 1e38,
+                               "description": "The value of missing pixels, for a file that declares none"}}}}}},
+            "responses": {"201": {"description": "The raster; `warnings` name a DEM that seems to hide missing data "
+                                                 "as heights (load it again with nodata)",
+                                  "content": {"application/json": {"schema": {"allOf": [
+                                      {"$ref": "#/components/schemas/RasterInfo"},
+                                      {"type": "object", "required": ["warnings"], "properties": {
+                                          "warnings": {"type": "array", "items": {"type": "string"}}}}]}}}},
+                          **_errors(400, 401, 403)},
         },
     },
     "/tiles/raster/{slug}/{z}/{x}/{y}.png": {"get": {
@@ -159,7 +168,10 @@ def ogc_spec() -> dict:
         "info": {"title": "Layers: OGC API - Features", "version": "1",
                  "description": "The municipality's registered layers. Staff-only layers answer 401 with an HTTP "
                                 "basic challenge."},
-        "paths": framed(OGC_PATHS),  # 405, and the HTTP server's 414 and 431, on every operation
+        # 405, the HTTP server's 414 and 431, and wrong credentials' 401 and 429, on every operation
+        "paths": framed(OGC_PATHS, settings.API_PATH_PREFIXES),
+        "security": SECURITY,
         "components": {"schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
-            "error": {"type": "string"}, "message": {"type": "string"}}}}},
+            "error": {"type": "string"}, "message": {"type": "string"}}}},
+                       "securitySchemes": SECURITY_SCHEMES},
     }

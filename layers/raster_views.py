@@ -53,7 +53,8 @@ def raster_doc(request, raster: Raster) -> dict:
 @require_http_methods(["GET", "POST"])
 def raster_list(request):
     """GET: the raster layers. POST (staff with layers.add_raster): multipart `file` (a GeoTIFF in any CRS), `slug`,
-    `title`, `title_en`, `kind` -> kept as a Cloud-Optimized GeoTIFF."""
+    `title`, `title_en`, `kind`, `nodata` (the value of missing pixels, for a file that declares none) -> kept as a
+    Cloud-Optimized GeoTIFF; the answer's `warnings` name a DEM that seems to hide missing data as heights."""
     if request.method == "GET":
         return json_response({"rasters": [raster_doc(request, r) for r in Raster.objects.order_by("slug")]})
     user = request_user(request)
@@ -65,15 +66,17 @@ def raster_list(request):
     if upload is None:
         raise BadParameter(_("file is required (multipart/form-data, a GeoTIFF)"))
     slug = params.text(request.POST, "slug", max_length=50)
+    nodata = params.number(request.POST, "nodata", min=-1e38, max=1e38)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload.tif"
         with open(path, "wb") as fh:
             for chunk in upload.chunks():
                 fh.write(chunk)
-        raster = rasters.ingest(path, slug, params.text(request.POST, "title") or slug,
-                                params.text(request.POST, "title_en"),
-                                params.text(request.POST, "kind", default=Raster.Kind.ORTHOPHOTO))
-    return json_response(raster_doc(request, raster), status=201)
+        raster, warning = rasters.load_file(path, slug, params.text(request.POST, "title") or slug,
+                                            params.text(request.POST, "title_en"),
+                                            params.text(request.POST, "kind", default=Raster.Kind.ORTHOPHOTO),
+                                            nodata=nodata, option="nodata=%s")
+    return json_response({**raster_doc(request, raster), "warnings": [warning] if warning else []}, status=201)
 
 
 @require_GET

@@ -85,20 +85,48 @@ def undeclared_nodata(path: Path) -> dict | None:
     return None
 
 
-def nodata_warning(path: Path) -> str | None:
-    """The warning for a DEM that hides missing data as heights (see undeclared_nodata), naming --nodata."""
+def nodata_warning(path: Path, option: str = "--nodata %s") -> str | None:
+    """The warning for a DEM that hides missing data as heights (see undeclared_nodata), naming the option that
+    declares it (`option` % value: the command's --nodata, the upload API's nodata=)."""
     found = undeclared_nodata(path)
     if found is None:
         return None
-    values = {"file": Path(path).name, "share": f"{found['share']:.0%}", "value": found["value"]}
+    values = {"file": Path(path).name, "share": f"{found['share']:.0%}", "value": found["value"],
+              "how": option % found["value"]}
     if found["why"] == "zeros":
         text = _("%(file)s declares no NoData value and %(share)s of its pixels are exactly 0: they are used as "
                  "heights of 0 m (slopes and elevations of the parcels there will be wrong). If they are missing "
-                 "data, load it again with --nodata %(value)s.")
+                 "data, load it again with %(how)s.")
     else:
         text = _("%(file)s declares no NoData value and its border is mostly %(value)s (%(share)s of its pixels): "
-                 "they are used as heights. If they are missing data, load it again with --nodata %(value)s.")
+                 "they are used as heights. If they are missing data, load it again with %(how)s.")
     return text % values
+
+
+def load_file(src: Path, slug: str, title: str, title_en: str, kind: str, nodata: float | None = None,
+              option: str = "--nodata %s") -> tuple[Raster, str | None]:
+    """What load_raster and the upload API both do: a DEM given no `nodata` is looked at for missing data written as
+    heights (the warning is returned, naming `option`; the file is loaded as it is: the user decides), then ingest."""
+    import numpy as np
+    import rasterio
+
+    warning = None
+    check_geotiff(src)  # an unreadable file is refused first, with its own message
+    if kind == Raster.Kind.DEM and nodata is None:
+        warning = nodata_warning(src, option)
+    if nodata is not None:
+        with rasterio.open(src) as source:
+            dtype = source.dtypes[0]
+        whole = np.issubdtype(np.dtype(dtype), np.integer)
+        if (whole and not float(nodata).is_integer()) or not rasterio.dtypes.in_dtype_range(nodata, dtype):
+            limits = np.iinfo(dtype) if whole else np.finfo(dtype)
+            raise BadParameter(_("nodata %(value)s does not fit the file's pixels (%(dtype)s: %(kind)s from %(min)s "
+                                 "to %(max)s)") % {"value": nodata, "dtype": dtype, "min": limits.min,
+                                                   "max": limits.max,
+                                                   "kind": _("whole numbers") if whole else _("numbers")})
+        if float(nodata).is_integer():
+            nodata = int(nodata)
+    return ingest(src, slug, title, title_en, kind, nodata=nodata), warning
 
 
 def ingest(src: Path, slug: str, title: str, title_en: str, kind: str, is_demo: bool = False,

@@ -11,6 +11,15 @@ from django.utils.translation import gettext_lazy
 from notices import events, rendering, service
 from notices.models import Batch, LocalSms, Message, Preference, Template
 from notices.sms import parts
+from parcels.privacy import RecordsPersonalData, owners_named_by
+
+
+class _ShowsPhones(RecordsPersonalData):
+    """An admin listing people's phone numbers: open only to staff with the personal-data permission, and every page
+    showing numbers is recorded, with the owner records they belong to."""
+
+    def personal_objects(self, objects, kind):
+        return [*objects, *owners_named_by(phones=[obj.phone for obj in objects])]
 
 
 class TemplateForm(forms.ModelForm):
@@ -82,7 +91,7 @@ class TemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(_ShowsPhones, admin.ModelAdmin):
     list_display = ["id", "created_at", "event", "channel", "phone", "email", "status", "attempts", "not_before",
                     "provider", "error_kind"]
     list_filter = ["status", "channel", "kind", "event", "error_kind", "provider"]
@@ -152,7 +161,7 @@ class BatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(Preference)
-class PreferenceAdmin(admin.ModelAdmin):
+class PreferenceAdmin(_ShowsPhones, admin.ModelAdmin):
     list_display = ["phone", "user", "language", "by_sms", "by_email", "by_inbox", "reminders_opt_out",
                     "opted_out_at", "opt_out_source"]
     list_filter = ["reminders_opt_out", "language", "opt_out_source"]
@@ -162,7 +171,7 @@ class PreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(LocalSms)
-class LocalSmsAdmin(admin.ModelAdmin):
+class LocalSmsAdmin(_ShowsPhones, admin.ModelAdmin):
     """The local backend's outbox: what would have gone to the gateway, newest first."""
 
     list_display = ["created_at", "phone", "body", "parts", "sender", "duplicates", "key"]

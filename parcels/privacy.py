@@ -13,8 +13,13 @@ The paths that show it and how each records:
 - layers carrying the personal-data permission (tiles, OGC API, GeoJSON, exports: layers/access.py).
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.contrib import admin
 from django.core.paginator import Paginator
 
+from common.text import masked  # noqa: F401 (re-exported: the admins mask with it)
 from parcels.models import Owner, Parcel, PersonalDataAccess
 
 PERSONAL_DATA_PERMISSION = "parcels.view_personal_data"
@@ -25,6 +30,46 @@ SUBJECT_MODELS = (Owner, Parcel)
 
 def may_see_personal_data(user) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(PERSONAL_DATA_PERMISSION))
+
+
+def owners_named_by(phones=(), national_ids=()) -> list:
+    """The owner records a shown phone number or national ID belongs to (recorded as whose data a page showed)."""
+    phones, national_ids = {p for p in phones if p}, {n for n in national_ids if n}
+    if not phones and not national_ids:
+        return []
+    from django.db.models import Q
+
+    return list(Owner.objects.filter(Q(phone__in=phones) | Q(national_id__in=national_ids)).order_by("id"))
+
+
+# Who is looking at the admin page being made (read by masked columns while the page renders: an admin object is
+# shared by every request and thread, so this is per request context, not an attribute of the admin).
+_viewer: ContextVar = ContextVar("personal_data_viewer", default=None)
+
+
+@contextmanager
+def _viewing(request):
+    token = _viewer.set(request.user)
+    try:
+        yield
+    finally:
+        _viewer.reset(token)
+
+
+def viewer_sees_personal_data() -> bool:
+    return may_see_personal_data(_viewer.get())
+
+
+def masked_column(field_name: str, description):
+    """An admin column (or read-only field) showing a personal field in full to staff with the permission (the page
+    is recorded) and masked to the others."""
+
+    @admin.display(description=description, ordering=field_name)
+    def shown(model_admin, obj):
+        value = getattr(obj, field_name) or ""
+        return value if viewer_sees_personal_data() else masked(value)
+
+    return shown
 
 
 def subjects_of(objects) -> dict[str, list[int]]:
@@ -120,19 +165,31 @@ class RecordsPersonalData:
         return self._allowed(request) and super().has_delete_permission(request, obj)
 
     # Every page that shows it.
+    @staticmethod
+    def _rendered(request, make):
+        """The response of `make()`, rendered while `request`'s user is the viewer (masked columns read it)."""
+        with _viewing(request):
+            response = make()
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        return response
+
     def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
+        response = self._rendered(request, lambda: super(RecordsPersonalData, self).changelist_view(
+            request, extra_context))
         context = getattr(response, "context_data", None) or {}
         if response.status_code == 200 and "cl" in context:
             self.record_shown(request, "list", list(context["cl"].result_list))
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
+        response = self._rendered(request, lambda: super(RecordsPersonalData, self).change_view(
+            request, object_id, form_url, extra_context))
         return self._record_response(request, "view", response, "original")
 
     def delete_view(self, request, object_id, extra_context=None):
-        response = super().delete_view(request, object_id, extra_context)
+        response = self._rendered(request, lambda: super(RecordsPersonalData, self).delete_view(
+            request, object_id, extra_context))
         return self._record_response(request, "delete", response, "object")
 
     def response_action(self, request, queryset):
@@ -142,7 +199,8 @@ class RecordsPersonalData:
         return response
 
     def history_view(self, request, object_id, extra_context=None):  # Django's (simple_history's: below)
-        response = super().history_view(request, object_id, extra_context)
+        response = self._rendered(request, lambda: super(RecordsPersonalData, self).history_view(
+            request, object_id, extra_context))
         return self._record_response(request, "history", response, "object")
 
     def render_history_view(self, request, template, context, **kwargs):

@@ -1,9 +1,10 @@
 """The OpenAPI description of the public JSON API, served at /api/openapi.json: the site's frame plus what each
 installed app describes in its own `openapi_spec` module."""
 
+from django.conf import settings
 from django.http import JsonResponse
 
-from common.openapi import framed
+from common.openapi import SECURITY, SECURITY_SCHEMES, framed
 
 SPEC = {
     "openapi": "3.1.0",
@@ -17,7 +18,8 @@ SPEC = {
                        "(431), both as a short HTML page: send long values in a POST body.",
     },
     "paths": {},
-    "components": {"schemas": {
+    "security": SECURITY,
+    "components": {"securitySchemes": SECURITY_SCHEMES, "schemas": {
         "Error": {"type": "object", "required": ["error", "message"],
                   "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
     }},
@@ -47,7 +49,8 @@ def full_spec() -> dict:
         module = importlib.import_module(name)
         spec["paths"].update(getattr(module, "PATHS", {}))
         spec["components"]["schemas"].update(getattr(module, "SCHEMAS", {}))
-    spec["paths"] = framed(spec["paths"])  # 405, and the HTTP server's 414 and 431, on every operation
+    # 405, the HTTP server's 414 and 431 on every operation; wrong credentials' 401 and 429 on the API paths
+    spec["paths"] = framed(spec["paths"], settings.API_PATH_PREFIXES)
     return spec
 
 

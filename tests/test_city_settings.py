@@ -260,3 +260,31 @@ def test_dem_with_a_fill_value_around_it_is_warned(dems):
 def test_clean_or_declared_dems_are_not_warned(dems):
     assert load("clean", str(dems["clean"]), "--kind", "dem") == ""
     assert load("declared", str(dems["declared"]), "--kind", "dem") == ""
+
+
+@pytest.mark.django_db
+def test_the_upload_api_warns_and_takes_nodata(dems, client, role_users, english):
+    """The upload API (POST /api/rasters) does what load_raster does: it warns of a DEM hiding missing data as
+    heights (naming its own nodata parameter), takes `nodata`, and refuses one the file's pixels cannot hold."""
+    from layers.models import Raster
+
+    client.force_login(role_users["admin"])
+    client.cookies["django_language"] = "en"
+
+    def upload(name, **extra):
+        with open(dems[name], "rb") as fh:
+            return client.post("/api/rasters", {"file": fh, "slug": f"up-{name}", "kind": "dem", **extra})
+
+    warned = upload("holes")
+    assert warned.status_code == 201, warned.content
+    (warning,) = warned.json()["warnings"]
+    assert "40% of its pixels are exactly 0" in warning and "nodata=0" in warning and "--nodata" not in warning
+    taken = upload("holes", nodata="0")
+    assert taken.status_code == 201 and taken.json()["warnings"] == []
+    with rasterio.open(Raster.objects.get(slug="up-holes").path) as cog:
+        assert cog.nodata == 0 and cog.read(1, masked=True).mask[:, :40].all()
+    framed = upload("framed", nodata="0.5")  # int16 pixels: no half values
+    assert framed.status_code == 400 and "int16" in framed.json()["message"]
+    assert upload("framed", nodata="40000").status_code == 400  # beyond int16
+    assert upload("framed", nodata="nan").status_code == 400
+    assert not Raster.objects.filter(slug="up-framed").exists()

@@ -174,6 +174,40 @@ def test_duplicate_policies(tmp_path, load_path, policy, kept_area, dropped):
     assert Parcel.objects.filter(source_id__startswith="K").count() == 3
 
 
+def _gap_that_rounding_closes():
+    """A gap under a centimetre between two squares that the 7-decimal longitudes of EPSG:4326 close: the two sides
+    land on the same rounded longitude (found here, not assumed: it depends on where the city lies)."""
+    from pyproj import Transformer
+
+    to_4326 = Transformer.from_crs(32640, 4326, always_xy=True)
+    for step in range(1, 200):
+        gap = step * 0.0001  # 0.1 mm steps
+        left, right = (round(to_4326.transform(X0 + 10 + d, Y0 + 5)[0], 7) for d in (0, gap))
+        if left == right:
+            return gap
+    raise AssertionError("no gap under 2 cm closes when rounded")
+
+
+def test_merged_copies_must_be_valid_where_they_are_served(tmp_path, load_path):
+    """Two copies of a key, each valid everywhere, a fraction of a millimetre apart: merged into one multipolygon
+    they are valid in the city's CRS, but in EPSG:4326 with 7 decimals the two parts share an edge (invalid). The
+    merge is refused, naming the key, and nothing is written; keeping the larger copy instead imports."""
+    gap = _gap_that_rounding_closes()
+    rows = gpd.GeoDataFrame({"pid": ["M1", "M1", "M2"], "geometry": [
+        Polygon.from_bounds(X0, Y0, X0 + 10, Y0 + 10), Polygon.from_bounds(X0 + 10 + gap, Y0, X0 + 20, Y0 + 10),
+        Polygon.from_bounds(X0 + 100, Y0, X0 + 110, Y0 + 10)]}, crs=32640)
+    path = write(rows, tmp_path / "p.gpkg")
+    before = Parcel.objects.count()
+    with pytest.raises(ImportAborted) as refused:
+        imp("parcels", path, commit=True, mapping={"source_id": "pid"}, duplicates="merge")
+    reason = refused.value.report.abort_reason
+    assert "M1: valid in EPSG:32640 but not in EPSG:4326" in reason and "M2" not in reason, reason
+    assert "--duplicates" in reason and Parcel.objects.count() == before
+    report = imp("parcels", path, commit=True, mapping={"source_id": "pid"}, duplicates="largest")
+    assert_path(report, load_path)
+    assert report.inserted == 2 and Parcel.objects.get(source_id="M1").geom.valid
+
+
 def test_duplicate_policy_on_the_command_line_and_merge_needs_polygons(tmp_path, capsys):
     path = write(dup_parcels(), tmp_path / "p.gpkg")
     csv = tmp_path / "report.csv"

@@ -16,8 +16,10 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import models
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from accounts.models import Citizen, PropertyLink
+from accounts.models import AuditEvent, Citizen, PropertyLink
+from notices.models import LocalSms, Message, Preference
 from parcels import privacy
 from parcels.models import Owner, Ownership, Parcel, PersonalDataAccess
 
@@ -36,9 +38,16 @@ def owned(db):
     owner = Owner.objects.create(kind="person", first_name=FIRST_NAME, last_name=LAST_NAME, national_id=NATIONAL_ID,
                                  phone=PHONE)
     Ownership.objects.create(parcel=parcel, owner=owner, share_dang=Decimal(6))
-    user = User.objects.create_user("0917123987", password=None)
-    citizen = Citizen.objects.create(user=user, mobile="09171239870", national_id=NATIONAL_ID)
+    user = User.objects.create_user(PHONE, password=None)  # a citizen's user name is their mobile number
+    citizen = Citizen.objects.create(user=user, mobile=PHONE, national_id=NATIONAL_ID)
     PropertyLink.objects.create(citizen=citizen, national_id=NATIONAL_ID)
+    # the notices kept for that number (numbers are personal data too)
+    now = timezone.now()
+    Message.objects.create(event="bill_issued", kind="transactional", channel="sms", phone=PHONE, body="-",
+                           idempotency_key="privacy-walk", not_before=now, created_at=now, user=user)
+    AuditEvent.objects.create(kind="code_verified", user=user, phone="0917***9876")  # names the citizen's user
+    Preference.objects.create(phone=PHONE)
+    LocalSms.objects.create(phone=PHONE, body="-", key="privacy-walk")
     return parcel, owner
 
 
@@ -113,7 +122,9 @@ def test_walking_the_admin_as_staff_records_every_page_that_shows_owners(client,
     for expected in ("/admin/parcels/owner/", f"/admin/parcels/owner/{owner.pk}/change/",
                      f"/admin/parcels/owner/{owner.pk}/history/", f"/admin/parcels/owner/{owner.pk}/delete/",
                      "/admin/parcels/ownership/", f"/admin/parcels/parcel/{parcel.pk}/change/",
-                     f"/admin/parcels/owner/?q={FIRST_NAME}", "/admin/accounts/propertylink/"):
+                     f"/admin/parcels/owner/?q={FIRST_NAME}", "/admin/accounts/propertylink/",
+                     "/admin/accounts/citizen/", "/admin/notices/message/", "/admin/notices/preference/",
+                     "/admin/notices/localsms/", "/admin/auth/user/"):
         assert expected in root_pages, expected  # the walk did reach the pages the issue names
     assert any(url.startswith(f"/admin/parcels/owner/{owner.pk}/history/") and url.count("/") == 7
                for url in root_pages)  # a historical version
@@ -135,6 +146,26 @@ def test_staff_without_the_permission_see_nothing_and_make_no_record(client, rol
     parcel, owner = owned
     assert _walk(client, role_users["engineer"], owner, apps={"parcels", "accounts"}) == []
     assert not PersonalDataAccess.objects.filter(user=role_users["engineer"]).exists()
+
+
+def test_staff_allowed_citizens_but_not_personal_data_see_them_masked(client, owned):
+    from django.contrib.auth.models import Permission
+
+    clerk = User.objects.create_user("citizen-desk", password=None, is_staff=True)
+    clerk.user_permissions.set(Permission.objects.filter(
+        content_type__app_label="accounts", codename__in=["view_citizen", "view_propertylink"]))
+    client.force_login(clerk)
+    citizen = Citizen.objects.get(mobile=PHONE)
+    link = PropertyLink.objects.get(citizen=citizen)
+    for url in ("/admin/accounts/citizen/", f"/admin/accounts/citizen/{citizen.pk}/change/",
+                "/admin/accounts/propertylink/", f"/admin/accounts/propertylink/{link.pk}/change/"):
+        page = client.get(url)
+        body = page.content.decode()
+        assert page.status_code == 200, url
+        assert not any(secret in body for secret in SECRETS), url
+        assert PHONE[:4] + "****" + PHONE[-3:] in body, url  # masked, still tells numbers apart
+    assert not PersonalDataAccess.objects.filter(user=clerk).exists()
+    assert client.get("/admin/notices/message/").status_code == 403  # a list of numbers: personal data only
 
 
 def test_autocomplete_records_the_owners_it_answered(client, role_users, owned):
@@ -172,9 +203,11 @@ def _is_personal_field(model, name: str) -> bool:
         return name == "__str__" and model in (Owner, Ownership)
     if isinstance(field, models.ForeignKey) and field.related_model in (Owner, Ownership):
         return True
-    if model is Owner and name in PERSONAL_FIELD_NAMES | {"phone"}:
+    if model is Owner and name in PERSONAL_FIELD_NAMES:
         return True
-    return name == "national_id"
+    if model is AuditEvent:  # its numbers are masked when stored (accounts/audit.py)
+        return False
+    return name in {"national_id", "phone", "mobile"}
 
 
 def test_every_admin_showing_personal_data_records_it(role_users):

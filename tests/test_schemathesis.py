@@ -82,24 +82,25 @@ def api(demo_city, demo_rulebook, parcel_ids, db, settings):
         request_finished.connect(close_old_connections)
 
 
-CALLS = {"anonymous": 0, "staff": 0}
+CALLS = {"anonymous": 0, "staff": 0, "wrong credentials": 0}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_calls():
     yield
-    print(f"\nschemathesis: {CALLS['anonymous']} anonymous and {CALLS['staff']} staff requests")
+    print(f"\nschemathesis: {CALLS['anonymous']} anonymous, {CALLS['staff']} staff and "
+          f"{CALLS['wrong credentials']} wrong-credentials requests")
 
 
-def _call(case, cookies, parcel_ids):
-    CALLS["staff" if cookies else "anonymous"] += 1
+def _call(case, cookies, parcel_ids, authorization=None):
+    CALLS["wrong credentials" if authorization else "staff" if cookies else "anonymous"] += 1
     given = (case.path_parameters or {}).get("parcel_id")
     if isinstance(given, int) and not isinstance(given, bool) and given % 2 == 0:
         case.path_parameters["parcel_id"] = parcel_ids[given % len(parcel_ids)]  # deterministic, like the rest
     token = (case.path_parameters or {}).get("token")
     if isinstance(token, str) and len(token) % 2 == 0:
         case.path_parameters["token"] = CALLBACK_TOKEN  # the SMS callbacks past their shared secret, half the time
-    headers = {"X-CSRFToken": CSRF_TOKEN}
+    headers = {"X-CSRFToken": CSRF_TOKEN, **({"Authorization": authorization} if authorization else {})}
     case.call_and_validate(headers=headers, cookies={"csrftoken": CSRF_TOKEN, **cookies}, checks=CHECKS)
 
 
@@ -138,6 +139,36 @@ def test_ogc_anonymous(case, api):
 @BOUNDED
 def test_ogc_staff(case, staff_cookies):
     _call(case, *staff_cookies)
+
+
+# A few examples per operation with a wrong API token and a wrong password: what accounts/apiauth.py answers them
+# (401, or the public answer where nothing asks who is calling) must be documented too.
+FEW = hypothesis_settings(BOUNDED, max_examples=2)
+WRONG = ["Bearer lp_wrongtoken0000000000000000000000000000", "Basic " + __import__("base64").b64encode(
+    b"schemathesis-nobody:wrong password").decode()]
+
+
+@schema.parametrize()
+@FEW
+def test_wrong_credentials(case, api):
+    _call(case, {}, api, authorization=WRONG[CALLS["wrong credentials"] % 2])
+
+
+@ogc_schema.parametrize()
+@FEW
+def test_ogc_wrong_credentials(case, api):
+    _call(case, {}, api, authorization=WRONG[CALLS["wrong credentials"] % 2])
+
+
+def test_every_api_operation_documents_wrong_credentials():
+    from layers.openapi_spec import ogc_spec
+
+    for spec in (full_spec(), ogc_spec()):
+        assert set(spec["components"]["securitySchemes"]) == {"apiToken", "basic"}
+        for path, operations in spec["paths"].items():
+            for method, operation in operations.items():
+                if isinstance(operation, dict) and "responses" in operation:
+                    assert {"401", "429"} <= set(operation["responses"]), (method, path)
 
 
 # --- What Schemathesis's checks do not cover: required parameters enforced, and the HTTP server's own answers --------

@@ -40,7 +40,7 @@ from common.db import batch_session
 from parcels.importing import bulkload, dedupe, merge, postload
 from parcels.importing import fields as field_rules
 from parcels.importing.batches import prepared_batches
-from parcels.importing.errors import ImportAborted, ImportError_
+from parcels.importing.errors import ImportAborted, ImportError_, MergeRefused
 from parcels.importing.options import DUPLICATE_POLICIES, ImportOptions
 from parcels.importing.report import ImportReport, UniqueTracker, issue_kind_label
 from parcels.importing.source import Source, open_source
@@ -159,6 +159,13 @@ def _load(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, che
                     cursor, spec, key, run.pk if run else None)
         except DB_REFUSALS as exc:
             report.abort_reason = (_("The database refused the rows: %(error)s") % {"error": exc}).strip()
+            raise _Rollback() from None
+        except MergeRefused as exc:
+            shown = "; ".join(f"{key}: {why}" for key, why in exc.problems[:20])
+            report.abort_reason = _(
+                "Merging the copies of %(count)s duplicate keys made geometries that cannot be stored (%(problems)s); "
+                "nothing was written. Choose another --duplicates policy or correct the file."
+            ) % {"count": len(exc.problems), "problems": shown + (" …" if len(exc.problems) > 20 else "")}
             raise _Rollback() from None
         report.timings["bulk_finish" if bulk else "merge"] = time.perf_counter() - t1
 

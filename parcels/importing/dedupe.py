@@ -10,6 +10,13 @@ order (a COPY takes its ids from the sequence row after row).
 
 from __future__ import annotations
 
+import numpy as np
+import shapely
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from parcels.importing.errors import MergeRefused
+from parcels.importing.geometry import served_invalid
 from parcels.importing.merge import STAGING
 from parcels.importing.report import Resolution
 from parcels.importing.specs import LayerSpec
@@ -28,7 +35,8 @@ def apply_staging(cursor, resolutions: list[Resolution], merge_geometries: bool)
             kept.append(r.kept)
     _pairs_table(cursor)
     cursor.execute(f"INSERT INTO {PAIRS} SELECT * FROM unnest(%s::bigint[], %s::bigint[])", [members, kept])
-    return _apply(cursor, STAGING, "fid", merge_geometries)
+    keys = {r.kept: r.key for r in resolutions}
+    return _apply(cursor, STAGING, "fid", merge_geometries, "fid::text", keys)
 
 
 def apply_bulk(cursor, spec: LayerSpec, key: str, resolutions: list[Resolution], merge_geometries: bool) -> int:
@@ -54,7 +62,7 @@ def apply_bulk(cursor, spec: LayerSpec, key: str, resolutions: list[Resolution],
         f"INSERT INTO {PAIRS} SELECT m.id, k.id FROM import_duplicate_ranks d "
         f"JOIN ranked m ON m.key = d.key AND m.rank = d.rank JOIN ranked k ON k.key = d.key AND k.rank = d.kept_rank"
     )
-    return _apply(cursor, f'"{table}"', "id", merge_geometries)
+    return _apply(cursor, f'"{table}"', "id", merge_geometries, f'"{column}"::text')
 
 
 def _pairs_table(cursor) -> None:
@@ -62,7 +70,8 @@ def _pairs_table(cursor) -> None:
     cursor.execute(f"CREATE TEMP TABLE {PAIRS} (member bigint NOT NULL, kept bigint NOT NULL) ON COMMIT DROP")
 
 
-def _apply(cursor, table: str, id_column: str, merge_geometries: bool) -> int:
+def _apply(cursor, table: str, id_column: str, merge_geometries: bool, label_sql: str,
+           keys: dict | None = None) -> int:
     if merge_geometries:
         cursor.execute(
             f"UPDATE {table} s SET geom = u.geom FROM ("
@@ -70,5 +79,31 @@ def _apply(cursor, table: str, id_column: str, merge_geometries: bool) -> int:
             f"  FROM {PAIRS} d JOIN {table} m ON m.{id_column} = d.member GROUP BY d.kept) u "
             f"WHERE s.{id_column} = u.kept"
         )
+        _check_merged(cursor, table, id_column, label_sql, keys or {})
     cursor.execute(f"DELETE FROM {table} WHERE {id_column} IN (SELECT member FROM {PAIRS} WHERE member <> kept)")
     return cursor.rowcount
+
+
+def _check_merged(cursor, table: str, id_column: str, label_sql: str, keys: dict) -> None:
+    """The merged geometries pass the checks every imported geometry passes (geometry.py): valid and not empty where
+    they are stored, and valid in every CRS they are served in. A union of valid parts can fail the latter (parts
+    that touch at a point a rounding moves). Otherwise the import is refused, naming the keys."""
+    cursor.execute(f"SELECT {label_sql}, ST_AsBinary(geom) FROM {table} "
+                   f"WHERE {id_column} IN (SELECT DISTINCT kept FROM {PAIRS}) ORDER BY {id_column}")
+    found = cursor.fetchall()
+    if not found:
+        return
+    labels = [keys.get(int(label), label) if keys else label for label, _wkb in found]
+    geoms = shapely.from_wkb([bytes(wkb) if wkb is not None else None for _label, wkb in found])
+    problems: dict[int, str] = {}
+    for i in np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms)):
+        problems[int(i)] = _("the merged copies have no area together")
+    for i in np.flatnonzero(~shapely.is_valid(geoms)):
+        problems.setdefault(int(i), shapely.is_valid_reason(geoms[i]))
+    srid = settings.MUNICIPALITY_SRID
+    for mask, served, reasons in served_invalid(geoms, srid):
+        for i, reason in zip(np.flatnonzero(mask), reasons):
+            problems.setdefault(int(i), _("valid in EPSG:%(srid)s but not in EPSG:%(served)s, where it is served: "
+                                          "%(reason)s") % {"srid": srid, "served": served, "reason": reason})
+    if problems:
+        raise MergeRefused([(str(labels[i]), problems[i]) for i in sorted(problems)])

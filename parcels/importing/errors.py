@@ -11,3 +11,11 @@ class ImportAborted(Exception):
     def __init__(self, report):
         self.report = report
         super().__init__(report.abort_reason)
+
+
+class MergeRefused(Exception):
+    """`--duplicates merge` made a geometry that fails the checks every imported geometry passes: (key, why) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {why}" for key, why in problems))

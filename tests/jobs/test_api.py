@@ -73,6 +73,33 @@ def test_protected_layers_and_other_peoples_jobs(role_users, demo_city):
     assert planner.get("/api/jobs/00000000-0000-0000-0000-000000000000").status_code == 404
 
 
+def test_downloading_an_export_with_personal_data_is_checked_and_recorded(role_users, demo_city):
+    from django.contrib.auth.models import Permission, User
+
+    from parcels.models import PersonalDataAccess
+
+    finance, onlooker = Client(), Client()
+    finance.force_login(role_users["finance"])
+    response = post_json(finance, "/api/layers/export/jobs", {"layers": "parcel_owners", "format": "csv"})
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+    assert execute(job_id) == "done"
+    started = PersonalDataAccess.objects.filter(user=role_users["finance"]).count()
+    download = finance.get(f"/api/jobs/{job_id}/result")
+    assert download.status_code == 200 and b"".join(download.streaming_content)
+    rows = PersonalDataAccess.objects.filter(user=role_users["finance"]).order_by("-pk")
+    assert rows.count() == started + 1 and rows[0].action == "download:parcel_owners"
+    assert rows[0].path == f"/api/jobs/{job_id}/result"
+    # staff who may follow others' jobs but not see personal data get no file
+    watcher = User.objects.create_user("job-watcher", password=None, is_staff=True)
+    watcher.user_permissions.set(Permission.objects.filter(content_type__app_label="jobs", codename="view_job"))
+    onlooker.force_login(watcher)
+    assert onlooker.get(f"/api/jobs/{job_id}").status_code == 200
+    refused = onlooker.get(f"/api/jobs/{job_id}/result")
+    assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    assert not PersonalDataAccess.objects.filter(user=watcher).exists()
+
+
 def test_an_anonymous_visitor_follows_their_own_export_only(demo_city):
     mine, theirs = Client(), Client()
     job_id = post_json(mine, "/api/layers/export/jobs", {"layers": "districts", "format": "geojson"}).json()["id"]

@@ -41,17 +41,10 @@ class Command(BaseCommand):
             else:
                 if not opts["file"]:
                     raise CommandError(_("Give the GeoTIFF file (or --hillshade-of)"))
-                path = Path(opts["file"])
-                if opts["kind"] == Raster.Kind.DEM and opts["nodata"] is None:
-                    rasters.check_geotiff(path)  # an unreadable file is refused first, with its own message
-                    warning = rasters.nodata_warning(path)
-                    if warning:
-                        self.stderr.write(self.style.WARNING(_("Warning: %(warning)s") % {"warning": warning}))
-                nodata = opts["nodata"]
-                if nodata is not None and nodata.is_integer():
-                    nodata = int(nodata)
-                raster = rasters.ingest(path, slug, opts["title"] or slug, opts["title_en"], opts["kind"],
-                                        nodata=nodata)
+                raster, warning = rasters.load_file(Path(opts["file"]), slug, opts["title"] or slug,
+                                                    opts["title_en"], opts["kind"], nodata=opts["nodata"])
+                if warning:
+                    self.stderr.write(self.style.WARNING(_("Warning: %(warning)s") % {"warning": warning}))
         except ApiError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(_("Raster %(slug)s: %(path)s") % {"slug": raster.slug, "path": raster.path})
