@@ -76,9 +76,15 @@ def test_reload_is_a_noop(demo_city, capsys):
     assert "already loaded" in capsys.readouterr().out
 
 
-def test_pages_say_demo_data(demo_city, client):
+def test_pages_say_demo_data(demo_city, client, settings):
+    settings.MUNICIPALITY_NAME, settings.MUNICIPALITY_NAME_EN = "شهرداری نمونه‌آباد", "Nemuneh-Abad Municipality"
     page = client.get("/").content.decode()
     assert 'data-testid="demo-banner"' in page and "داده‌های نمایشی" in page
+    assert "شهرداری نمونه‌آباد" in page.split('data-testid="demo-banner"')[1].split("</div>")[0]  # its city, not Darab
+    assert "داراب" not in page
+    client.cookies["django_language"] = "en"
+    banner = client.get("/").content.decode().split('data-testid="demo-banner"')[1].split("</div>")[0]
+    assert "not the real cadastre of Nemuneh-Abad Municipality" in banner
 
 
 def test_anonymous_api_never_carries_owner_data(demo_city, client):
