@@ -63,6 +63,24 @@ DUES_PDF_WAIT_SECONDS = env_float("DUES_PDF_WAIT_SECONDS", 2.0)
 # The headless Chromium that prints bills to PDF.
 DUES_CHROMIUM = env_str("DUES_CHROMIUM", "/usr/bin/chromium")
 
+# --- Reports of problems in the city (reports/: the 137 line on the map) --------------------------------------
+# Before submitting, open reports of the same category within this many metres, reported in the last this many days,
+# are offered to join ("already reported: add your voice").
+REPORTS_DUPLICATE_METRES = env_int("REPORTS_DUPLICATE_METRES", 75)
+REPORTS_DUPLICATE_DAYS = env_int("REPORTS_DUPLICATE_DAYS", 30)
+# A reporter may reopen a resolved report (or rate the fix) for this many days; then it is closed.
+REPORTS_REOPEN_DAYS = env_int("REPORTS_REOPEN_DAYS", 14)
+# Photos: at most this many per report, each at most this many bytes as sent; stored re-encoded as JPEG (every
+# metadata field stripped) with the longer side at most REPORTS_PHOTO_MAX_PIXELS.
+REPORTS_PHOTOS_MAX = env_int("REPORTS_PHOTOS_MAX", 3)
+REPORTS_PHOTO_MAX_BYTES = env_int("REPORTS_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+REPORTS_PHOTO_MAX_PIXELS = env_int("REPORTS_PHOTO_MAX_PIXELS", 2048)
+# Submissions per mobile number and per client address ("count/seconds", all must hold; accounts/ratelimit.py).
+REPORTS_RATE_PER_NUMBER = env_list("REPORTS_RATE_PER_NUMBER", ["5/3600", "20/86400"])
+REPORTS_RATE_PER_ADDRESS = env_list("REPORTS_RATE_PER_ADDRESS", ["20/3600", "100/86400"])
+# Outside blocks, the public place of a report about a private home is the centre of a grid cell this wide (metres).
+REPORTS_PRIVATE_GRID_METRES = env_int("REPORTS_PRIVATE_GRID_METRES", 100)
+
 # --- Citizens' sign-in, staff two-factor, notices, the job queue (accounts/, notices/, jobs/) -------------
 # One-time sign-in codes sent by SMS: digits, lifetime, wrong tries before the number cools down, and how long.
 SIGNIN_CODE_DIGITS = env_int("SIGNIN_CODE_DIGITS", 6)
@@ -195,6 +213,7 @@ INSTALLED_APPS = [
     "accounts",
     "zoning",
     "dues",
+    "reports",  # the 137 line: reports of problems on the map (reports/)
     "portal",  # last: the site layer composes the apps above (its post_migrate runs after theirs)
 ]
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("jobs.urls")),
     path("", include("notices.urls")),
     path("", include("accounts.urls")),
+    path("", include("reports.urls")),
 ]
 # The JavaScript's interface text (djangojs catalogues), at /fa/jsi18n.js and /en/jsi18n.js: the language in the
 # URL (a prefix only the active language resolves) lets browsers cache each language apart; it changes only with a

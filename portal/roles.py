@@ -8,7 +8,7 @@ permissions reach the roles without a migration anywhere else.
 
 from django.core.exceptions import ImproperlyConfigured
 
-ROLES = ("citizen", "engineer", "planner", "finance", "admin")
+ROLES = ("citizen", "engineer", "planner", "finance", "service", "admin")
 
 # What every role is, in the site's words (the groups' names are the keys).
 DESCRIPTIONS = {
@@ -16,6 +16,7 @@ DESCRIPTIONS = {
     "engineer": "checks parcels and proposals against the rulebook",
     "planner": "queries and exports land use, keeps zones, overlays and rasters",
     "finance": "assesses and collects dues (sees owners: personal data, access recorded)",
+    "service": "city services staff: handle the reports (137) of their departments",
     "admin": "keeps the cadastre, the rulebook and the tariff book",
 }
 

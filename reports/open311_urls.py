@@ -1,0 +1,3 @@
+"""Routes of the reports app (see reports/urls.py)."""
+
+urlpatterns = []

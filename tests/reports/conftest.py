@@ -1,0 +1,34 @@
+"""Fixtures of the reports' tests: the demo city (session, committed), the demo categories and departments and the
+default notice templates (per test, in its transaction), places on the demo city and reporters."""
+
+import pytest
+from django.contrib.gis.geos import Point
+
+
+@pytest.fixture
+def categories(db, demo_city):
+    """The demo categories and departments (data/reports/categories.toml) and the default notice texts."""
+    from notices import defaults
+    from reports import loader
+    from reports.models import Category
+
+    defaults.load()
+    loader.load(loader.read(loader.DEFAULT_FILE))
+    return {c.code: c for c in Category.objects.select_related("department")}
+
+
+@pytest.fixture
+def spot(demo_city):
+    """A point on a parcel of the demo city (municipality CRS), and that parcel."""
+    from parcels.models import Parcel
+
+    parcel = Parcel.objects.filter(renewal_code__isnull=False).order_by("id")[50]
+    point = parcel.geom.point_on_surface
+    return Point(point.x, point.y, srid=point.srid), parcel
+
+
+@pytest.fixture
+def reporter():
+    from reports.service import Reporter
+
+    return Reporter(phone="09171112233", language="fa")
