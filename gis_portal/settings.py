@@ -80,6 +80,14 @@ REPORTS_RATE_PER_NUMBER = env_list("REPORTS_RATE_PER_NUMBER", ["5/3600", "20/864
 REPORTS_RATE_PER_ADDRESS = env_list("REPORTS_RATE_PER_ADDRESS", ["20/3600", "100/86400"])
 # Outside blocks, the public place of a report about a private home is the centre of a grid cell this wide (metres).
 REPORTS_PRIVATE_GRID_METRES = env_int("REPORTS_PRIVATE_GRID_METRES", 100)
+# Open311 GeoReport v2 (/open311/v2/, reports/open311.py): the jurisdiction_id apps may send (Open311 suggests the
+# city's web domain, e.g. darab.ir; default: the municipality's English name as a slug), what discovery.json tells
+# about contact and keys, and the submissions each app's API key may make ("count/seconds", all must hold).
+REPORTS_OPEN311_JURISDICTION = env_str(
+    "REPORTS_OPEN311_JURISDICTION",
+    "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in MUNICIPALITY_NAME_EN.lower()).split()) or "city")
+REPORTS_OPEN311_CONTACT = env_str("REPORTS_OPEN311_CONTACT", "")
+REPORTS_OPEN311_RATE_PER_KEY = env_list("REPORTS_OPEN311_RATE_PER_KEY", ["300/3600", "3000/86400"])
 
 # --- Citizens' sign-in, staff two-factor, notices, the job queue (accounts/, notices/, jobs/) -------------
 # One-time sign-in codes sent by SMS: digits, lifetime, wrong tries before the number cools down, and how long.
@@ -283,6 +291,7 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
     ("vendor/vectorgrid", BASE_DIR / "node_modules" / "leaflet.vectorgrid" / "dist"),
     ("vendor/jalalidatepicker", BASE_DIR / "node_modules" / "@majidh1" / "jalalidatepicker" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),  # the reports' statistics page
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -292,6 +301,27 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 
 # Generated files (demo city GeoPackage and DEM, rasters).
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+# Uploaded files (report photos, reports/photos.py), through Django's default storage: STORAGE_BACKEND=filesystem
+# (the default: under MEDIA_ROOT, VAR_DIR/media, kept by `./run backup`) or s3 (django-storages' S3 backend, which
+# needs boto3: `pip install "django-storages[s3]"`; bucket, keys, region and endpoint from the AWS_* variables below,
+# files private). There is no public media URL: the app's own views serve each file after their checks.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+STORAGE_BACKEND = (env_str("STORAGE_BACKEND", "filesystem") or "filesystem").strip().lower()
+if STORAGE_BACKEND == "filesystem":
+    STORAGES["default"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # at MEDIA_ROOT
+elif STORAGE_BACKEND == "s3":
+    if not env_str("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+        "access_key": env_str("AWS_S3_ACCESS_KEY_ID"),  # or AWS_S3_ACCESS_KEY_ID_FILE; unset: boto3's own chain
+        "secret_key": env_str("AWS_S3_SECRET_ACCESS_KEY"),  # or AWS_S3_SECRET_ACCESS_KEY_FILE
+        "region_name": env_str("AWS_S3_REGION_NAME"),
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL"),  # MinIO, Ceph, ArvanCloud…
+        "location": env_str("AWS_LOCATION", ""),  # a prefix inside the bucket
+        "default_acl": "private", "querystring_auth": True, "file_overwrite": False}}
+else:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem or s3, not {STORAGE_BACKEND!r}")
 # `./run backup` (manage.py backup) writes each backup into a new folder here unless given one.
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
 

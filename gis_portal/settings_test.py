@@ -10,3 +10,7 @@ from gis_portal.settings import *  # noqa: E402,F401,F403
 
 WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests
+
+# Uploaded files the tests make (report photos) go to a folder of their own, shared by the test process and the
+# portal server it starts, emptied at the end of the session (tests/conftest.py), never into the demo's VAR_DIR.
+MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT") or BASE_DIR / ".local" / "test-media")  # noqa: F405

@@ -22,3 +22,6 @@ class ReportsConfig(AppConfig):
         events.register_events()
         # each part registers what it publishes (layers, sheet sections, jobs) from its own module:
         # reports/layers.py (the public map's layers), ...
+        from reports import layers
+
+        layers.register_layers()

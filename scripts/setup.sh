@@ -26,8 +26,10 @@ as_root() {
 # --- Debian packages -------------------------------------------------------------------------
 # Chromium and Persian fonts always: the app prints bills to PDF with headless Chromium (dues/views.py).
 # GNU gettext: msgfmt compiles the message catalogues below; makemessages needs xgettext.
+# libmagic1: python-magic tells an uploaded photo's type from its content (reports/photos.py).
 packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25
-          python3 python3-venv nodejs npm ca-certificates chromium fonts-noto-core gettext)
+          python3 python3-venv nodejs npm ca-certificates chromium fonts-noto-core gettext
+          libmagic1)
 # libatomic1 for the node binary inside the Playwright package (browser tests).
 [ "$WITH_BROWSER" = 1 ] && packages+=(libatomic1)
 # PyQGIS for the tests that open exports and the OGC API in QGIS itself (headless, QT_QPA_PLATFORM=offscreen).

@@ -172,3 +172,15 @@ def english():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_media_emptied():
+    """The files the tests upload (settings_test.MEDIA_ROOT) are removed at the end of the session."""
+    yield
+    import shutil
+
+    from django.conf import settings
+
+    if ".local" in Path(settings.MEDIA_ROOT).parts or "test-media" in str(settings.MEDIA_ROOT):
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)

@@ -20,7 +20,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
-from portal.backup import FILE_COLUMNS
+from portal.backup import FILE_COLUMNS, STORAGE_COLUMNS
 from tests.conftest import ROOT
 
 TABLE_ROWS = ("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
@@ -196,7 +196,7 @@ def test_a_tampered_backup_is_refused_and_leaves_no_database(stored_files, tmp_p
 
 def test_every_model_field_holding_a_file_path_is_backed_up():
     """A new app storing files must list its column in FILE_COLUMNS, or its files would be missing from backups."""
-    listed = set(FILE_COLUMNS) | {("parcels_personaldataaccess", "path")}  # the access log's URL path: not a file
+    listed = set(FILE_COLUMNS) | set(STORAGE_COLUMNS) | {("parcels_personaldataaccess", "path")}  # (a URL path)
     found = {(model._meta.db_table, field.column) for model in apps.get_models() for field in model._meta.concrete_fields
              if field.get_internal_type() in ("CharField", "TextField", "FilePathField", "FileField")
              and (field.name.endswith("path") or field.get_internal_type() in ("FilePathField", "FileField"))}

@@ -201,6 +201,10 @@ PAGES = {
     "citizen settings": lambda pg, base, c: _as_citizen(pg, base, c, "/accounts/settings/"),
     "citizen inbox": lambda pg, base, c: _as_citizen(pg, base, c, "/notices/inbox/"),
     "jobs page": lambda pg, base, c: _as_citizen(pg, base, c, "/jobs/"),
+    "report a problem": lambda pg, base, c: _as_citizen(pg, base, c, "/reports/new/"),
+    "my reports": lambda pg, base, c: _as_citizen(pg, base, c, "/reports/mine/"),
+    "public map of reports": lambda pg, base, c: _open(pg, base, "/reports/map/"),
+    "report statistics": lambda pg, base, c: _open(pg, base, "/reports/stats/"),
 }
 
 

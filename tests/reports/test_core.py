@@ -139,7 +139,7 @@ def test_staff_move_a_report_and_every_follower_hears(categories, spot, reporter
         service.change_status(report, workflow.CLOSED, by=role_users["planner"])
 
 
-def test_merge_moves_followers_and_voices(categories, spot, reporter, role_users):
+def test_merge_moves_followers_and_voices(categories, spot, reporter, role_users, english):
     point, _parcel = spot
     boss = role_users["admin"]
     kept = service.submit(category=categories["waste"], point=point, description="a", reporter=reporter)
