@@ -273,17 +273,14 @@ def api_mine(request):
 # --- pages ------------------------------------------------------------------------------------------------------------
 
 def _map_config(request) -> dict:
-    from layers.registry import portal_layers
-    from layers.tiles import layer_versions
+    from reports.public import base_layers, map_center
 
-    base = [l for l in portal_layers() if l.name in ("districts", "blocks", "streets", "parcels")]
-    center = settings.LEAFLET_CONFIG["DEFAULT_CENTER"]
+    center = map_center()
     return {"lang": "fa" if is_persian() else "en", "center": [center[0], center[1]],
             # dates in the JavaScript as on the pages: Jalali with Persian digits, or ISO-like in English
             "dateLocale": "fa-IR-u-ca-persian" if is_persian() else "en-CA",
             "basemapUrl": settings.BASEMAP_URL, "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
-            "layers": [{"name": l.name, "min_zoom": l.tile_min_zoom} for l in base],
-            "versions": layer_versions(base)}
+            **base_layers()}
 
 
 @never_cache

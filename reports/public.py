@@ -83,3 +83,30 @@ def public_doc(report: Report, *, with_timeline: bool = True) -> dict:
 
 def not_public_note() -> str:
     return _("Reports about homes are shown at their block, without their description.")
+
+
+def map_center() -> list[float]:
+    """[lat, lon] the reports' maps open on: the middle of the loaded city (its parcels' extent), else the configured
+    map centre (MAP_CENTER_LAT/LON) for a database without parcels."""
+    from django.conf import settings
+
+    from layers.geojson import city_extent
+
+    bbox = (city_extent() or {}).get("bbox")
+    if bbox and all(v is not None for v in bbox):
+        return [(bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2]
+    center = settings.LEAFLET_CONFIG["DEFAULT_CENTER"]
+    return [center[0], center[1]]
+
+
+BASE_LAYERS = ("districts", "blocks", "streets", "parcels")
+
+
+def base_layers() -> dict:
+    """The city's own layers the reports' maps draw under the reports (vector tiles with their data versions)."""
+    from layers.registry import portal_layers
+    from layers.tiles import layer_versions
+
+    base = [layer for layer in portal_layers() if layer.name in BASE_LAYERS]
+    return {"layers": [{"name": layer.name, "min_zoom": layer.tile_min_zoom} for layer in base],
+            "versions": layer_versions(base)}

@@ -19,6 +19,7 @@ from layers import tiles
 from layers.geojson import city_extent
 from layers.views import check_tile
 from parcels.models import District
+from reports.public import map_center
 from reports import clusters, stats, workflow
 from reports.layers import MIN_ZOOM, layer
 from reports.models import Category, Report
@@ -64,7 +65,7 @@ def map_page(request):
     return render(request, "reports/public_map.html", {
         "categories": categories,
         "config": {
-            "center": list(settings.LEAFLET_CONFIG["DEFAULT_CENTER"]),
+            "center": map_center(),
             "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
             "basemapUrl": settings.BASEMAP_URL, "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
             "pointsUrl": f"/tiles/{spec.name}/{{z}}/{{x}}/{{y}}.pbf",

@@ -31,6 +31,7 @@ from common.i18n import is_persian
 from common.text import masked
 from parcels.models import District
 from parcels.privacy import owners_named_by, record_access
+from reports.public import base_layers, map_center
 from reports import public, service, workflow
 from reports.models import Category, Department, Event, Follower, Photo, Report
 
@@ -205,7 +206,7 @@ def inbox_page(request):
         "districts": District.objects.order_by("code"),
         "query": query.urlencode(), "query_without_status": without_status.urlencode(),
         "map_config": {"basemap_url": settings.BASEMAP_URL, "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
-                       "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"], "api": reverse("reports:staff_inbox_json"),
+                       "center": map_center(), "api": reverse("reports:staff_inbox_json"), **base_layers(),
                        "colours": SLA_COLOURS},
     })
 
@@ -294,6 +295,8 @@ def report_page(request, code):
         "status_url": reverse("reports:staff_status", args=[report.tracking_code]),
         "photo_url": reverse("reports:staff_resolution_photo", args=[report.tracking_code]),
         "photo_ok": report.is_open or report.status == workflow.RESOLVED,
+        "map_config": {"basemap_url": settings.BASEMAP_URL, "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
+                       **base_layers()},
     }
     response = render(request, "reports/staff_report.html", context)
     if report.reporter_phone:  # the page shows the reporter's number in full: recorded
