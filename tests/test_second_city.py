@@ -182,3 +182,38 @@ def test_query_page_map_opens_on_the_city(browser, second_city, django_db_blocke
                              "ST_SetSRID(ST_Extent(geom)::geometry, %s), 4326) e FROM parcels_parcel) x",
                              [SECOND_CITY_SRID])
     assert x0 <= lon <= x1 and y0 <= lat <= y1
+
+
+def test_reports_in_the_citys_crs(client, second_city, widened):
+    """The 137 line in the second city: a report at a parcel is stored in the city's CRS, routed, shown to the public
+    where the town is (a home's report at its block), counted by the cluster tiles and the statistics."""
+    from django.contrib.gis.geos import Point
+
+    from notices import defaults
+    from reports import loader, service
+    from reports.models import Category, Report
+    from reports.public import public_doc
+
+    defaults.load()
+    loader.load(loader.read(loader.DEFAULT_FILE))
+    point = widened.geom.point_on_surface
+    point = Point(point.x, point.y, srid=SECOND_CITY_SRID)
+    pothole = service.submit(category=Category.objects.get(code="pothole"), point=point, description="چاله",
+                             reporter=service.Reporter(phone="09171110039"))
+    home = service.submit(category=Category.objects.get(code="illegal-construction"), point=point,
+                          description="طبقه‌ی اضافه", reporter=service.Reporter(phone="09171110039"))
+    assert Report.objects.get(pk=pothole.pk).geom.srid == SECOND_CITY_SRID and pothole.parcel_id == widened.pk
+    doc = public_doc(pothole)
+    assert abs(doc["lon"] - CENTRE[0]) < 0.05 and abs(doc["lat"] - CENTRE[1]) < 0.05
+    assert not home.public_geom.equals(home.geom) and public_doc(home)["description"] is None
+    assert [r.pk for r in service.nearby(pothole.category, point)] == [pothole.pk]
+    stats = client.get("/api/reports/stats").json()
+    assert stats and client.get("/reports/map/").status_code == 200
+    # the cluster tile holding the town's centre counts both reports
+    import math
+
+    z = 12
+    x = int((doc["lon"] + 180) / 360 * 2 ** z)
+    y = int((1 - math.asinh(math.tan(math.radians(doc["lat"]))) / math.pi) / 2 * 2 ** z)
+    tile = client.get(f"/tiles/reports/clusters/{z}/{x}/{y}.pbf")
+    assert tile.status_code == 200 and len(tile.content) > 0
