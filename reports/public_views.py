@@ -19,7 +19,7 @@ from layers import tiles
 from layers.geojson import city_extent
 from layers.views import check_tile
 from parcels.models import District
-from reports.public import map_center
+from reports.public import base_layers, map_center
 from reports import clusters, stats, workflow
 from reports.layers import MIN_ZOOM, layer
 from reports.models import Category, Report
@@ -68,6 +68,7 @@ def map_page(request):
             "center": map_center(),
             "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
             "basemapUrl": settings.BASEMAP_URL, "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
+            "base": base_layers(),  # the city's own layers under the reports
             "pointsUrl": f"/tiles/{spec.name}/{{z}}/{{x}}/{{y}}.pbf",
             "clustersUrl": "/tiles/reports/clusters/{z}/{x}/{y}.pbf",
             "version": tiles.layer_version(spec),
