@@ -98,9 +98,12 @@ def bench_tiles(city, args) -> list[dict]:
             kinds = {
                 "points": (tiles.tile_sql(spec, z), tiles.tile_params(spec, z, x, y),
                            f"/tiles/{spec.name}/{z}/{x}/{y}.pbf"),
-                "clusters": (clusters.cluster_sql(categories=False, status=None, start=False, end=False),
+                "clusters": (clusters.cluster_sql(categories=False, status=None, start=False, end=False,
+                                                     cells=clusters.cluster_params(z, x, y)["cells"]),
                              clusters.cluster_params(z, x, y), f"/tiles/reports/clusters/{z}/{x}/{y}.pbf"),
             }
+            if z < spec.tile_min_zoom:  # no points below the zoom the map draws them at (empty tiles, 204)
+                del kinds["points"]
             for kind, (sql, params, path) in kinds.items():
                 script = psycopg.ClientCursor(raw).mogrify(sql, params) + ";\n"
                 data = raw.execute(sql, params).fetchone()[0]

@@ -6,20 +6,38 @@ with `count` and the most frequent category (`category`, its `colour`). A report
 tile's box is half-open in Web Mercator), so the counts of a tile add up to the reports whose public place lies in
 it. Filters: categories, open/closed, a period of the reporting date; merged reports are never counted.
 
-One statement per tile: the tile envelope is made once (clipped to the city's extent before the transform, like
-layers/tiles.py), the reports are found through the GiST index of `public_geom` and grouped by arithmetic on their
-Web Mercator coordinates (no per-report geometry is built besides the transform). Tiles are cached in the "tiles"
-cache under the reports layer's data version and the filters, like the layers' tiles (layers/tiles.py)."""
+One statement per tile, with no transform per report (a z12 tile of the city centre holds ~800k of a million):
+- the tile's box is turned into the city's CRS in Python (tile_frame: a grid of points transformed once with pyproj),
+  with an affine map from the city's CRS to Web Mercator fitted on it and a bound `eps` of its error; each report's
+  Web Mercator place is that map applied to ST_X/ST_Y of its stored `public_geom` (plain arithmetic), and only the
+  few reports within `eps` of the tile's edge (or outside the fitted box) are transformed exactly, so which tile a
+  report counts in is exact while its cell is placed to within `eps` (a metre or two at z12: an approximation that
+  is fine for clusters, whose cells are over a kilometre wide there);
+- up to SQUARES_MAX_ZOOM (the zooms the map draws clusters at), the part of the tile made of whole 100 m squares of
+  the city's CRS is read from reports_cluster_cell (reports migration 0003: counts and coordinate sums per square,
+  category and open/closed, kept by a trigger on reports_report), and only the reports in four strips along the
+  tile's edges from reports_report itself. A square goes wholly to the cell of its reports' mean place (again an
+  approximation fine for clusters: cells are 300 m and more at z14). The table has no dates: with a period
+  (`from`/`to`) every zoom counts report by report (exact to the day, slower at low zoom);
+- count per cell and category, then per cell (a second aggregate over at most 64 × categories rows) the total, the
+  mean place and the most frequent category; the tile's numbers are parameters of an unprepared statement, so the
+  planner sees the real box (no CTE-hidden envelope guessed at 97 rows).
+Tiles are cached in the "tiles" cache under the reports layer's data version and the filters, like the layers' tiles
+(layers/tiles.py). bench/reports.py measures them."""
 
 import datetime as dt
+import functools
 import hashlib
+import math
+import time
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connection
 from django.utils import timezone
+import numpy as np
 
 from common import geo
-from common.db import prepared_fetchone
 from layers import tiles, versions
 from reports import workflow
 
@@ -31,9 +49,22 @@ OPEN = sorted(workflow.OPEN)
 VISIBLE_CLOSED = sorted(set(workflow.STATUSES) - workflow.OPEN - {workflow.MERGED})
 
 
-def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool) -> str:
-    """The statement for one set of filters (each set is its own prepared statement: no `OR param IS NULL`)."""
-    where = ["r.public_geom && env.local", "r.status <> 'merged'"]
+def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool, cells: bool = False) -> str:
+    """The statement for one set of filters (each set is its own statement text: no `OR param IS NULL`); `cells`:
+    read the tile's inner part from reports_cluster_cell (cluster_params says when: its "cells" parameter).
+
+    Every number of the tile (its box, the search box in the city's CRS, the affine map and the band width) comes
+    from cluster_params as a parameter of an unprepared statement, so PostgreSQL plans it with the real values (the
+    GiST index's estimate of the reports in the box: a hash aggregate for a city of reports, no sort)."""
+    if cells:  # only the reports outside the inner squares: four strips around them, through the GiST index
+        strips = " OR ".join(f"r.public_geom && ST_MakeEnvelope(%(s{i}x0)s, %(s{i}y0)s, %(s{i}x1)s, %(s{i}y1)s, "
+                             f"%(srid)s)" for i in range(4))
+        where = [f"({strips})",
+                 f"NOT (floor(ST_X(r.public_geom) / {GRID})::int BETWEEN %(gx0)s AND %(gx1)s"
+                 f" AND floor(ST_Y(r.public_geom) / {GRID})::int BETWEEN %(gy0)s AND %(gy1)s)"]
+    else:
+        where = ["r.public_geom && ST_MakeEnvelope(%(lx0)s, %(ly0)s, %(lx1)s, %(ly1)s, %(srid)s)"]
+    where.append("r.status <> 'merged'")
     if categories:
         where.append("r.category_id = ANY(%(categories)s)")
     if status == "open":
@@ -44,42 +75,68 @@ def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool)
         where.append("r.created_at >= %(start)s")
     if end:
         where.append("r.created_at < %(end)s")
+    near = ("a.u < %(x0)s + %(eps)s OR a.u >= %(x1)s - %(eps)s OR a.v <= %(y0)s + %(eps)s OR "
+            "a.v > %(y1)s - %(eps)s")
+    outside = ("a.u < %(x0)s - %(eps)s OR a.u >= %(x1)s + %(eps)s OR a.v <= %(y0)s - %(eps)s OR "
+               "a.v > %(y1)s + %(eps)s")
+    affine = ("%(u0)s + %(ux)s * ({x} - %(cx)s) + %(uy)s * ({y} - %(cy)s)",
+              "%(v0)s + %(vx)s * ({x} - %(cx)s) + %(vy)s * ({y} - %(cy)s)")
+    squares = ""
+    if cells:
+        cell_where = ["c.gx BETWEEN %(gx0)s AND %(gx1)s", "c.gy BETWEEN %(gy0)s AND %(gy1)s", "c.n > 0"]
+        if categories:
+            cell_where.append("c.category_id = ANY(%(categories)s)")
+        if status in ("open", "closed"):
+            cell_where.append("c.open" if status == "open" else "NOT c.open")
+        mean = {"x": "(c.sx / c.n)", "y": "(c.sy / c.n)"}
+        squares = f"""
+            UNION ALL  -- the inner squares, wholly inside the tile: their sums (mean place by the affine map)
+            SELECT c.category_id, {affine[0].format(**mean)}, {affine[1].format(**mean)}, c.n
+            FROM reports_cluster_cell c
+            WHERE {" AND ".join(cell_where)}"""
+    place = {"x": "ST_X(r.public_geom)", "y": "ST_Y(r.public_geom)"}
     return f"""
-        WITH env AS MATERIALIZED (  -- once per tile
-            SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
-                   ST_Transform(ST_Segmentize(ST_ClipByBox2D(
-                       ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), 4326),
-                       ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s)::box2d), 0.05), %(srid)s) AS local
-        ),
-        box AS MATERIALIZED (
-            SELECT ST_XMin(tile) AS x0, ST_YMax(tile) AS y0, (ST_XMax(tile) - ST_XMin(tile)) AS side FROM env
+        WITH approx AS (  -- Web Mercator by an affine map of the stored coordinates: no transform per report
+            SELECT r.category_id, r.public_geom AS g,
+                   {affine[0].format(**place)} AS u, {affine[1].format(**place)} AS v,
+                   NOT (ST_X(r.public_geom) BETWEEN %(fx0)s AND %(fx1)s
+                        AND ST_Y(r.public_geom) BETWEEN %(fy0)s AND %(fy1)s)
+                       AS unfitted  -- outside the box the map was fitted on: transformed exactly
+            FROM reports_report r
+            WHERE {" AND ".join(where)}
+            OFFSET 0  -- not flattened: u and v computed once per report
         ),
         found AS (
-            SELECT ST_X(m) AS mx, ST_Y(m) AS my, category_id
-            FROM (SELECT ST_Transform(r.public_geom, 3857) AS m, r.category_id
-                  FROM reports_report r, env
-                  WHERE {" AND ".join(where)}
-                  OFFSET 0) p  -- not flattened: one transform per report, however often m is read
+            -- within `eps` of the tile's edge the affine map may put a report on the wrong side: those few are
+            -- transformed exactly; the rest keep the affine place (its error is far below a cell, and whether a
+            -- report is in the tile is decided by exact coordinates)
+            SELECT b.category_id, coalesce(ST_X(b.m), b.u) AS mx, coalesce(ST_Y(b.m), b.v) AS my, 1 AS n
+            FROM (SELECT a.category_id, a.u, a.v,
+                         CASE WHEN a.unfitted OR (NOT ({outside}) AND ({near})) THEN ST_Transform(a.g, 3857)
+                         END AS m
+                  FROM approx a
+                  OFFSET 0) b{squares}
         ),
-        per AS (  -- reports per cell and category: a hash aggregate, no sort of the reports
-            SELECT floor((f.mx - box.x0) / box.side * {CELLS})::int AS cx,
-                   floor((box.y0 - f.my) / box.side * {CELLS})::int AS cy,
-                   f.category_id, count(*) AS n, sum(f.mx) AS sx, sum(f.my) AS sy
-            FROM found f, box
+        per AS (  -- reports per cell and category (cell NULL: not in the tile): a hash aggregate, no sort
+            SELECT CASE WHEN inside THEN floor((f.mx - %(x0)s) * %(scale)s)::int END AS cx,
+                   CASE WHEN inside THEN floor((%(y1)s - f.my) * %(scale)s)::int END AS cy,
+                   f.category_id, sum(f.n) AS n, sum(f.mx * f.n) AS sx, sum(f.my * f.n) AS sy
             -- half-open in both directions: a report on a tile's edge is counted in one tile only
-            WHERE f.mx >= box.x0 AND f.mx < box.x0 + box.side AND f.my <= box.y0 AND f.my > box.y0 - box.side
+            FROM (SELECT f.*, (f.mx >= %(x0)s AND f.mx < %(x1)s AND f.my <= %(y1)s AND f.my > %(y0)s) AS inside
+                  FROM found f) f
             GROUP BY 1, 2, 3
         ),
         cells AS (  -- one point per cell: its reports' mean place, their count, the most frequent category
             SELECT sum(n) AS count, sum(sx) / sum(n) AS mx, sum(sy) / sum(n) AS my,
                    (array_agg(category_id ORDER BY n DESC, category_id))[1] AS category_id
-            FROM per GROUP BY cx, cy
+            FROM per WHERE cx IS NOT NULL GROUP BY cx, cy
         ),
         features AS (
             SELECT c.count::int AS count, k.code AS category, k.colour,
-                   ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857), env.tile, {tiles.EXTENT}, 0, false)
+                   ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857),
+                                ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 3857), {tiles.EXTENT}, 0, false)
                        AS mvtgeom
-            FROM cells c JOIN reports_category k ON k.id = c.category_id, env
+            FROM cells c JOIN reports_category k ON k.id = c.category_id
         )
         SELECT ST_AsMVT(features.*, '{LAYER_NAME}', {tiles.EXTENT}, 'mvtgeom') FROM features
     """
@@ -89,21 +146,155 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time()), timezone.get_default_timezone())
 
 
-def cluster_params(z: int, x: int, y: int, *, categories=(), status=None, start: dt.date | None = None,
-                   end: dt.date | None = None) -> dict:
+R = 6378137.0  # Web Mercator's sphere
+HALF = math.pi * R  # ST_TileEnvelope's bounds
+SAMPLES = 9  # per side of the grid the affine map is fitted on
+EDGE_SAMPLES = 33  # per edge of a tile, transformed to find its box in the city's CRS
+GRID = 100.0  # metres: the squares of reports_cluster_cell (reports migration 0003: the same number)
+SQUARES_MAX_ZOOM = 14  # up to this zoom (the map draws clusters below z15) the inner squares come from the table
+
+
+def _mercator(lon: float, lat: float) -> tuple[float, float]:
+    return R * math.radians(lon), R * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+@functools.lru_cache(maxsize=4)
+def _to_city(srid: int):
+    from pyproj import Transformer
+    return Transformer.from_crs(3857, srid, always_xy=True)
+
+
+_BOX_SECONDS = 300
+_box_cache: dict[int, tuple[float, tuple | None]] = {}
+
+
+def _reports_box(srid: int) -> tuple[float, float, float, float] | None:
+    """The reports' extent in Web Mercator, from the planner's statistics (ST_EstimatedExtent: cheap, may be a
+    little out of date, None before the table was ever analysed), 2 km wider; kept for _BOX_SECONDS."""
+    now = time.monotonic()
+    cached = _box_cache.get(srid)
+    if cached is not None and now - cached[0] < _BOX_SECONDS:
+        return cached[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ST_Transform(ST_SetSRID("
+                       "ST_Expand(ST_EstimatedExtent('reports_report', 'public_geom')::box2d, 2000), %s)::geometry, "
+                       "3857) AS b) q", [srid])
+        row = cursor.fetchone()
+    box = tuple(row) if row and row[0] is not None else None
+    _box_cache[srid] = (now, box)
+    return box
+
+
+def tile_frame(z: int, x: int, y: int, *, squares: bool = False) -> dict | None:
+    """The tile's box in Web Mercator and, over its part inside the city's extent, an affine map from the city's
+    CRS to Web Mercator fitted on a grid of exactly transformed points, with `eps`: a bound on its error there
+    (twice the largest error on the grid, plus a metre). None when the tile lies outside the city's extent (no
+    report can be in it). `squares`: also the range of reports_cluster_cell squares wholly inside the tile (none:
+    "cells" False) and four strips of the city's CRS that cover the rest of the search box.
+
+    The map is what lets the statement place a million reports without a million transforms: between the tile's
+    corners the two projections differ by a smooth, almost affine map (metres over a z12 tile, millimetres at z16),
+    so the cell of a report comes from arithmetic on its stored coordinates; only the reports within `eps` of the
+    tile's edge are transformed, so which tile a report counts in is exact."""
+    side = 2 * HALF / 2**z
+    x0, y1 = -HALF + x * side, HALF - y * side
+    x1, y0 = x0 + side, y1 - side
     west, south, east, north = geo.city_extent()
-    return {"z": z, "x": x, "y": y, "margin": tiles.BUFFER / tiles.EXTENT, "srid": settings.MUNICIPALITY_SRID,
-            "west": west, "south": south, "east": east, "north": north,
-            "categories": list(categories), "open": OPEN, "closed": VISIBLE_CLOSED,
+    (ew, es), (ee, en) = _mercator(west, south), _mercator(east, north)
+    dx0, dx1, dy0, dy1 = max(x0, ew), min(x1, ee), max(y0, es), min(y1, en)
+    if dx0 >= dx1 or dy0 >= dy1:
+        return None
+    srid = settings.MUNICIPALITY_SRID
+    to_city = _to_city(srid)
+    # the map is fitted where the reports are (their estimated extent, with a margin), not over a whole CRS's area
+    # (a z6 tile): reports outside the fitted box are transformed exactly
+    fx0, fx1, fy0, fy1 = dx0, dx1, dy0, dy1
+    known = _reports_box(srid)
+    if known is not None:
+        fx0, fx1, fy0, fy1 = max(fx0, known[0]), min(fx1, known[2]), max(fy0, known[1]), min(fy1, known[3])
+        if fx0 >= fx1 or fy0 >= fy1:
+            fx0, fx1, fy0, fy1 = dx0, dx1, dy0, dy1
+    grid = np.linspace(0.0, 1.0, SAMPLES)
+    mu = (fx0 + (fx1 - fx0) * grid)[:, None].repeat(SAMPLES, 1).ravel()
+    mv = (fy0 + (fy1 - fy0) * grid)[None, :].repeat(SAMPLES, 0).ravel()
+    lx, ly = (np.asarray(c) for c in to_city.transform(mu, mv))
+    cx, cy = float(lx.mean()), float(ly.mean())
+    design = np.column_stack([np.ones_like(lx), lx - cx, ly - cy])
+    (u0, ux, uy), *_ = np.linalg.lstsq(design, mu, rcond=None)
+    (v0, vx, vy), *_ = np.linalg.lstsq(design, mv, rcond=None)
+    error = float(np.max(np.hypot(design @ (u0, ux, uy) - mu, design @ (v0, vx, vy) - mv)))
+    eps = 2 * error + 1.0
+
+    def edges(shrink: float, box=(dx0, dx1, dy0, dy1)):
+        """A Web Mercator box less `shrink`, its four edges in the city's CRS (EDGE_SAMPLES points each)."""
+        t = np.linspace(0.0, 1.0, EDGE_SAMPLES)
+        a0, a1, b0, b1 = box[0] + shrink, box[1] - shrink, box[2] + shrink, box[3] - shrink
+        along_x, along_y = a0 + (a1 - a0) * t, b0 + (b1 - b0) * t
+        return [tuple(np.asarray(c) for c in to_city.transform(*xy)) for xy in (
+            (np.full_like(t, a0), along_y), (np.full_like(t, a1), along_y),
+            (along_x, np.full_like(t, b0)), (along_x, np.full_like(t, b1)))]
+
+    outer = edges(0.0)
+    # the curvature of an edge between its samples: far below a metre on a city's tiles; a thousandth of the
+    # sample spacing covers it on the tiles of a whole CRS's area (z6) too
+    pad = eps + 1.0 + 1e-3 * max(dx1 - dx0, dy1 - dy0) / (EDGE_SAMPLES - 1)
+    frame = {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "scale": CELLS / side, "srid": srid,
+             "cx": cx, "cy": cy, "u0": float(u0), "ux": float(ux), "uy": float(uy),
+             "v0": float(v0), "vx": float(vx), "vy": float(vy), "eps": eps,
+             # the search box in the city's CRS
+             "lx0": min(float(e[0].min()) for e in outer) - pad, "ly0": min(float(e[1].min()) for e in outer) - pad,
+             "lx1": max(float(e[0].max()) for e in outer) + pad, "ly1": max(float(e[1].max()) for e in outer) + pad,
+             # the fitted box in the city's CRS, less eps
+             "fx0": float(lx.min()) + eps, "fy0": float(ly.min()) + eps,
+             "fx1": float(lx.max()) - eps, "fy1": float(ly.max()) - eps,
+             "cells": False}
+    if not squares:
+        return frame
+    # the largest box of the city's CRS inside the tile less eps (the image of a box turned by a small angle: its
+    # left edge's largest x, its right edge's smallest x...), then the squares wholly inside it
+    bend = 1e-3 * max(fx1 - fx0, fy1 - fy0) / (EDGE_SAMPLES - 1)  # as for `pad`
+    left, right, bottom, top = edges(min(eps + 1.0 + bend, (fx1 - fx0) / 4, (fy1 - fy0) / 4), (fx0, fx1, fy0, fy1))
+    gx0, gx1 = math.ceil(float(left[0].max()) / GRID), math.floor(float(right[0].min()) / GRID) - 1
+    gy0, gy1 = math.ceil(float(bottom[1].max()) / GRID), math.floor(float(top[1].min()) / GRID) - 1
+    if gx0 > gx1 or gy0 > gy1:
+        return frame
+    ax0, ax1, ay0, ay1 = gx0 * GRID + 1, (gx1 + 1) * GRID - 1, gy0 * GRID + 1, (gy1 + 1) * GRID - 1
+    lx0, lx1, ly0, ly1 = frame["lx0"], frame["lx1"], frame["ly0"], frame["ly1"]
+    strips = ((lx0, ly0, ax0, ly1), (ax1, ly0, lx1, ly1), (lx0, ly0, lx1, ay0), (lx0, ay1, lx1, ly1))
+    for i, (sx0, sy0, sx1, sy1) in enumerate(strips):
+        frame.update({f"s{i}x0": sx0, f"s{i}y0": sy0, f"s{i}x1": sx1, f"s{i}y1": sy1})
+    frame.update(cells=True, gx0=gx0, gx1=gx1, gy0=gy0, gy1=gy1)
+    return frame
+
+
+def cluster_params(z: int, x: int, y: int, *, categories=(), status=None, start: dt.date | None = None,
+                   end: dt.date | None = None) -> dict | None:
+    """The statement's parameters, or None when the tile is outside the city's extent (an empty tile). At zoom
+    SQUARES_MAX_ZOOM and below, without a period, "cells" is True where the tile holds whole squares of
+    reports_cluster_cell (cluster_sql(cells=...)): the table has no dates, so a period is always counted report by
+    report."""
+    frame = tile_frame(z, x, y, squares=z <= SQUARES_MAX_ZOOM and start is None and end is None)
+    if frame is None:
+        return None
+    return {**frame, "categories": list(categories), "open": OPEN, "closed": VISIBLE_CLOSED,
             "start": _day_start(start) if start else None,
             "end": _day_start(end + dt.timedelta(days=1)) if end else None}
 
 
 def render(layer, z: int, x: int, y: int, *, categories=(), status=None, start=None, end=None) -> tuple[int, bytes]:
-    """The cluster tile and the reports layer's data version it was made from, in one statement."""
-    sql = cluster_sql(categories=bool(categories), status=status, start=start is not None, end=end is not None)
+    """The cluster tile and the reports layer's data version it was made from, in one statement. Not prepared: its
+    numbers differ per tile, and the plan must be made for them (a generic plan guesses the rows in the box)."""
+    import psycopg
+
     params = cluster_params(z, x, y, categories=categories, status=status, start=start, end=end)
-    version, data = prepared_fetchone(f"SELECT {versions.version_sql(layer)}, ({sql})", params, binary=True)
+    if params is None:
+        return versions.layer_version(layer), b""
+    sql = cluster_sql(categories=bool(categories), status=status, start=start is not None, end=end is not None,
+                      cells=params["cells"])
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(f"SELECT {versions.version_sql(layer)}, ({sql})", params, binary=True)
+        version, data = cursor.fetchone()
     return version, bytes(data) if data is not None else b""
 
 

@@ -12,8 +12,12 @@ from django.db import connection
 from layers.registry import LAYERS, Field, Layer, Style, register
 
 NAME = "reports"
-# Points from this zoom on (z12 is a whole town in a few tiles: capped at tile_max_features).
-MIN_ZOOM = 12
+# Points from this zoom on: the zoom the public map switches from clusters (reports/clusters.py) to points
+# (public_views.py gives it to public_map.js as `pointsFrom`); below it the layer's tiles are empty.
+MIN_ZOOM = 15
+# At most this many points in one tile: a z15 tile of a dense centre holds tens of thousands of reports (1M reports
+# on a 100k-parcel city: ~70k), more than a 256 px tile can show apart, and each costs bytes and drawing time.
+MAX_TILE_POINTS = 10_000
 
 
 def _date(column: str) -> str:
@@ -53,7 +57,7 @@ def register_layers():
          Field("days_to_fix", "t.days_to_fix", "real", "روزهای رفع", "Days to fix", filterable=False),
          Field("voices", "t.voices", "integer", "هم‌صدا", "Voices", filterable=False)),
         Style("point", "#37474f", 0.3, fill="#e65100", by="category", classes_from=category_classes),
-        5000, MIN_ZOOM,
+        5000, MIN_ZOOM, MAX_TILE_POINTS,
         detail_zoom=15, overview_fields=("code", "category", "colour", "status", "open"),
         reads=("reports_report", "reports_category"),  # the view's base tables (reports migration 0002)
         in_portal=False,  # the reports have their own map page (/reports/map/), with clusters at low zoom

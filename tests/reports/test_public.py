@@ -17,6 +17,7 @@ from django.utils import timezone
 from layers import tiles
 from layers.registry import LAYERS
 from reports import service, workflow
+from reports.layers import MIN_ZOOM
 from reports.models import Report
 from reports.service import Reporter
 from tests.reports.mvt import decode
@@ -177,10 +178,11 @@ def test_ogc_items_and_tiles_carry_no_personal_data(city_reports, client):
                                         "voices"}
     seen = set()
     for report in city_reports["reports"] + [city_reports["home"]]:
-        for z in (12, 14, 16):
+        for z in (MIN_ZOOM - 1, MIN_ZOOM, 16):
             x, y = _tile_of(report.public_geom, z)
             tile = client.get(f"/tiles/reports/{z}/{x}/{y}.pbf")
-            assert tile.status_code == 200
+            # points only from the zoom the map draws them at (clusters below it)
+            assert tile.status_code == (200 if z >= MIN_ZOOM else 204)
             assert_nothing_personal(tile.content, city_reports)
             seen |= {f["properties"]["code"] for f in decode(tile.content).get("reports", [])}
     assert city_reports["merged"].tracking_code not in seen
@@ -289,6 +291,50 @@ def test_cluster_tiles_are_cached_by_version_and_revalidated(city_reports, clien
     before = sum(c["properties"]["count"] for c in decode(first.content)["clusters"])
     after = sum(c["properties"]["count"] for c in decode(changed.content)["clusters"])
     assert after == before - 1
+
+
+def _squares():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gx, gy, category_id, open, n, round(sx::numeric, 3), round(sy::numeric, 3) "
+                       "FROM reports_cluster_cell WHERE n > 0 ORDER BY 1, 2, 3, 4")
+        return cursor.fetchall()
+
+
+def _squares_counted() -> list:
+    """An independent count of reports_cluster_cell: the visible reports per 100 m square, category, open."""
+    from reports import clusters
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT floor(ST_X(public_geom) / {clusters.GRID})::int, "
+                       f"floor(ST_Y(public_geom) / {clusters.GRID})::int, category_id, status = ANY(%s), count(*), "
+                       "round(sum(ST_X(public_geom))::numeric, 3), round(sum(ST_Y(public_geom))::numeric, 3) "
+                       "FROM reports_report WHERE status <> 'merged' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+                       [sorted(workflow.OPEN)])
+        return cursor.fetchall()
+
+
+def test_cluster_squares_follow_every_change_of_the_reports(city_reports, client):
+    """The low-zoom tiles read their inner part from reports_cluster_cell: its trigger must keep it equal to the
+    reports through submissions, status changes (merged: gone), a new category, a new place and a deletion."""
+    from reports import clusters
+
+    first = _squares()
+    assert first == _squares_counted() and sum(row[4] for row in first) == len(city_reports["reports"]) + 1
+    reports = city_reports["reports"]
+    service.change_status(reports[5], workflow.RESOLVED, by=city_reports["admin"]) if reports[5].is_open else None
+    Report.objects.filter(pk=reports[4].pk).update(category=reports[1].category)
+    moved = reports[7].public_geom.clone()
+    moved.x += 250
+    Report.objects.filter(pk=reports[7].pk).update(public_geom=moved)
+    Report.objects.filter(pk=reports[3].pk).update(status=workflow.MERGED, merged_into=reports[0])
+    Report.objects.filter(pk=reports[8].pk).delete()
+    Report.objects.filter(pk=reports[9].pk).update(voices=7)  # no counted column: nothing to do
+    assert _squares() == _squares_counted() != first
+    # the tiles at low zoom do read the table (the counts above are only checked through it when they do)
+    x, y = _tile_of(reports[0].public_geom, 11)
+    assert clusters.cluster_params(11, x, y)["cells"]
+    cells = decode(client.get(f"/tiles/reports/clusters/11/{x}/{y}.pbf").content)["clusters"]
+    assert sum(c["properties"]["count"] for c in cells) == _count_in_tile(11, x, y) == len(reports) - 1
 
 
 @pytest.mark.parametrize("url", [
