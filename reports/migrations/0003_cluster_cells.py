@@ -57,9 +57,11 @@ $$;
 
 CREATE TRIGGER reports_cluster_cell_insert_delete AFTER INSERT OR DELETE ON reports_report
     FOR EACH ROW EXECUTE FUNCTION reports_cluster_cell_count();
+-- geometries compared as their text (hex EWKB): a dump's trigger is restored with an empty search_path, where
+-- IS DISTINCT FROM on two geometries cannot find PostGIS's = operator (pg_restore fails); casts resolve by type
 CREATE TRIGGER reports_cluster_cell_update AFTER UPDATE OF status, category_id, public_geom ON reports_report
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.category_id IS DISTINCT FROM NEW.category_id
-                       OR OLD.public_geom IS DISTINCT FROM NEW.public_geom)
+                       OR OLD.public_geom::text IS DISTINCT FROM NEW.public_geom::text)
     EXECUTE FUNCTION reports_cluster_cell_count();
 
 CREATE FUNCTION reports_cluster_cell_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
