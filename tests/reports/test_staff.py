@@ -412,3 +412,11 @@ def test_the_admin_walk_records_every_page_showing_a_reporters_number(client, ro
     service.change_status(report, workflow.ACCEPTED, by=role_users["admin"])  # an event naming staff
     pages = _walk(client, User.objects.create_superuser("root-walker-c", password=None), owner, apps={"reports"})
     assert {"/admin/reports/report/", f"/admin/reports/report/{report.pk}/change/"} <= set(pages)
+
+
+def test_the_maps_header_links_staff_who_handle_reports_to_their_inbox(client, role_users):
+    client.force_login(role_users["engineer"])  # the engineer role handles reports (building control)
+    page = client.get("/").content.decode()
+    assert 'data-testid="reports-inbox"' in page and 'href="/reports/staff/"' in page
+    client.force_login(role_users["planner"])  # planners do not
+    assert 'data-testid="reports-inbox"' not in client.get("/").content.decode()
