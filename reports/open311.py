@@ -452,7 +452,7 @@ def _count_submission(token) -> None:
     scopes = {"reports-open311-key": (token.prefix, parse_limits(settings.REPORTS_OPEN311_RATE_PER_KEY))}
     decision = ratelimit.hit(scopes)
     if not decision.allowed:
-        raise service.TooManyReports(_("Too many reports from this api_key; try again in %(minutes)s minutes.")
+        raise service.TooManyRequests(_("Too many reports from this api_key; try again in %(minutes)s minutes.")
                                  % {"minutes": max(1, round(decision.retry_after / 60))}, decision.retry_after)
 
 

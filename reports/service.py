@@ -4,7 +4,7 @@ reopening and the periodic closing. Every change writes its Event and, in the sa
 report's followers (notices.service.notify: the outbox). Views, the admin, Open311 and the tests all come here.
 
 Errors are ApiErrors (common/errors.py): 400 for bad input, 409 `status_conflict` for a change out of order, 429 for
-too many submissions."""
+too many submissions (accounts.service.TooManyRequests)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts import ratelimit
 from accounts.audit import request_address
+from accounts.service import TooManyRequests  # 429 rate_limited with Retry-After, as for sign-in codes
 from accounts.signin import parse_limits
 from common.errors import ApiError, BadParameter, Forbidden, NotFound
 from notices.service import Recipient, notify
@@ -34,16 +35,6 @@ RECEIVED, STATUS_CHANGED, MERGED_EVENT = "reports.received", "reports.status_cha
 class StatusConflict(ApiError):
     status = 409
     code = "status_conflict"
-
-
-class TooManyReports(ApiError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 @dataclass(frozen=True)
@@ -146,7 +137,7 @@ def check_rate(reporter: Reporter, request=None) -> None:
         return
     decision = ratelimit.hit(scopes)
     if not decision.allowed:
-        raise TooManyReports(_("Too many reports from this number or place; try again in %(minutes)s minutes.")
+        raise TooManyRequests(_("Too many reports from this number or place; try again in %(minutes)s minutes.")
                              % {"minutes": max(1, round(decision.retry_after / 60))}, decision.retry_after)
 
 

@@ -187,7 +187,7 @@ def test_submissions_are_rate_limited_per_number(categories, spot, settings):
     flood = service.Reporter(phone="09179998877")
     for _ in range(2):
         service.submit(category=categories["waste"], point=point, description="x", reporter=flood)
-    with pytest.raises(service.TooManyReports) as refused:
+    with pytest.raises(service.TooManyRequests) as refused:
         service.submit(category=categories["waste"], point=point, description="x", reporter=flood)
     assert int(refused.value.headers["Retry-After"]) > 0
     assert Report.objects.filter(reporter_phone=flood.phone).count() == 2
