@@ -40,21 +40,7 @@
   if (cfg.basemapUrl) {
     L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 20 }).addTo(map);
   }
-  // the city's own layers (districts, blocks, streets, parcels) under the reports, as on the portal's map
-  var BASE_STYLES = {
-    districts: { color: "#123c52", weight: 2, fill: false, dashArray: "6 4" },
-    blocks: { color: "#9e9e9e", weight: 1, fill: true, fillColor: "#fafafa", fillOpacity: 0.4 },
-    streets: function (p) { return { color: "#ffffff", weight: Math.max(2, (p.existing_width || 6) / 3) }; },
-    parcels: { color: "#8d7b6e", weight: 0.5, fill: true, fillColor: "#efe6dd", fillOpacity: 0.5 }
-  };
-  (cfg.base ? cfg.base.layers : []).forEach(function (layer, i) {
-    var style = {};
-    style[layer.name] = BASE_STYLES[layer.name];
-    L.vectorGrid.protobuf("/tiles/" + layer.name + "/{z}/{x}/{y}.pbf?v=" + (cfg.base.versions[layer.name] || 0), {
-      vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18, maxZoom: 20, zIndex: i + 1,
-      rendererFactory: L.canvas.tile, interactive: false
-    }).addTo(map);
-  });
+  window.addReportsBaseLayers(map, cfg.base, 20);  // the city's own layers under the clusters and points
   window.reportsMap = map;  // for the browser tests and the console
 
   // --- filters ------------------------------------------------------------------------------------------------

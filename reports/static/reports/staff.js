@@ -30,23 +30,7 @@
     if (config && config.basemap_url) {
       L.tileLayer(config.basemap_url, { attribution: config.basemap_attribution || "", maxZoom: 21 }).addTo(map);
     }
-    // the city's own layers under the reports (as on the citizen's map), when the page has them
-    var styles = {
-      districts: { color: "#123c52", weight: 2, fill: false, dashArray: "6 4" },
-      blocks: { color: "#9e9e9e", weight: 1, fill: true, fillColor: "#fafafa", fillOpacity: 0.4 },
-      streets: function (p) { return { color: "#ffffff", weight: Math.max(2, (p.existing_width || 6) / 3) }; },
-      parcels: { color: "#5d4037", weight: 0.7, fill: true, fillColor: "#efe6dd", fillOpacity: 0.6 }
-    };
-    if (L.vectorGrid && config && config.layers) {
-      config.layers.forEach(function (layer, i) {
-        var style = {};
-        style[layer.name] = styles[layer.name];
-        L.vectorGrid.protobuf("/tiles/" + layer.name + "/{z}/{x}/{y}.pbf?v=" + (config.versions[layer.name] || 0), {
-          vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18, maxZoom: 21, zIndex: i + 1,
-          rendererFactory: L.canvas.tile, interactive: false
-        }).addTo(map);
-      });
-    }
+    window.addReportsBaseLayers(map, config, 21);  // the city's own layers under the reports
     return map;
   }
   function marker(lat, lon, sla) {
