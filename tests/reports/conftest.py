@@ -32,3 +32,16 @@ def reporter():
     from reports.service import Reporter
 
     return Reporter(phone="09171112233", language="fa")
+
+
+def forget_committed_categories() -> None:
+    """For browser tests, which commit the demo categories (the served portal reads them): remove them again, with
+    their departments, routing rules and history, so that later tests (and a rerun on the same database) find the
+    database as it was. Left alone while any report still points at them."""
+    from reports.models import Category, Department, Report, Routing
+
+    if Report.objects.exists():
+        return
+    for model in (Routing, Category, Department):
+        model.objects.all().delete()
+        model.history.all().delete()

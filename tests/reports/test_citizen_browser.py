@@ -10,6 +10,8 @@ import io
 import re
 
 import pytest
+
+from tests.reports.conftest import forget_committed_categories
 from django.contrib.gis.geos import Point
 from django.db import connection
 
@@ -64,7 +66,10 @@ def committed(demo_city, django_db_blocker):
     from parcels.models import Parcel
     from reports import loader
 
+    from reports.models import Category
+
     with django_db_blocker.unblock():
+        loaded = not Category.objects.exists()
         defaults.load()
         loader.load(loader.read(loader.DEFAULT_FILE))
         _cleanup()
@@ -74,6 +79,8 @@ def committed(demo_city, django_db_blocker):
     yield point
     with django_db_blocker.unblock():
         _cleanup()
+        if loaded:
+            forget_committed_categories()
 
 
 def _photo_bytes() -> bytes:

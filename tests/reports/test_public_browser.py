@@ -4,6 +4,8 @@ database: points at high zoom, clusters at low zoom, a point's pop-up, the filte
 import datetime as dt
 
 import pytest
+
+from tests.reports.conftest import forget_committed_categories
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ def committed_reports(demo_city, django_db_blocker):
     from reports.models import Category, Report
 
     with django_db_blocker.unblock():
+        loaded = not Category.objects.exists()
         defaults.load()
         loader.load(loader.read(loader.DEFAULT_FILE))
         cats = {c.code: c for c in Category.objects.all()}
@@ -41,6 +44,8 @@ def committed_reports(demo_city, django_db_blocker):
     with django_db_blocker.unblock():
         Report.objects.filter(pk__in=[r.pk for r in made]).delete()
         User.objects.filter(username="reports-browser-admin").delete()
+        if loaded:
+            forget_committed_categories()
 
 
 def _lonlat(report):

@@ -10,6 +10,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
+from tests.reports.conftest import forget_committed_categories
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -36,7 +38,7 @@ def _cleanup(loaded_categories: bool):
 
     from notices.models import LocalSms, Message
     from parcels.models import PersonalDataAccess
-    from reports.models import Category, Department, Report, Routing
+    from reports.models import Report
 
     from reports.models import Photo
 
@@ -53,12 +55,8 @@ def _cleanup(loaded_categories: bool):
     User.objects.filter(username=CLERK).delete()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM accounts_ratecounter WHERE key LIKE %s", [f"%{PHONE}%"])
-    if loaded_categories and not Report.objects.exists():
-        Routing.objects.all().delete()
-        Category.objects.all().delete()
-        Department.objects.all().delete()
-        for model in (Routing, Category, Department):
-            model.history.all().delete()
+    if loaded_categories:
+        forget_committed_categories()
 
 
 @pytest.fixture
