@@ -222,6 +222,7 @@ INSTALLED_APPS = [
     "zoning",
     "dues",
     "reports",  # the 137 line: reports of problems on the map (reports/)
+    "permits",  # permits and certificates online: cases, desks, documents, issuing (permits/)
     "portal",  # last: the site layer composes the apps above (its post_migrate runs after theirs)
 ]
 

@@ -8,7 +8,7 @@ permissions reach the roles without a migration anywhere else.
 
 from django.core.exceptions import ImproperlyConfigured
 
-ROLES = ("citizen", "engineer", "planner", "finance", "service", "admin")
+ROLES = ("citizen", "engineer", "planner", "finance", "service", "permits", "admin")
 
 # What every role is, in the site's words (the groups' names are the keys).
 DESCRIPTIONS = {
@@ -17,6 +17,7 @@ DESCRIPTIONS = {
     "planner": "queries and exports land use, keeps zones, overlays and rasters",
     "finance": "assesses and collects dues (sees owners: personal data, access recorded)",
     "service": "city services staff: handle the reports (137) of their departments",
+    "permits": "permit office staff: act on permit cases at their desks (sees applicants: personal data, recorded)",
     "admin": "keeps the cadastre, the rulebook and the tariff book",
 }
 

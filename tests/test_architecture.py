@@ -55,3 +55,35 @@ def test_cadastre_migrations_depend_on_no_other_app():
     foreign = sorted({(key, dep) for key, migration in loader.disk_migrations.items() if key[0] == "parcels"
                       for dep in migration.dependencies if dep[0] not in ("parcels", "auth", "contenttypes")})
     assert not foreign, foreign
+
+
+# Apps that compose others (permits uses what may be built and the fee bills) see them only through their public
+# faces: zoning/api.py and dues/api.py. Their insides stay free to change.
+FACES = {"zoning": "zoning.api", "dues": "dues.api"}
+
+
+def _imports(path: Path):
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module in FACES:           # "from zoning import api"
+                for alias in node.names:
+                    yield node.lineno, f"{node.module}.{alias.name}"
+            else:
+                yield node.lineno, node.module
+
+
+@pytest.mark.parametrize("package", ["permits"])
+def test_composing_apps_use_only_the_public_faces(package):
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for line, module in _imports(path):
+            top = module.split(".")[0]
+            if top in FACES and not (module == FACES[top] or module.startswith(FACES[top] + ".")):
+                found.append(f"{path.relative_to(ROOT)}:{line}: imports {module}")
+    assert not found, "goes past the public face (zoning.api, dues.api):\n" + "\n".join(found)
