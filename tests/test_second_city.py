@@ -217,3 +217,37 @@ def test_reports_in_the_citys_crs(client, second_city, widened):
     y = int((1 - math.asinh(math.tan(math.radians(doc["lat"]))) / math.pi) / 2 * 2 ** z)
     tile = client.get(f"/tiles/reports/clusters/{z}/{x}/{y}.pbf")
     assert tile.status_code == 200 and len(tile.content) > 0
+
+
+def test_a_permit_case_in_the_citys_crs(second_city, widened):
+    """A building-permit case on a parcel of the town: the frozen decision is the town's rules (its widening), the
+    fees follow the workflow, the payment step issues a bill of the national standard."""
+    from dues import api as dues_api
+    from notices import defaults
+    from parcels.models import Ownership
+    from permits import loader, service
+    from permits.models import Case, CaseType, Desk
+    from tests.conftest import make_user
+    from tests.permits.conftest import a_proposal, citizen_owning
+    from tests.permits.test_core import attach
+
+    defaults.load()
+    loader.load(loader.read(loader.DEFAULT_DIR))
+    ownership = Ownership.objects.filter(parcel=widened, owner__national_id__isnull=False).first()
+    if ownership is None:
+        pytest.skip("the town's widened parcel has no owner with a national ID")
+    user = citizen_owning(ownership.owner, "09171110040")
+    case = service.start(CaseType.objects.get(code="planning_inquiry"), widened, user)
+    service.save_proposal(case, a_proposal(widened), by=user)
+    case = service.submit(case, by=user)
+    assert case.status == Case.Status.AWAITING_PAYMENT and case.decision["zone_code"]
+    assert case.decision["envelope"]["net_area"] < float(widened.deed_area or widened.measured_area)
+    bill = dues_api.fee_bill(service.fee_reference(case))
+    assert bill["amount"] > 0 and len(bill["bill_id"]) <= 13
+    service.payment_recorded(service.fee_reference(case), bill["id"], bill["amount"])
+    planner = make_user("town-planner", "permits", is_staff=True)
+    Desk.objects.get(code="planning").staff.add(planner)
+    case.refresh_from_db()
+    case = service.act(case, "approve", by=planner, revision=case.revision,
+                       fields={"plan_position": "residential", "frontage_m": 10, "setback_m": 2})
+    assert case.status == Case.Status.ISSUED and case.issued.valid_until
