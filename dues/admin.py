@@ -33,9 +33,9 @@ class AssessmentAdmin(admin.ModelAdmin):
 
 @admin.register(Bill)
 class BillAdmin(admin.ModelAdmin):
-    list_display = ("bill_id", "payment_id", "parcel", "amount", "status", "issued_at")
-    list_filter = ("status", "jalali_year")
-    search_fields = ("bill_id", "payment_id")
+    list_display = ("bill_id", "payment_id", "kind", "reference", "parcel", "amount", "status", "issued_at")
+    list_filter = ("kind", "status", "jalali_year")
+    search_fields = ("bill_id", "payment_id", "reference")
     raw_id_fields = ("parcel",)
     readonly_fields = [f.name for f in Bill._meta.fields] + ["why_superseded"]
 

@@ -80,7 +80,7 @@ WHERE c.parcel_id NOT IN (SELECT a.parcel_id FROM dues_assessment a WHERE a.year
 _SUPERSEDE_BILLS = """
 UPDATE dues_bill b SET status = 'superseded', superseded_reason = %(reason)s,
                        superseded_params = jsonb_build_object('year', %(year)s, 'run', %(run)s)
-WHERE b.status IN ('issued', 'partial')
+WHERE b.status IN ('issued', 'partial') AND b.kind = 'renewal'
   AND b.items @> jsonb_build_array(jsonb_build_object('year', %(year)s))
   AND b.parcel_id IN (SELECT parcel_id FROM dues_assessment WHERE superseded_by_run_id = %(run)s)
 """

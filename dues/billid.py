@@ -10,6 +10,9 @@ SERVICE_MUNICIPALITY = 6
 # The company code bills carry while DUES_BILL_COMPANY_CODE is unset: a placeholder for the demo and tests, refused in
 # production by the system check dues.E002 (a bank would route such bills to another company).
 PLACEHOLDER_COMPANY_CODE = "401"
+# File codes: a renewal bill's is its parcel's id, a fee bill's the next number of a sequence from here
+# (dues/fee_bills.py), so no fee bill's bill ID is ever a renewal bill's (parcel ids stay below it).
+FEE_FILE_CODES_FROM = 90_000_000
 
 
 def company_code() -> str:

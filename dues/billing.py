@@ -4,10 +4,14 @@ The ledger of a parcel, per year: assessed (its current assessment) − discount
 balance. Discount, penalty and rounding are posted when a payment settles a year, as the paid bill computed them;
 over-payment is posted as credit (a negative balance the municipality owes back or carries forward). Every
 Payment's amount equals the sum of its payment and credit entries, so the ledger always reconciles with the money.
+
+Fee bills (dues/fee_bills.py, Bill.Kind.FEE) are not on this ledger: a renewal bill never supersedes nor counts them,
+their payments post no entry, and check_payable recomputes nothing for them.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 import jdatetime
 from django.db import IntegrityError, transaction
@@ -17,7 +21,7 @@ from django.utils.translation import gettext as _
 from common.errors import ApiError
 from common.i18n import is_persian
 from common.jalali import persian_digits
-from dues import billid, calculator
+from dues import billid, calculator, signals
 from dues.models import Assessment, Bill, LedgerEntry, Payment, TariffBook
 from dues.tariffs import NoTariffBook
 from parcels.models import Parcel
@@ -125,8 +129,8 @@ def open_bill(parcel, as_of: jdatetime.date | None = None) -> Bill | None:
     total, ids = compute(parcel.pk, as_of or today())
     if total.payable <= 0:
         return None
-    return _still_owed(Bill.objects.filter(parcel=parcel, status=Bill.Status.ISSUED), _items_json(total, ids),
-                       total.payable)
+    return _still_owed(Bill.objects.filter(parcel=parcel, kind=Bill.Kind.RENEWAL, status=Bill.Status.ISSUED),
+                       _items_json(total, ids), total.payable)
 
 
 def issue(parcel, as_of: jdatetime.date | None = None) -> Bill:
@@ -137,12 +141,15 @@ def issue(parcel, as_of: jdatetime.date | None = None) -> Bill:
     total, ids = compute(parcel.pk, as_of)
     if total.payable <= 0:
         raise BillError("nothing_owed", _("Nothing is owed on this parcel: no bill to issue."))
+    if parcel.pk >= billid.FEE_FILE_CODES_FROM:   # its file code would be a fee bill's (dues/fee_bills.py)
+        raise ValueError(f"parcel id {parcel.pk} is too large for a renewal bill's file code")
     items = _items_json(total, ids)
     with transaction.atomic():
         # One issuer per parcel at a time (a double click, two tabs): the second finds the first one's bill. NO KEY
         # UPDATE conflicts only with itself, not with the foreign-key checks of payments being recorded meanwhile.
         list(Parcel.objects.select_for_update(no_key=True).filter(pk=parcel.pk).values_list("pk", flat=True))
-        open_bills = Bill.objects.select_for_update().filter(parcel=parcel, status=Bill.Status.ISSUED)
+        open_bills = Bill.objects.select_for_update().filter(parcel=parcel, kind=Bill.Kind.RENEWAL,
+                                                             status=Bill.Status.ISSUED)
         same = _still_owed(open_bills, items, total.payable)
         if same is not None:
             return same
@@ -159,9 +166,18 @@ def issue(parcel, as_of: jdatetime.date | None = None) -> Bill:
 
 def check_payable(bill: Bill, as_of: jdatetime.date | None = None) -> None:
     """Refuse paying a bill that is no longer what the parcel owes (reassessed, replaced, paid, or a month later
-    so the penalty or the discount changed): the citizen gets a fresh bill instead."""
+    so the penalty or the discount changed): the citizen gets a fresh bill instead. A fee bill is payable while it
+    is issued: its amount does not move with the date, and nothing is recomputed."""
     if bill.status == Bill.Status.PAID:
         raise BillError("already_paid", _("This bill is already paid."))
+    if bill.is_fee:
+        if bill.status == Bill.Status.SUPERSEDED:
+            raise BillError("superseded", _("This bill has been replaced by a newer one because the fees changed; "
+                                            "please pay the new bill."))
+        if bill.status == Bill.Status.PARTIALLY_PAID:
+            raise BillError("partially_paid", _("Part of this bill is paid already: please ask the municipality's "
+                                                "revenue office how to pay the rest."))
+        return
     if bill.status == Bill.Status.SUPERSEDED:
         raise BillError("superseded", _("This bill has been replaced because the dues it asks have changed; please "
                                         "take a new bill."))
@@ -177,7 +193,11 @@ def check_payable(bill: Bill, as_of: jdatetime.date | None = None) -> None:
 
 def record_payment(bill: Bill, gateway: str, reference: str, amount: int) -> tuple[Payment, bool]:
     """Record money the gateway verified, once per gateway reference however often or concurrently it is reported.
-    Returns (payment, created). Full, partial and over-payments are posted explicitly (see the module docstring)."""
+    Returns (payment, created). Full, partial and over-payments are posted explicitly (see the module docstring).
+
+    A fee bill's payment posts nothing to the ledger; the one that makes the bill fully paid sends dues.api.bill_paid
+    on commit. A payment reaching a superseded fee bill (paid at the bank while the fees changed) is recorded but
+    leaves the bill superseded, so the reference keeps one live bill: finance staff refund or credit it."""
     if amount <= 0:
         raise BillError("bad_amount", _("A payment must be a positive amount."))
     with transaction.atomic():
@@ -195,10 +215,17 @@ def record_payment(bill: Bill, gateway: str, reference: str, amount: int) -> tup
                                                  gateway_ref=reference, amount=amount, kind=kind)
         except IntegrityError:  # another process recorded this reference first
             return Payment.objects.get(gateway=gateway, gateway_ref=reference), False
-        _post(bill, payment, paid_before)
         total_paid = paid_before + amount
-        bill.status = Bill.Status.PAID if total_paid >= bill.amount else Bill.Status.PARTIALLY_PAID
-        bill.save(update_fields=["status"])
+        status = Bill.Status.PAID if total_paid >= bill.amount else Bill.Status.PARTIALLY_PAID
+        if not bill.is_fee:
+            _post(bill, payment, paid_before)
+        elif bill.status == Bill.Status.SUPERSEDED:
+            status = bill.status
+        elif status == Bill.Status.PAID and bill.status != Bill.Status.PAID:
+            transaction.on_commit(partial(signals.announce_paid, bill.pk, total_paid))
+        if status != bill.status:
+            bill.status = status
+            bill.save(update_fields=["status"])
     return payment, True
 
 
@@ -233,7 +260,8 @@ def _post(bill: Bill, payment: Payment, paid_before: int) -> None:
 def bill_detail(bill: Bill) -> dict:
     """A bill with every year's lines: formula, the values put into it, amount (recomputed by the pure calculator
     from the facts the assessment stored, and checked against the stored amounts). JSON-ready; dates Jalali; what
-    people read is in both languages (labels, legal basis) or in the request's (the reason it was superseded)."""
+    people read is in both languages (labels, legal basis) or in the request's (the reason it was superseded).
+    A renewal bill only (a fee bill's is dues.fee_bills.detail)."""
     assessments = {a.pk: a for a in Assessment.objects.filter(pk__in=[i["assessment"] for i in bill.items])
                    .select_related("book")}
     years = []
@@ -252,7 +280,8 @@ def bill_detail(bill: Bill) -> dict:
                                 for r in result.lines if not r.hidden]})
     parcel = bill.parcel
     return {
-        "id": str(bill.public_id), "parcel": {"id": parcel.pk, "renewal_code": parcel.renewal_code},
+        "id": str(bill.public_id), "kind": bill.kind,
+        "parcel": {"id": parcel.pk, "renewal_code": parcel.renewal_code},
         "issued_at": bill.issued_at.isoformat(),
         "as_of": jdatetime.date.fromgregorian(date=bill.as_of).strftime("%Y/%m/%d"), "status": bill.status,
         "years": years, "total": bill.total, "rounding": bill.rounding, "amount": bill.amount,

@@ -138,8 +138,16 @@ class Assessment(models.Model):
 
 
 class Bill(models.Model):
-    """A bill for a parcel as of a date: every unpaid year with its own book, discount and penalty, and the
-    national bill ID / payment ID. Its amount never changes once issued; a reassessment supersedes it."""
+    """A bill for a parcel with the national bill ID / payment ID; its amount never changes once issued.
+
+    Two kinds: a **renewal** bill asks every unpaid year of renewal dues as of a date, each with its own book,
+    discount and penalty (a reassessment or a newer bill supersedes it; its payments post to the ledger); a **fee**
+    bill asks the fee lines another app evaluated (a permit's fees, through dues.api) under the caller's
+    `reference`, and its payments post nothing to the renewal ledger (dues/fee_bills.py)."""
+
+    class Kind(models.TextChoices):
+        RENEWAL = "renewal", _("Renewal dues")
+        FEE = "fee", _("Fees")
 
     class Status(models.TextChoices):
         ISSUED = "issued", _("Issued")
@@ -153,6 +161,7 @@ class Bill(models.Model):
 
         REPLACED = "replaced", _("Replaced by bill %(bill)s.")
         REASSESSED = "reassessed", _("The dues of %(year)s were reassessed (assessment run %(run)s).")
+        FEES_CHANGED = "fees_changed", _("The fees were changed: replaced by bill %(bill)s.")
 
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="dues_bills")
     # What every URL and the API name the bill by: random, so bills cannot be walked by counting (the id is internal).
@@ -160,7 +169,14 @@ class Bill(models.Model):
     issued_at = models.DateTimeField(auto_now_add=True)
     as_of = models.DateField(help_text="The date penalties and the discount were computed for (Gregorian stored).")
     jalali_year = models.PositiveSmallIntegerField()
-    items = models.JSONField(help_text="One entry per year billed: assessed, paid before, discount, penalty, due.")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.RENEWAL)
+    reference = models.CharField(max_length=100, blank=True, db_index=True, help_text=(
+        "Fee bills: what the calling app bills under (a permit case's reference); empty on renewal bills."))
+    title_fa = models.CharField(max_length=300, blank=True, help_text="Fee bills: what the bill is for, in Persian.")
+    title_en = models.CharField(max_length=300, blank=True, help_text="Fee bills: the same in English.")
+    items = models.JSONField(help_text=("Renewal bills: one entry per year billed (assessed, paid before, discount, "
+                                        "penalty, due). Fee bills: the fee lines (code, labels, formula, inputs, "
+                                        "amount)."))
     total = models.BigIntegerField(help_text="Sum of the years' dues, rials.")
     rounding = models.BigIntegerField(help_text="Rials left off so the amount is whole thousands.")
     amount = models.BigIntegerField(help_text="Payable, whole thousands of rials.")
@@ -173,11 +189,22 @@ class Bill(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="bill_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="bill_amount_positive"),
+            # a fee bill's bill ID carries its own file code (dues/fee_bills.py): never two alike
+            models.UniqueConstraint(fields=["bill_id"], condition=Q(kind="fee"), name="bill_fee_bill_id_unique"),
+            # one live (not superseded) bill per reference: two concurrent issuers cannot both write one
+            models.UniqueConstraint(fields=["reference"], condition=Q(kind="fee") & ~Q(status="superseded"),
+                                    name="bill_fee_one_live_per_reference"),
+        ]
         permissions = [("view_collections", "Can see collections and reconciliation reports")]
 
     def __str__(self):
         return f"bill {self.bill_id}/{self.payment_id}"
+
+    @property
+    def is_fee(self) -> bool:
+        return self.kind == self.Kind.FEE
 
     @property
     def barcode(self) -> str:

@@ -1,5 +1,6 @@
 """The dues section of a citizen's "My properties" page (accounts.properties): per parcel, the current year's
-assessment, the years still unpaid, the latest bill (with a link to its page) and the payments made.
+assessment, the years still unpaid, the latest bill (with a link to its page) and the payments made: renewal dues
+only (a permit's fee bill and its payment are the permit's to show).
 
 One query for all the citizen's parcels (a row per parcel, each part a correlated subquery on an indexed
 parcel_id). accounts decides which parcels are the citizen's (verified links) and passes only those: this module
@@ -28,11 +29,12 @@ SELECT p.id,
         WHERE y.outstanding > 0) AS unpaid,
        (SELECT jsonb_build_object('ref', b.public_id, 'bill_id', b.bill_id, 'payment_id', b.payment_id, 'amount', b.amount,
                                   'status', b.status, 'issued_at', b.issued_at, 'as_of', b.as_of)
-        FROM dues_bill b WHERE b.parcel_id = p.id ORDER BY b.issued_at DESC, b.id DESC LIMIT 1) AS bill,
+        FROM dues_bill b WHERE b.parcel_id = p.id AND b.kind = 'renewal' ORDER BY b.issued_at DESC, b.id DESC LIMIT 1) AS bill,
        (SELECT COALESCE(jsonb_agg(jsonb_build_object('ref', m.public_id, 'amount', m.amount, 'kind', m.kind,
                                                      'paid_at', m.paid_at, 'bill_ref', mb.public_id)
                                   ORDER BY m.paid_at DESC, m.id DESC), '[]'::jsonb)
-        FROM dues_payment m JOIN dues_bill mb ON mb.id = m.bill_id WHERE m.parcel_id = p.id) AS payments,
+        FROM dues_payment m JOIN dues_bill mb ON mb.id = m.bill_id
+        WHERE m.parcel_id = p.id AND mb.kind = 'renewal') AS payments,
        p.renewal_code
 FROM parcels_parcel p
 WHERE p.id = ANY(%(ids)s)

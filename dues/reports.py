@@ -1,6 +1,8 @@
 """Finance staff's reports: collections by year and district, and the daily reconciliation of gateway payments
-against the ledger. Raw SQL: each is one aggregate over the whole ledger (FILTERed sums, a FULL JOIN of what was
-assessed with what moved) that the ORM would split into several queries."""
+against the ledger; fee bills (dues/fee_bills.py) apart, since they are not on the renewal ledger: their collections
+by Jalali year of issue, and their payments of the day by gateway beside the renewal ones. Raw SQL: each is one
+aggregate over the whole ledger (FILTERed sums, a FULL JOIN of what was assessed with what moved) that the ORM would
+split into several queries."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -36,8 +38,31 @@ _RECONCILIATION = """
 SELECT p.gateway, p.kind, count(*), sum(p.amount)::bigint,
        sum((SELECT sum(e.amount) FROM dues_ledgerentry e
             WHERE e.payment_id = p.id AND e.kind IN ('payment', 'credit')))::bigint
-FROM dues_payment p WHERE p.paid_at >= %s AND p.paid_at < %s
+FROM dues_payment p JOIN dues_bill b ON b.id = p.bill_id
+WHERE p.paid_at >= %s AND p.paid_at < %s AND b.kind = 'renewal'
 GROUP BY p.gateway, p.kind ORDER BY 1, 2
+"""
+
+# Fee payments post nothing to the ledger: what the day's gateway statement must also contain.
+_FEE_PAYMENTS = """
+SELECT p.gateway, p.kind, count(*), sum(p.amount)::bigint
+FROM dues_payment p JOIN dues_bill b ON b.id = p.bill_id
+WHERE p.paid_at >= %s AND p.paid_at < %s AND b.kind = 'fee'
+GROUP BY p.gateway, p.kind ORDER BY 1, 2
+"""
+
+# Per Jalali year of issue: live fee bills (a superseded one was never owed) and the money paid on any fee bill
+# (a payment that reached a bill superseded meanwhile is counted too: it is money received).
+_FEE_COLLECTIONS = """
+SELECT b.jalali_year,
+       count(*) FILTER (WHERE b.status <> 'superseded'),
+       COALESCE(sum(b.amount) FILTER (WHERE b.status <> 'superseded'), 0)::bigint,
+       count(*) FILTER (WHERE b.status = 'paid'),
+       COALESCE(sum(m.paid), 0)::bigint
+FROM dues_bill b
+LEFT JOIN (SELECT bill_id, sum(amount) AS paid FROM dues_payment GROUP BY bill_id) m ON m.bill_id = b.id
+WHERE b.kind = 'fee'
+GROUP BY b.jalali_year ORDER BY 1 DESC
 """
 
 
@@ -56,15 +81,31 @@ def collections() -> list[dict]:
     return out
 
 
+def fee_collections() -> list[dict]:
+    """Fee bills per Jalali year of issue: bills (live ones), billed, paid bills and collected (rials)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FEE_COLLECTIONS)
+        return [{"year": r[0], "bills": r[1], "billed": r[2], "paid_bills": r[3], "collected": r[4]}
+                for r in cursor.fetchall()]
+
+
 def reconciliation(day: date) -> dict:
-    """Payments verified on one day (local time) by gateway, against the ledger entries they posted. The gateway's
-    and the kind's labels are in the reader's language (the gateway's is None for a name no backend has)."""
+    """Payments of renewal bills verified on one day (local time) by gateway, against the ledger entries they
+    posted; and, apart (`fee_rows`, `fee_payments`, `fee_amount`), the day's payments of fee bills, which post
+    nothing to the ledger. The gateway's and the kind's labels are in the reader's language (the gateway's is None
+    for a name no backend has)."""
     start = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
     with connection.cursor() as cursor:
         cursor.execute(_RECONCILIATION, [start, start + timedelta(days=1)])
         rows = [{"gateway": r[0], "gateway_label": gateways.label(r[0]), "kind": r[1],
                  "kind_label": str(Payment.Kind(r[1]).label), "payments": r[2], "amount": r[3], "posted": r[4] or 0,
                  "difference": r[3] - (r[4] or 0)} for r in cursor.fetchall()]
+        cursor.execute(_FEE_PAYMENTS, [start, start + timedelta(days=1)])
+        fee_rows = [{"gateway": r[0], "gateway_label": gateways.label(r[0]), "kind": r[1],
+                     "kind_label": str(Payment.Kind(r[1]).label), "payments": r[2], "amount": r[3]}
+                    for r in cursor.fetchall()]
     return {"date": jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"), "gregorian": day.isoformat(),
             "rows": rows, "payments": sum(r["payments"] for r in rows), "amount": sum(r["amount"] for r in rows),
-            "reconciled": all(r["difference"] == 0 for r in rows)}
+            "reconciled": all(r["difference"] == 0 for r in rows),
+            "fee_rows": fee_rows, "fee_payments": sum(r["payments"] for r in fee_rows),
+            "fee_amount": sum(r["amount"] for r in fee_rows)}

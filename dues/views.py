@@ -20,7 +20,7 @@ from accounts.decorators import staff_otp_required
 from common import params
 from common.edge import json_response
 from common.errors import BadParameter, Forbidden, NotFound
-from dues import billing, gateways, pdf, reports
+from dues import billing, fee_bills, gateways, pdf, reports
 from dues.assessment import what_if
 from dues.gateways import gateway
 from dues.models import Bill, PaymentAttempt, SandboxTransaction, TariffBook
@@ -31,6 +31,11 @@ from parcels.models import Parcel
 
 def _message(request, message: str, status: int, **context):
     return render(request, "dues/message.html", {"message": message, **context}, status=status)
+
+
+def _detail(bill: Bill) -> dict:
+    """The bill as its page and its JSON show it: a renewal bill's years, or a fee bill's lines."""
+    return fee_bills.detail(bill) if bill.is_fee else billing.bill_detail(bill)
 
 
 # --- Citizen side -----------------------------------------------------------------------------------------
@@ -50,7 +55,7 @@ def bill_json(request, bill_ref):
     bill = Bill.objects.filter(public_id=bill_ref).select_related("parcel").first()
     if bill is None:
         raise NotFound(_("No bill %(number)s.") % {"number": bill_ref})
-    return json_response(billing.bill_detail(bill))
+    return json_response(_detail(bill))
 
 
 @require_http_methods(["GET", "POST"])
@@ -77,7 +82,7 @@ def _bill_context(request, bill):
     # after a failed payment the callback names why (a PaymentAttempt.Failure code), said in the reader's language
     reason = params.text(request.GET, "reason", max_length=30)
     failure = PaymentAttempt.Failure(reason).label if reason in PaymentAttempt.Failure.values else None
-    return {"bill": billing.bill_detail(bill), "bill_obj": bill, "issued": bill.issued_at,
+    return {"bill": _detail(bill), "bill_obj": bill, "issued": bill.issued_at,
             "is_demo": bool(bill.parcel.import_run and bill.parcel.import_run.is_demo),
             "message": params.text(request.GET, "message", max_length=20), "failure": failure,
             "staging": gateways.sandbox_in_use() and gateways.staging()}
@@ -112,12 +117,13 @@ def bill_pdf(request, bill_ref):
 
 @require_POST
 def pay(request, bill_ref):
-    """Send the citizen to the gateway, unless the bill is no longer what the parcel owes."""
-    bill = get_object_or_404(Bill, public_id=bill_ref)
+    """Send the citizen to the gateway, unless the bill is paid or no longer what is owed (409)."""
+    bill = get_object_or_404(Bill.objects.select_related("parcel"), public_id=bill_ref)
     try:
         billing.check_payable(bill)
     except billing.BillError as exc:
-        return _message(request, str(exc), 409, parcel=bill.parcel, bill=bill)
+        # a renewal bill's page offers a new bill of the parcel; a fee bill's new bill comes from its own app
+        return _message(request, str(exc), 409, parcel=None if bill.is_fee else bill.parcel, bill=bill)
     if gateways.sandbox_in_use() and not gateways.sandbox_allowed():
         return _message(request, _("Online payment is not available yet: pay at a bank with the bill ID and payment "
                                    "ID."), 503)
@@ -186,6 +192,7 @@ def finance_page(request):
         except TariffError as exc:
             comparison = str(exc)
     return render(request, "dues/finance.html", {"collections": reports.collections(),
+                                                 "fee_collections": reports.fee_collections(),
                                                  "reconciliation": reports.reconciliation(day), "drafts": drafts,
                                                  "what_if_book": chosen, "what_if": comparison,
                                                  "approved_years": TariffBook.objects.filter(
@@ -199,7 +206,8 @@ def finance_json(request):
     if not request.user.has_perm("dues.view_collections"):
         raise Forbidden(_("Finance staff only."))
     day = params.date(request.GET, "date", default=timezone.localdate())
-    return json_response({"collections": reports.collections(), "reconciliation": reports.reconciliation(day)})
+    return json_response({"collections": reports.collections(), "fee_collections": reports.fee_collections(),
+                          "reconciliation": reports.reconciliation(day)})
 
 
 # --- The assessment of a year as a job (jobs/) ----------------------------------------------------------------
