@@ -178,7 +178,7 @@ def fee_estimate(case: Case) -> dict:
     if not definition.fees:
         return {"lines": [], "total": 0}
     lines = dues_api.evaluate_fees(list(definition.fees), fee_facts(case))
-    return {"lines": lines, "total": sum(line["amount"] for line in lines)}
+    return {"lines": lines, "total": dues_api.fee_total(lines)}   # what the bill asks: whole thousands of rials
 
 
 # -- documents present --------------------------------------------------------------------------------------------
@@ -233,16 +233,18 @@ def _enter(case: Case, step: definitions.Step, now: dt.datetime) -> None:
     case.desk = Desk.objects.get(code=step.desk) if step.desk and not step.by_applicant else None
     if step.kind == "payment":
         estimate = fee_estimate(case)
-        if estimate["total"] <= 0:       # nothing to pay: straight on
-            return _enter(case, definition_of(case).after(step.code), now)
         case.fees = estimate["lines"]
         case.fee_total = estimate["total"]
+        if estimate["total"] <= 0:       # nothing to bill (dues bills whole thousands): straight on
+            return _enter(case, definition_of(case).after(step.code), now)
         definition = definition_of(case)
         bill = dues_api.issue_fee_bill(
             case.parcel_id, reference=fee_reference(case), lines=estimate["lines"],
             title_fa=f"{definition.name} - {case.tracking_code}",
             title_en=f"{definition.name_en or definition.name} - {case.tracking_code}")
         case.bill = bill["id"]
+        if bill["paid"]:                 # back at the payment step after paying (returned later): no second bill
+            return _enter(case, definition_of(case).after(step.code), now)
         case.status = Status.AWAITING_PAYMENT
     elif step.kind == "issue":
         case.status = Status.ISSUED

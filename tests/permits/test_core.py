@@ -123,7 +123,7 @@ def test_a_building_permit_goes_through_every_step_to_an_issued_permit(permit_ty
     case = staff_act(case, "approve", desk_staff, fields={"renewal_dues": "settled"})
     assert case.step == "payment" and case.status == Case.Status.AWAITING_PAYMENT and case.desk is None
     bill = dues_api.fee_bill(service.fee_reference(case))
-    assert bill["amount"] == case.fee_total - case.fee_total % 1000 and bill["status"] == "issued"
+    assert bill["amount"] == case.fee_total > 0 and bill["status"] == "issued" and not bill["paid"]
 
     # paid through the sandbox gateway: the case moves on once, however often the bank calls back
     service.payment_recorded(service.fee_reference(case), bill["id"], bill["amount"])
