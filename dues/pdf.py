@@ -1,6 +1,4 @@
-"""Printing a page to PDF with headless Chromium (the browser the tests already drive): the PDF is exactly the
-printable page, with the browser's Persian shaping and right-to-left layout, and no second layout engine (WeasyPrint
-would need Pango and its own CSS subset) to keep in step. The browser is settings.DUES_CHROMIUM.
+"""Printing a bill to PDF with headless Chromium (common/pdf.py prints; the browser is settings.DUES_CHROMIUM).
 
 A print starts a browser (2-5.5 s, ~150 MB), so prints are bounded: at most DUES_PDF_MAX_CONCURRENT at once across
 every process of the site (`slot`: one PostgreSQL session advisory lock per slot, freed by PostgreSQL if the process
@@ -10,25 +8,20 @@ same language is the same page) and served without a browser.
 """
 
 import hashlib
-import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-TIMEOUT = 60   # seconds: a bill prints in about one
+from common import pdf as common_pdf
+from common.pdf import PdfError  # noqa: F401  (raised by print_to_pdf; the bill's view catches it)
+
 LOCK_CLASS = 0x44554553   # "DUES": the first key of the slots' advisory locks (pg_try_advisory_lock(class, slot))
 RETRY_AFTER = 5           # seconds a client told "busy" is asked to wait: about one print
 CACHE_SECONDS = 24 * 3600
 CACHE_MAX_BYTES = 2 * 1024 * 1024
-
-
-class PdfError(RuntimeError):
-    """Chromium is missing, failed or took too long."""
 
 
 class Busy(PdfError):
@@ -83,14 +76,5 @@ def cached(html: bytes) -> bytes:
 
 
 def print_to_pdf(html: bytes) -> bytes:
-    """The PDF of an HTML page (its links to static files must be absolute or inline: it is opened from a file)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        page, pdf = Path(tmp) / "page.html", Path(tmp) / "page.pdf"
-        page.write_bytes(html)
-        try:
-            subprocess.run([settings.DUES_CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                            "--no-pdf-header-footer", f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}",
-                            page.as_uri()], check=True, timeout=TIMEOUT, capture_output=True)
-            return pdf.read_bytes()
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise PdfError(f"{type(exc).__name__}; DUES_CHROMIUM={settings.DUES_CHROMIUM}") from exc
+    """The PDF of an HTML page, printed by settings.DUES_CHROMIUM (common.pdf)."""
+    return common_pdf.print_to_pdf(html, settings.DUES_CHROMIUM)

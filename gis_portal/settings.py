@@ -88,6 +88,24 @@ REPORTS_OPEN311_JURISDICTION = env_str(
     "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in MUNICIPALITY_NAME_EN.lower()).split()) or "city")
 REPORTS_OPEN311_CONTACT = env_str("REPORTS_OPEN311_CONTACT", "")
 REPORTS_OPEN311_RATE_PER_KEY = env_list("REPORTS_OPEN311_RATE_PER_KEY", ["300/3600", "3000/86400"])
+# Permits, the citizen's side (permits/citizen_views.py, permits/consent.py): tries of the public status page per
+# client address and per tracking code ("count/seconds", all must hold: guessing a mobile is slow); an owner's consent
+# code: codes asked per engineer and per parcel, its life, its wrong tries, and how long a confirmed consent lasts.
+PERMITS_STATUS_RATE_PER_ADDRESS = env_list("PERMITS_STATUS_RATE_PER_ADDRESS", ["20/600", "100/86400"])
+PERMITS_STATUS_RATE_PER_CODE = env_list("PERMITS_STATUS_RATE_PER_CODE", ["10/3600", "30/86400"])
+PERMITS_CONSENT_RATE = env_list("PERMITS_CONSENT_RATE", ["3/600", "10/86400"])
+PERMITS_CONSENT_CODE_TTL_SECONDS = env_int("PERMITS_CONSENT_CODE_TTL_SECONDS", 900)
+PERMITS_CONSENT_MAX_TRIES = env_int("PERMITS_CONSENT_MAX_TRIES", 5)
+PERMITS_CONSENT_VALID_DAYS = env_int("PERMITS_CONSENT_VALID_DAYS", 30)
+# Permits' documents (permits/files.py, permits/document_views.py): a clamd to stream each upload to (unix:/path or
+# tcp:host:port; empty: no scan), its timeout in seconds, and whether a file is still taken when clamd cannot answer
+# (false: refused with "cannot be scanned now"); the site's public address printed in issued permits' QR codes; and
+# lookups of the public verification page per client address.
+PERMITS_CLAMD = env_str("PERMITS_CLAMD", "")
+PERMITS_CLAMD_TIMEOUT = env_float("PERMITS_CLAMD_TIMEOUT", 30.0)
+PERMITS_CLAMD_FAIL_OPEN = env_bool("PERMITS_CLAMD_FAIL_OPEN", False)
+PERMITS_PUBLIC_URL = env_str("PERMITS_PUBLIC_URL", "http://127.0.0.1:8000")
+PERMITS_VERIFY_RATE = env_list("PERMITS_VERIFY_RATE", ["60/600", "600/86400"])
 
 # --- Citizens' sign-in, staff two-factor, notices, the job queue (accounts/, notices/, jobs/) -------------
 # One-time sign-in codes sent by SMS: digits, lifetime, wrong tries before the number cools down, and how long.

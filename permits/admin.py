@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from parcels.privacy import RecordsPersonalData
 from permits import loader
 from permits.models import Case, CaseEvent, CaseType, Desk, Document, Engineer, Issued, Workflow
 
@@ -69,8 +70,18 @@ class CaseTypeAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "name_en", "order", "active")
 
 
+class _ShowsPersonalData(RecordsPersonalData):
+    """Open to the permit office's admins as before; a page showing a person (an engineer's name, an applicant's
+    mobile) records the viewing."""
+
+    personal_data_only = False
+
+    def reveals_personal_data(self, request) -> bool:
+        return True
+
+
 @admin.register(Engineer)
-class EngineerAdmin(admin.ModelAdmin):
+class EngineerAdmin(_ShowsPersonalData, admin.ModelAdmin):
     list_display = ("full_name", "licence_number", "verified_at", "active")
     search_fields = ("licence_number", "full_name")
 
@@ -87,7 +98,8 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(_ShowsPersonalData, admin.ModelAdmin):
+    personal_pages = ("view", "delete", "history", "version")   # the list shows no mobile
     list_display = ("tracking_code", "case_type", "status", "step", "desk", "submitted_at", "step_due_at")
     list_filter = ("case_type", "status", "desk")
     search_fields = ("tracking_code",)

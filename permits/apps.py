@@ -21,4 +21,10 @@ class PermitsConfig(AppConfig):
         from permits import events, service
 
         events.register_events()
+        from permits import layers  # the layers permit_cases (staff) and issued_permits (public)
+
+        layers.register_layers()
         dues_api.bill_paid.connect(service.on_bill_paid, dispatch_uid="permits.bill_paid")
+        from permits import sheet  # the parcel sheet's and "My properties"' permit sections (the citizen side)
+
+        sheet.register()
