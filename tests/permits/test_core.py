@@ -9,6 +9,11 @@ from permits.models import Case, CaseEvent, Document, Issued, Workflow
 from tests.permits.conftest import PDF, a_proposal, citizen_owning, owned_parcel
 
 
+@pytest.fixture(autouse=True)
+def _in_english(english):
+    """The messages these tests match are the English ones (the Persian are the catalogue's)."""
+
+
 def attach(case, kind, user, content=PDF, name="doc.pdf"):
     """A document row as the upload path stores it (permits/files.py checks real uploads; tests/permits/test_files)."""
     import hashlib
