@@ -176,6 +176,15 @@ def document_types(case: Case) -> list[dict]:
     return out
 
 
+def documents_wanted(case: Case) -> list[dict]:
+    """On an open case: the applicant's documents the step that holds it waits for (e.g. the approved drawings at
+    their step), which the applicant uploads from their page; [] when nothing is missing."""
+    if case.status != Status.OPEN:
+        return []
+    missing = {d.code for d in service.missing_documents(case, case.step) if d.by == "applicant"}
+    return [t for t in document_types(case) if t["code"] in missing]
+
+
 ACCEPT = {"pdf": ".pdf,application/pdf", "jpeg": ".jpg,.jpeg,image/jpeg", "png": ".png,image/png", "dwg": ".dwg",
           "dxf": ".dxf"}
 
@@ -220,6 +229,7 @@ def applicant_view(case: Case, now=None) -> dict:
         "documents": [document_doc(d, definition) for d in
                       Document.objects.filter(case=case).order_by("kind", "-version", "-id")],
         "document_types": document_types(case) if case.status in (Status.DRAFT, Status.RETURNED) else [],
+        "documents_wanted": documents_wanted(case),
         "correction": correction(case, events),
         "status_note": case.status_note,
         "history": [{"kind": e.kind, "kind_label": str(Kind(e.kind).label), "at": e.at, "note": e.note,
