@@ -151,11 +151,12 @@
     });
   }
 
+  var inflight = Promise.resolve();
   function send(proposal) {
     var mine = ++sent;
     box.dataset.state = "checking";
     box.setAttribute("aria-busy", "true");
-    return call("POST", cfg.urls.proposal, { proposal: proposal }).then(function (res) {
+    inflight = call("POST", cfg.urls.proposal, { proposal: proposal }).then(function (res) {
       if (mine !== sent) { return; }                      // a later keystroke's answer is on its way
       box.setAttribute("aria-busy", "false");
       if (!res.ok) {
@@ -171,12 +172,24 @@
       box.dataset.status = a ? (a.status || (a.ok ? "ok" : "fails")) : "";
       showFees(res.body.fees);
     });
+    return inflight;
   }
 
+  // Typing is debounced; before submitting, what was typed last is saved first (flush), so the decision frozen
+  // into the case is the one for the values on the screen.
   var timer = null;
+  var pending = null;
   function later(fn) {
     clearTimeout(timer);
-    timer = setTimeout(fn, DEBOUNCE_MS);
+    pending = fn;
+    timer = setTimeout(function () { pending = null; fn(); }, DEBOUNCE_MS);
+  }
+  function flush() {
+    clearTimeout(timer);
+    var fn = pending;
+    pending = null;
+    if (fn) { fn(); }
+    return inflight;
   }
 
   if (proposalEl && cfg.check === "eligibility") {
@@ -288,7 +301,7 @@
       }
       submitButton.disabled = true;
       say("");
-      call("POST", cfg.urls.submit).then(function (res) {
+      flush().then(function () { return call("POST", cfg.urls.submit); }).then(function (res) {
         submitButton.disabled = false;
         if (!res.ok) { say(failed(res), true); return; }
         document.querySelectorAll("main > .card, main > .demo-tag").forEach(function (el) { el.hidden = true; });
