@@ -217,11 +217,17 @@ def test_a_building_permit_from_the_application_to_the_verified_paper(browser, p
             page.set_input_files(f'[data-testid="file-{kind}"]', files=[
                 {"name": f"{kind}.pdf", "mimeType": "application/pdf", "buffer": PDF}])
             page.wait_for_selector(f'[data-testid="doc-{kind}"][data-present="1"]')
+        # a last change typed and Submit tapped at once (within the debounce): the case holds what is on the screen
+        page.fill('[data-testid="p-floors"]', "1")
+        page.fill('[data-testid="p-gross_floor_area"]', str(proposal["footprint_area"]))
         page.tap('[data-testid="submit"]')
         page.wait_for_selector('[data-testid="done"]', state="visible", timeout=20000)
         tracking = page.inner_text('[data-testid="tracking-code"]').strip().translate(ASCII)
         with django_db_blocker.unblock():
-            case_id = Case.objects.get(tracking_code=tracking).pk
+            submitted = Case.objects.get(tracking_code=tracking)
+            case_id = submitted.pk
+            assert float(submitted.proposal["floors"]) == 1
+            assert float(submitted.proposal["gross_floor_area"]) == proposal["footprint_area"]
 
         # the inspector approves the site visit; the planning unit returns the case
         assert staff_acts(case_id, "inspection").step == "planning_position"
