@@ -368,6 +368,21 @@ def test_the_finance_page_shows_fee_bills_apart(client, role_users, demo_city):
 # --- Concurrency (committed: each thread has its own connection) --------------------------------------------------
 
 
+@pytest.fixture
+def forget_committed_fee_bills(django_db_blocker):
+    """The committed tests below (threads, a browser) write fee bills other tests must not find (e.g. the language
+    crawl looks for today's sandbox payments): removed afterwards, with their payments and attempts."""
+    made = []
+    yield made
+    from dues.models import PaymentAttempt
+
+    with django_db_blocker.unblock():
+        bills = Bill.objects.filter(reference__in=made)
+        PaymentAttempt.objects.filter(bill__in=bills).delete()
+        Payment.objects.filter(bill__in=bills).delete()
+        bills.delete()
+
+
 def _at_once(n, work):
     """Run work(i) in n threads released together; their results (or exceptions)."""
     start, results = threading.Barrier(n), [None] * n
@@ -389,17 +404,19 @@ def _at_once(n, work):
     return results
 
 
-def test_concurrent_issuers_get_one_bill(demo_city, django_db_blocker):
+def test_concurrent_issuers_get_one_bill(demo_city, django_db_blocker, forget_committed_fee_bills):
     with django_db_blocker.unblock():
         parcel_id = _parcel_id(1)
         lines = api.evaluate_fees(LINES, FACTS)
         reference = _reference()
+        forget_committed_fee_bills.append(reference)
         results = _at_once(6, lambda i: api.issue_fee_bill(parcel_id, reference=reference, lines=lines,
                                                            title_fa="پروانه", title_en="Permit"))
         assert len({r["id"] for r in results}) == 1, results
         assert Bill.objects.filter(reference=reference).count() == 1
         # different lines at once: one live bill in the end, every other one superseded
         other = _reference()
+        forget_committed_fee_bills.append(other)
         results = _at_once(4, lambda i: api.issue_fee_bill(
             parcel_id, reference=other, lines=api.evaluate_fees(LINES, {**FACTS, "units": i + 1}),
             title_fa="پروانه", title_en="Permit"))
@@ -409,9 +426,11 @@ def test_concurrent_issuers_get_one_bill(demo_city, django_db_blocker):
         assert api.fee_bill(other)["id"] == str(live.get().public_id)
 
 
-def test_racing_callbacks_record_one_payment_and_announce_once(demo_city, django_db_blocker):
+def test_racing_callbacks_record_one_payment_and_announce_once(demo_city, django_db_blocker,
+                                                             forget_committed_fee_bills):
     with django_db_blocker.unblock():
         reference = _reference()
+        forget_committed_fee_bills.append(reference)
         bill = api.issue_fee_bill(_parcel_id(2), reference=reference, lines=api.evaluate_fees(LINES, FACTS),
                                   title_fa="پروانه", title_en="Permit")
         row = Bill.objects.get(public_id=bill["id"])
@@ -433,9 +452,11 @@ def test_racing_callbacks_record_one_payment_and_announce_once(demo_city, django
 
 @pytest.mark.browser
 @pytest.mark.parametrize("language", ["fa", "en"])
-def test_the_fee_bill_page_speaks_one_language(browser, portal_url, django_db_blocker, language):
+def test_the_fee_bill_page_speaks_one_language(browser, portal_url, django_db_blocker, language,
+                                               forget_committed_fee_bills):
     from tests.test_language_crawl import READ_PAGE, offending
 
+    forget_committed_fee_bills.append("TEST-LANGUAGE")
     with django_db_blocker.unblock():   # committed (no django_db mark): the server reads it on its own connection
         bill = api.issue_fee_bill(_parcel_id(3), reference="TEST-LANGUAGE", lines=api.evaluate_fees(LINES, FACTS),
                                   title_fa="پروانه ساختمانی", title_en="Building permit")

@@ -104,7 +104,8 @@ def crawl(demo_city, demo_rulebook, dues_city, django_db_blocker):
                                         dues_payments__isnull=True)
                   .exclude(addresses=None).order_by("-id").distinct().first())
         bill = Bill.objects.filter(parcel=parcel, status=Bill.Status.ISSUED).first() or billing.issue(parcel)
-        if not Payment.objects.filter(gateway="sandbox", paid_at__date=timezone.localdate()).exists():
+        if not Payment.objects.filter(gateway="sandbox", paid_at__date=timezone.localdate(),
+                                      bill__kind="renewal").exists():   # fee payments are not reconciled there
             paid = (Parcel.objects.filter(dues_assessments__year=dues_city, dues_assessments__is_current=True,
                                           dues_assessments__amount__gt=0, dues_payments__isnull=True)
                     .exclude(pk=parcel.pk).order_by("id").distinct().first())
