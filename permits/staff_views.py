@@ -32,6 +32,7 @@ from common.edge import json_response
 from common.errors import ApiError, BadParameter, Forbidden, NotFound
 from common.i18n import is_persian
 from common.text import masked
+from parcels.models import LandUse
 from parcels.privacy import record_access
 from permits import service, sla, visits
 from permits.models import Case, CaseEvent, CaseType, Desk, Document, SiteVisit, Workflow
@@ -430,6 +431,37 @@ def case_state(case: Case, user, now=None) -> dict:
             "status_note": case.status_note}
 
 
+def proposal_rows(case: Case) -> list[tuple[str, object]]:
+    """The proposal as people read it: each field's label (the engineer form's), the land use's name."""
+    rows = []
+    for key in zoning_api.PROPOSAL_FIELDS:
+        value = case.proposal.get(key)
+        if value in (None, ""):
+            continue
+        if key == "land_use":
+            use = LandUse.objects.filter(code=value).first()
+            value = (use.name_fa if is_persian() or not use.name_en else use.name_en) if use else value
+        rows.append((str(zoning_api.FIELD_LABELS.get(key, key)), value))
+    return rows
+
+
+def outcome_rows(case: Case, definition) -> list[tuple[str, list[tuple[str, object]]]]:
+    """What each step recorded, by the step's and the fields' names (codes only for a step no longer defined)."""
+    rows = []
+    for step_code, values in case.outcome.items():
+        if step_code.startswith("_") or not isinstance(values, dict):
+            continue
+        try:
+            step = definition.step(step_code)
+        except KeyError:
+            rows.append((step_code, list(values.items())))
+            continue
+        labels = {f.code: (f.name if is_persian() or not f.name_en else f.name_en) for f in step.fields}
+        rows.append((service.step_name(definition, step_code),
+                     [(labels.get(k, k), v) for k, v in values.items()]))
+    return rows
+
+
 @staff_otp_required
 @require_GET
 def case_page(request, case_id):
@@ -446,6 +478,8 @@ def case_page(request, case_id):
         "work_name": next((w.get("name") if is_persian() else (w.get("name_en") or w.get("name"))
                            for w in definition.works if w.get("code") == case.work), case.work),
         "sla": state["sla"], "days_left": service.days_left(case, now),
+        # whole days past the due time (timedelta.days floors: -3 days 1 hour is -4 days left but 3 days over)
+        "days_over": (now - case.step_due_at).days if case.step_due_at and case.step_due_at < now else 0,
         "frozen_checks": _checks(case.decision), "changes": decision_changes(case.decision, fresh),
         "documents": _documents(case),
         "missing": [d.name if is_persian() or not d.name_en else d.name_en
@@ -459,7 +493,7 @@ def case_page(request, case_id):
         "is_visit_step": step.kind == "visit", "is_inspection": definition.issues == "completion_certificate",
         "phone": case.applicant_phone if show_contact else masked(case.applicant_phone),
         "show_contact": show_contact,
-        "outcome": {k: v for k, v in case.outcome.items() if not k.startswith("_")},
+        "outcome": outcome_rows(case, definition), "proposal_rows": proposal_rows(case),
         "parcel_features": _parcel_features(case),
         "map_config": _map_config(),
         "urls": {"act": reverse("permits:staff_act", args=[case.public_id]),

@@ -352,3 +352,22 @@ def test_the_pages_speak_persian_with_jalali_dates(client, case, desk_staff):
     page = client.get(f"/permits/staff/cases/{case.public_id}/").content.decode()
     assert persian_code in page
     assert re.search(r"۱۴[۰-۹]{2}/[۰-۹]{2}/[۰-۹]{2}", page)   # Jalali dates
+
+
+def test_the_case_page_names_the_proposal_and_what_the_steps_recorded(client, case, desk_staff):
+    """People read labels, not codes: the proposal's fields as the engineer's form names them, the land use by its
+    name, the recorded values under their step's and field's names; a step past its time says how many days late."""
+    import datetime as dt
+
+    service.act(case, "approve", by=desk_staff["inspection"], revision=case.revision)
+    case.refresh_from_db()
+    service.act(case, "approve", by=desk_staff["planning"], revision=case.revision,
+                fields={"plan_position": "residential", "frontage_m": "12.5", "setback_m": "2"})
+    Case.objects.filter(pk=case.pk).update(step_due_at=timezone.now() - dt.timedelta(days=3, hours=1))
+    page = signed_in(client, desk_staff["planning"]).get(f"/permits/staff/cases/{case.public_id}/").content.decode()
+    proposal = re.search(r'data-testid="proposal">(.*?)</dl>', page, re.S)[1]
+    assert "Gross floor area (m²)" in proposal and "Residential" in proposal and "gross_floor_area" not in proposal
+    outcome = re.search(r'data-testid="outcome">(.*?)</dl>', page, re.S)[1]
+    assert "Plan position, frontage and setbacks" in outcome and "Frontage (m): 12.5" in outcome
+    assert "planning_position" not in outcome and "frontage_m" not in outcome
+    assert "3 days overdue" in page and "days left" not in page
