@@ -156,16 +156,18 @@ class PhotoAdmin(admin.ModelAdmin):
     """Photos and their moderation: a photo is public only once approved (reports.photos.moderate)."""
 
     list_display = ["thumb", "report", "kind", "moderation", "created_at", "moderated_by", "moderated_at"]
-    list_filter = ["moderation", "kind"]
+    list_filter = ["moderation", "kind", "state"]
     search_fields = ["=report__tracking_code"]
     list_select_related = ["report", "moderated_by"]
     actions = ["approve", "reject"]
-    fields = ["thumb", "report", "kind", "moderation", "width", "height", "bytes", "sha256", "created_at",
-              "moderated_by", "moderated_at"]
+    fields = ["thumb", "report", "kind", "state", "refusal", "moderation", "width", "height", "bytes", "sha256",
+              "created_at", "moderated_by", "moderated_at"]
     readonly_fields = fields
 
     @admin.display(description=gettext_lazy("photo"))
     def thumb(self, obj):
+        if obj.state != obj.State.READY:  # nothing of it is served before the job made its clean JPEG
+            return obj.get_state_display()
         return format_html('<a href="{}"><img src="{}" alt="" style="max-height:80px"></a>', public.photo_url(obj),
                            public.photo_url(obj, thumb=True))
 

@@ -102,14 +102,22 @@ def _lonlat(body, *, required: bool):
 
 
 def own_photos(report: Report, request, reporter: service.Reporter) -> list[dict]:
-    """The photos not (yet) public that the asking follower may see (their own, waiting for moderation)."""
+    """The photos not (yet) public that the asking follower may see: their own, waiting for moderation, and any
+    still being processed or found unreadable (`state`; nothing of those is served)."""
     shown = []
     for photo in sorted(report.photos.all(), key=lambda p: (p.created_at, p.id)):
-        if photo.moderation != Photo.Moderation.APPROVED and photos.visible_to(photo, request.user,
-                                                                               reporter=reporter):
-            shown.append({"url": public.photo_url(photo), "thumbnail": public.photo_url(photo, thumb=True),
-                          "kind": photo.kind, "moderation": photo.moderation})
+        if not _public_now(photo) and photos.visible_to(photo, request.user, reporter=reporter):
+            shown.append(_own_photo(photo))
     return shown
+
+
+def _public_now(photo: Photo) -> bool:
+    return photo.moderation == Photo.Moderation.APPROVED and photo.state == Photo.State.READY
+
+
+def _own_photo(photo: Photo) -> dict:
+    return {"url": public.photo_url(photo), "thumbnail": public.photo_url(photo, thumb=True), "kind": photo.kind,
+            "moderation": photo.moderation, "state": photo.state}
 
 
 def you(report: Report, citizen: Citizen | None, follower: bool, is_reporter: bool) -> dict:
@@ -123,18 +131,24 @@ def you(report: Report, citizen: Citizen | None, follower: bool, is_reporter: bo
             "may_reopen": is_reporter and within}
 
 
-def tracking_doc(report: Report, request, citizen: Citizen | None) -> dict:
+def tracking_doc(report: Report, request, citizen: Citizen | None, *, submitted: bool = False) -> dict:
     """The public view of the report, plus what concerns the asking citizen: their own photos waiting for
-    moderation (a follower's) and what they may do."""
+    moderation (a follower's) and what they may do. `submitted`: the asking citizen has just made it (its reporter:
+    every photo of it is theirs, nothing to look up)."""
     report = (Report.objects.select_related("category", "district", "merged_into").prefetch_related("photos")
               .get(pk=report.pk))
     doc = public.public_doc(report)
-    follower = is_reporter = False
-    if citizen is not None:
+    follower = is_reporter = submitted
+    if citizen is not None and not submitted:
         reporter = _reporter(request, citizen)
         is_reporter = service.is_follower(report, reporter, reporter_only=True)
         follower = is_reporter or service.is_follower(report, reporter)
-    doc["pending_photos"] = own_photos(report, request, _reporter(request, citizen)) if follower else []
+    if submitted:
+        doc["pending_photos"] = [_own_photo(photo) for photo in sorted(report.photos.all(),
+                                                                       key=lambda p: (p.created_at, p.id))
+                                 if not _public_now(photo)]
+    else:
+        doc["pending_photos"] = own_photos(report, request, _reporter(request, citizen)) if follower else []
     doc["you"] = you(report, citizen, follower, is_reporter)
     doc["url"] = reverse("reports:track", args=[report.tracking_code])
     return doc
@@ -206,10 +220,10 @@ def api_submit(request):
     with transaction.atomic():
         report = service.submit(category=category, point=point, description=description, reporter=reporter,
                                 address=address, parcel_id=parcel_id, request=request)
-        for uploaded in uploads:
+        for uploaded in uploads:  # counted above (at most REPORTS_PHOTOS_MAX); the report is this transaction's
             uploaded.seek(0)
-            photos.add(report, uploaded, kind=Photo.Kind.REPORT, by=request.user)
-    return json_response(tracking_doc(report, request, citizen), status=201)
+            photos.add(report, uploaded, kind=Photo.Kind.REPORT, by=request.user, new_report=True)
+    return json_response(tracking_doc(report, request, citizen, submitted=True), status=201)
 
 
 @require_POST

@@ -49,32 +49,43 @@ OPEN = sorted(workflow.OPEN)
 VISIBLE_CLOSED = sorted(set(workflow.STATUSES) - workflow.OPEN - {workflow.MERGED})
 
 
-def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool, cells: bool = False) -> str:
+def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool, cells: bool = False,
+                months: bool = False, months_end: bool = False) -> str:
     """The statement for one set of filters (each set is its own statement text: no `OR param IS NULL`); `cells`:
-    read the tile's inner part from reports_cluster_cell (cluster_params says when: its "cells" parameter).
+    read the tile's inner part from reports_cluster_cell (cluster_params says when: its "cells" parameter);
+    `months` (with a period): from reports_cluster_month instead, the period's whole UTC months (from "m0", to
+    "m1" when `months_end`) as sums and its partial months' reports one by one.
 
     Every number of the tile (its box, the search box in the city's CRS, the affine map and the band width) comes
     from cluster_params as a parameter of an unprepared statement, so PostgreSQL plans it with the real values (the
     GiST index's estimate of the reports in the box: a hash aggregate for a city of reports, no sort)."""
+    filters = ["r.status <> 'merged'"]
+    if categories:
+        filters.append("r.category_id = ANY(%(categories)s)")
+    if status == "open":
+        filters.append("r.status = ANY(%(open)s)")
+    elif status == "closed":
+        filters.append("r.status = ANY(%(closed)s)")
+    period = []
+    if start:
+        period.append("r.created_at >= %(start)s")
+    if end:
+        period.append("r.created_at < %(end)s")
+    inner = (f"floor(ST_X(r.public_geom) / {GRID})::int BETWEEN %(gx0)s AND %(gx1)s"
+             f" AND floor(ST_Y(r.public_geom) / {GRID})::int BETWEEN %(gy0)s AND %(gy1)s")
     if cells:  # only the reports outside the inner squares: four strips around them, through the GiST index
         strips = " OR ".join(f"r.public_geom && ST_MakeEnvelope(%(s{i}x0)s, %(s{i}y0)s, %(s{i}x1)s, %(s{i}y1)s, "
                              f"%(srid)s)" for i in range(4))
-        where = [f"({strips})",
-                 f"NOT (floor(ST_X(r.public_geom) / {GRID})::int BETWEEN %(gx0)s AND %(gx1)s"
-                 f" AND floor(ST_Y(r.public_geom) / {GRID})::int BETWEEN %(gy0)s AND %(gy1)s)"]
+        branches = [[f"({strips})", f"NOT ({inner})", *filters, *period]]
+        if months:  # and in the inner squares, the reports of the period's partial months (its first and last days)
+            partial = "r.created_at >= %(start)s AND r.created_at < %(m0ts)s"
+            if months_end:
+                partial = f"({partial}) OR (r.created_at >= %(m1ts)s AND r.created_at < %(end)s)"
+            branches.append(["r.public_geom && ST_MakeEnvelope(%(ix0)s, %(iy0)s, %(ix1)s, %(iy1)s, %(srid)s)",
+                             inner, *filters, f"({partial})"])
     else:
-        where = ["r.public_geom && ST_MakeEnvelope(%(lx0)s, %(ly0)s, %(lx1)s, %(ly1)s, %(srid)s)"]
-    where.append("r.status <> 'merged'")
-    if categories:
-        where.append("r.category_id = ANY(%(categories)s)")
-    if status == "open":
-        where.append("r.status = ANY(%(open)s)")
-    elif status == "closed":
-        where.append("r.status = ANY(%(closed)s)")
-    if start:
-        where.append("r.created_at >= %(start)s")
-    if end:
-        where.append("r.created_at < %(end)s")
+        branches = [["r.public_geom && ST_MakeEnvelope(%(lx0)s, %(ly0)s, %(lx1)s, %(ly1)s, %(srid)s)", *filters,
+                     *period]]
     near = ("a.u < %(x0)s + %(eps)s OR a.u >= %(x1)s - %(eps)s OR a.v <= %(y0)s + %(eps)s OR "
             "a.v > %(y1)s - %(eps)s")
     outside = ("a.u < %(x0)s - %(eps)s OR a.u >= %(x1)s + %(eps)s OR a.v <= %(y0)s - %(eps)s OR "
@@ -88,22 +99,33 @@ def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool,
             cell_where.append("c.category_id = ANY(%(categories)s)")
         if status in ("open", "closed"):
             cell_where.append("c.open" if status == "open" else "NOT c.open")
+        table = "reports_cluster_cell"
+        if months:
+            table = "reports_cluster_month"
+            cell_where.append("c.month >= %(m0)s")
+            if months_end:
+                cell_where.append("c.month < %(m1)s")
         mean = {"x": "(c.sx / c.n)", "y": "(c.sy / c.n)"}
+        source = f"{table} c WHERE {' AND '.join(cell_where)}"
+        if months:  # a square's months summed first: the affine map and the cells then see one row per square
+            source = (f"(SELECT c.category_id, sum(c.n) AS n, sum(c.sx) AS sx, sum(c.sy) AS sy FROM {source} "
+                      f"GROUP BY c.gx, c.gy, c.category_id) c")
         squares = f"""
             UNION ALL  -- the inner squares, wholly inside the tile: their sums (mean place by the affine map)
             SELECT c.category_id, {affine[0].format(**mean)}, {affine[1].format(**mean)}, c.n
-            FROM reports_cluster_cell c
-            WHERE {" AND ".join(cell_where)}"""
+            FROM {source}"""
     place = {"x": "ST_X(r.public_geom)", "y": "ST_Y(r.public_geom)"}
-    return f"""
-        WITH approx AS (  -- Web Mercator by an affine map of the stored coordinates: no transform per report
+    reports = " UNION ALL ".join(f"""
             SELECT r.category_id, r.public_geom AS g,
                    {affine[0].format(**place)} AS u, {affine[1].format(**place)} AS v,
                    NOT (ST_X(r.public_geom) BETWEEN %(fx0)s AND %(fx1)s
                         AND ST_Y(r.public_geom) BETWEEN %(fy0)s AND %(fy1)s)
                        AS unfitted  -- outside the box the map was fitted on: transformed exactly
             FROM reports_report r
-            WHERE {" AND ".join(where)}
+            WHERE {" AND ".join(where)}""" for where in branches)
+    return f"""
+        WITH approx AS (  -- Web Mercator by an affine map of the stored coordinates: no transform per report
+            {reports}
             OFFSET 0  -- not flattened: u and v computed once per report
         ),
         found AS (
@@ -186,6 +208,15 @@ def _reports_box(srid: int) -> tuple[float, float, float, float] | None:
 
 
 def tile_frame(z: int, x: int, y: int, *, squares: bool = False) -> dict | None:
+    """_frame (below) for the tile, kept per tile and reports' extent: the same numbers every time the tile is asked
+    (a few hundred points transformed and two least-squares fits, ~0.5 ms, are not redone); a copy."""
+    srid = settings.MUNICIPALITY_SRID
+    frame = _frame(z, x, y, squares, srid, geo.city_extent(), _reports_box(srid))
+    return dict(frame) if frame is not None else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _frame(z: int, x: int, y: int, squares: bool, srid: int, extent: tuple, known: tuple | None) -> dict | None:
     """The tile's box in Web Mercator and, over its part inside the city's extent, an affine map from the city's
     CRS to Web Mercator fitted on a grid of exactly transformed points, with `eps`: a bound on its error there
     (twice the largest error on the grid, plus a metre). None when the tile lies outside the city's extent (no
@@ -199,17 +230,15 @@ def tile_frame(z: int, x: int, y: int, *, squares: bool = False) -> dict | None:
     side = 2 * HALF / 2**z
     x0, y1 = -HALF + x * side, HALF - y * side
     x1, y0 = x0 + side, y1 - side
-    west, south, east, north = geo.city_extent()
+    west, south, east, north = extent
     (ew, es), (ee, en) = _mercator(west, south), _mercator(east, north)
     dx0, dx1, dy0, dy1 = max(x0, ew), min(x1, ee), max(y0, es), min(y1, en)
     if dx0 >= dx1 or dy0 >= dy1:
         return None
-    srid = settings.MUNICIPALITY_SRID
     to_city = _to_city(srid)
     # the map is fitted where the reports are (their estimated extent, with a margin), not over a whole CRS's area
     # (a z6 tile): reports outside the fitted box are transformed exactly
     fx0, fx1, fy0, fy1 = dx0, dx1, dy0, dy1
-    known = _reports_box(srid)
     if known is not None:
         fx0, fx1, fy0, fy1 = max(fx0, known[0]), min(fx1, known[2]), max(fy0, known[1]), min(fy1, known[3])
         if fx0 >= fx1 or fy0 >= fy1:
@@ -267,18 +296,62 @@ def tile_frame(z: int, x: int, y: int, *, squares: bool = False) -> dict | None:
     return frame
 
 
+def month_split(start: dt.date | None, end: dt.date | None) -> dict | None:
+    """A period (local days, `end` included) split at UTC month starts: {"m0": the first whole month, "m1": the
+    month after the last whole one (None: no end), "m0ts"/"m1ts": when they start}. None when the period holds no
+    whole month (or there is no period): then it is counted report by report."""
+    if start is None:
+        return None
+    start_ts = _day_start(start)
+    utc = start_ts.astimezone(dt.timezone.utc)
+    m0 = dt.date(utc.year, utc.month, 1)
+    if utc != dt.datetime(m0.year, m0.month, 1, tzinfo=dt.timezone.utc):
+        m0 = _next_month(m0)
+    m1 = None
+    if end is not None:
+        end_utc = _day_start(end + dt.timedelta(days=1)).astimezone(dt.timezone.utc)
+        m1 = dt.date(end_utc.year, end_utc.month, 1)
+        if m1 <= m0:
+            return None
+    at = lambda month: dt.datetime(month.year, month.month, 1, tzinfo=dt.timezone.utc)  # noqa: E731
+    return {"m0": m0, "m1": m1, "m0ts": at(m0), "m1ts": at(m1) if m1 else None}
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
 def cluster_params(z: int, x: int, y: int, *, categories=(), status=None, start: dt.date | None = None,
                    end: dt.date | None = None) -> dict | None:
     """The statement's parameters, or None when the tile is outside the city's extent (an empty tile). At zoom
-    SQUARES_MAX_ZOOM and below, without a period, "cells" is True where the tile holds whole squares of
-    reports_cluster_cell (cluster_sql(cells=...)): the table has no dates, so a period is always counted report by
-    report."""
-    frame = tile_frame(z, x, y, squares=z <= SQUARES_MAX_ZOOM and start is None and end is None)
+    SQUARES_MAX_ZOOM and below, "cells" is True where the tile holds whole squares of reports_cluster_cell
+    (cluster_sql(cells=...)); with a period, "months" where it also holds a whole UTC month (reports_cluster_month:
+    month_split), else the period is counted report by report. A period without a start (`to` only) counts from the
+    first month of the table."""
+    months = month_split(start or (dt.date(1970, 1, 2) if end else None), end)
+    period = start is not None or end is not None
+    frame = tile_frame(z, x, y, squares=z <= SQUARES_MAX_ZOOM and (not period or months is not None))
     if frame is None:
         return None
-    return {**frame, "categories": list(categories), "open": OPEN, "closed": VISIBLE_CLOSED,
-            "start": _day_start(start) if start else None,
-            "end": _day_start(end + dt.timedelta(days=1)) if end else None}
+    params = {**frame, "categories": list(categories), "open": OPEN, "closed": VISIBLE_CLOSED,
+              "start": _day_start(start) if start else None,
+              "end": _day_start(end + dt.timedelta(days=1)) if end else None, "months": False, "months_end": False}
+    if frame["cells"] and months is not None:
+        params.update(months, months=True, months_end=months["m1"] is not None,
+                      ix0=frame["gx0"] * GRID, iy0=frame["gy0"] * GRID, ix1=(frame["gx1"] + 1) * GRID,
+                      iy1=(frame["gy1"] + 1) * GRID)
+        if params["start"] is None:
+            params["start"] = months["m0ts"]  # `to` only: the partial month before m0 is none (1970)
+    elif period:
+        params["cells"] = False
+    return params
+
+
+def statement(params: dict, *, categories: bool, status: str | None) -> str:
+    """cluster_sql for the parameters cluster_params made."""
+    return cluster_sql(categories=categories, status=status, start=params["start"] is not None,
+                       end=params["end"] is not None, cells=params["cells"], months=params["months"],
+                       months_end=params["months_end"])
 
 
 def render(layer, z: int, x: int, y: int, *, categories=(), status=None, start=None, end=None) -> tuple[int, bytes]:
@@ -289,8 +362,7 @@ def render(layer, z: int, x: int, y: int, *, categories=(), status=None, start=N
     params = cluster_params(z, x, y, categories=categories, status=status, start=start, end=end)
     if params is None:
         return versions.layer_version(layer), b""
-    sql = cluster_sql(categories=bool(categories), status=status, start=start is not None, end=end is not None,
-                      cells=params["cells"])
+    sql = statement(params, categories=bool(categories), status=status)
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(f"SELECT {versions.version_sql(layer)}, ({sql})", params, binary=True)

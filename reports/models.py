@@ -223,9 +223,19 @@ def thumb_path(photo, filename):
     return f"reports/{photo.report.public_id}/{photo.public_id}-thumb.jpg"
 
 
+def incoming_path(photo, filename):
+    """The upload as received, until the job has made the clean JPEG of it: under reports/incoming/, a place of the
+    storage no URL serves (photos are served only by reports/photo_views.py, and never this file)."""
+    return f"reports/incoming/{photo.public_id}"
+
+
 class Photo(models.Model):
     """A photo as stored: re-encoded as JPEG without any metadata (reports/photos.py), and its thumbnail. Public
-    only once approved by a moderator; the reporter and staff see it before."""
+    only once approved by a moderator; the reporter and staff see it before.
+
+    A photo is `processing` from its upload (checked cheaply: size, type, header) until the job decodes it whole and
+    stores the clean JPEG (`ready`), or finds it unreadable (`broken`, with the reason); until ready nobody is served
+    any of it, and the raw upload (`incoming`) is never served."""
 
     class Kind(models.TextChoices):
         REPORT = "report", _("Reporter's photo")
@@ -236,15 +246,23 @@ class Photo(models.Model):
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
 
+    class State(models.TextChoices):
+        PROCESSING = "processing", _("Being processed")
+        READY = "ready", _("Ready")
+        BROKEN = "broken", _("Could not be read")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REPORT)
-    image = models.FileField(upload_to=photo_path, max_length=200)
-    thumbnail = models.FileField(upload_to=thumb_path, max_length=200)
-    width = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PROCESSING)
+    refusal = models.CharField(max_length=300, blank=True)  # why a broken photo could not be used
+    incoming = models.FileField(upload_to=incoming_path, max_length=200, blank=True)
+    image = models.FileField(upload_to=photo_path, max_length=200, blank=True)
+    thumbnail = models.FileField(upload_to=thumb_path, max_length=200, blank=True)
+    width = models.PositiveIntegerField()  # the upload's, from its header, until processed: then the stored JPEG's
     height = models.PositiveIntegerField()
-    bytes = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
+    bytes = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
     moderation = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.PENDING,
                                   db_index=True)
     moderated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)

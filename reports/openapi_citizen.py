@@ -175,10 +175,14 @@ SCHEMAS = {
                                                                                     "rating"]},
                 "status": NULLABLE_STRING, "status_label": NULLABLE_STRING, "note": NULLABLE_STRING}}},
             "pending_photos": {"type": "array", "description": "the asking follower's own photos waiting for "
-                                                              "moderation", "items": {
-                "type": "object", "required": ["url", "thumbnail", "kind", "moderation"], "properties": {
+                                                              "moderation, and photos still being processed "
+                                                              "(their URLs answer 503 `photo_processing` until "
+                                                              "then) or found unreadable (`broken`: never shown)",
+                               "items": {
+                "type": "object", "required": ["url", "thumbnail", "kind", "moderation", "state"], "properties": {
                     "url": {"type": "string"}, "thumbnail": {"type": "string"}, "kind": {"type": "string"},
-                    "moderation": {"enum": ["pending", "rejected"]}}}},
+                    "moderation": {"enum": ["pending", "approved", "rejected"]},
+                    "state": {"enum": ["processing", "ready", "broken"]}}}},
             "you": {"type": "object", "required": ["signed_in", "follower", "reporter", "may_voice", "may_rate",
                                                    "may_reopen"],
                     "properties": {k: {"type": "boolean"} for k in ("signed_in", "follower", "reporter", "may_voice",

@@ -1,10 +1,11 @@
 """OpenAPI of the public side of reports (reports/public_views.py), merged by reports/openapi_spec.py: the
-statistics (JSON) and the cluster tiles. The points themselves are the layer "reports" of the layers app
+statistics (JSON), the heat map (JSON) and the cluster tiles. The points themselves are the layer "reports" of the layers app
 (/tiles/reports/{z}/{x}/{y}.pbf, /ogc/collections/reports/items), described there; a report's pop-up reads
 /api/reports/{code} (the citizen's side)."""
 
 from common.openapi import DATE, _param, error
 
+from reports.heat import MAX_ZOOM as HEAT_MAX, MIN_ZOOM as HEAT_MIN
 from reports.public_views import CATEGORY_MAX
 
 _DATE_FROM = _param("from", "only reports made on or after this day (Jalali or ISO)", DATE, required=False)
@@ -35,6 +36,31 @@ PATHS = {
         "parameters": _STATS_FILTERS,
         "responses": {"200": {"description": "The tables", "content": {"application/json": {"schema": {
             "$ref": "#/components/schemas/ReportStats"}}}}, **_400},
+    }},
+    "/api/reports/heat": {"get": {
+        "summary": "Reports per heat cell of the whole city at a zoom: the public map's heat layer (low zoom)",
+        "description": "Each point is a heat cell (about 8 screen pixels wide at `zoom`, whole 100 m squares of the "
+                       "city's CRS): its reports' mean place (WGS84) and their number, the densest first (at most "
+                       "20,000). The counts add up to the reports that pass the filters (merged ones never); "
+                       "`max` is the densest cell's (the heat's full scale). No personal data. ETag by the reports "
+                       "layer's data version: revalidate with If-None-Match (304).",
+        "parameters": [
+            _param("zoom", "the map's zoom", {"type": "integer", "minimum": HEAT_MIN, "maximum": HEAT_MAX}),
+            _param("category", "category codes, comma-separated", {"type": "string", "maxLength": CATEGORY_MAX * 41},
+                   required=False),
+            _param("status", "open (submitted, accepted, assigned, in progress) or closed (the others)",
+                   {"enum": ["open", "closed"]}, required=False),
+            _DATE_FROM, _DATE_TO,
+            _param("v", "the data version the map asks for (a cache key only)", {"type": "string", "maxLength": 20},
+                   required=False),
+        ],
+        "responses": {
+            "200": {"description": "The heat points", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/ReportHeat"}}}},
+            "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+            **error(400, "A bad parameter (`bad_parameter`): a missing or out-of-range zoom, an unknown category, "
+                         "a bad status or date, a period that ends before it starts"),
+        },
     }},
     "/tiles/reports/clusters/{z}/{x}/{y}.pbf": {"get": {
         "summary": "Reports aggregated per grid cell (8×8 cells a tile) as a Mapbox vector tile: the map at low zoom",
@@ -68,6 +94,14 @@ PATHS = {
 }
 
 SCHEMAS = {
+    "ReportHeat": {"type": "object", "required": ["zoom", "cell_metres", "max", "total", "points", "version"],
+                   "properties": {
+        "zoom": {"type": "integer"}, "cell_metres": {"type": "number", "description": "a heat cell's side"},
+        "max": {"type": "integer", "minimum": 0}, "total": {"type": "integer", "minimum": 0},
+        "version": {"type": "integer", "description": "the reports layer's data version"},
+        "points": {"type": "array", "items": {"type": "array", "minItems": 3, "maxItems": 3,
+                                              "items": {"type": "number"},
+                                              "description": "[lat, lon, reports]"}}}},
     "ReportStats": {"type": "object", "required": ["filters", "by_category", "by_district", "by_month", "slowest",
                                                    "totals"], "properties": {
         "filters": {"type": "object", "properties": {

@@ -92,7 +92,8 @@ PATHS = {
             "type": "object", "required": ["photo"],
             "properties": {"photo": {"type": "string", "format": "binary",
                                      "description": "JPEG, PNG, WebP or HEIC; re-encoded without its metadata"}}}}}},
-        "responses": {"201": {"description": "Stored: re-encoded without metadata, approved",
+        "responses": {"201": {"description": "Taken and approved: checked from its header and kept; a job re-encodes "
+                                             "it without metadata within seconds (`state`: processing)",
                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StaffPhoto"}}}},
                       **_errors(400, 401, 403, 404, 413,
                                 e400="No `photo`, or a file that is not an image (`bad_parameter` or the photo's own "
@@ -145,7 +146,10 @@ SCHEMAS = {
         "merged_into": {"type": ["string", "null"]},
         "allowed": {"type": "array", "items": {"type": "string", "enum": STATUSES},
                     "description": "the statuses staff may move it to next"}}},
-    "StaffPhoto": {"type": "object", "required": ["url", "thumbnail", "kind", "moderation"], "properties": {
+    "StaffPhoto": {"type": "object", "required": ["url", "thumbnail", "kind", "moderation", "state"], "properties": {
         "url": {"type": "string"}, "thumbnail": {"type": "string"}, "kind": {"type": "string", "enum": ["resolution"]},
-        "moderation": {"type": "string", "enum": ["pending", "approved", "rejected"]}}},
+        "moderation": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+        "state": {"type": "string", "enum": ["processing", "ready", "broken"],
+                  "description": "processing: checked and kept; a job makes its clean JPEG within seconds, and its "
+                                 "URLs answer 503 `photo_processing` until then"}}},
 }

@@ -1,7 +1,9 @@
 """Serving report photos (never from a public media URL: each request is checked here, reports.photos.visible_to)
 and their moderation: the staff queue page and the JSON endpoint.
 
-A photo the requester may not see is a 404, as an unknown one is: a 403 would tell that it exists. Approved photos
+A photo the requester may not see is a 404, as an unknown one is: a 403 would tell that it exists. To those who may
+see it, a photo still being processed (reports/photos.py: the job makes its clean JPEG after the upload) is a 503
+`photo_processing` with Retry-After, and one that could not be read a 404: nothing of either is ever served. Approved photos
 are cacheable by anyone (Cache-Control: public); the others are `private, no-store`, so no shared cache keeps a photo
 that is still waiting, or was rejected."""
 
@@ -47,6 +49,10 @@ def _visible_photo(request, public_id) -> Photo:
 
 def _serve(request, public_id, field: str):
     photo = _visible_photo(request, public_id)
+    if photo.state == Photo.State.PROCESSING:  # nothing of it is served before the job made its clean JPEG
+        raise photos.PhotoProcessing(_("The photo is being processed; it will be shown in a few seconds."))
+    if photo.state != Photo.State.READY:
+        raise NotFound(_("This photo could not be read; it is not kept."))
     name = getattr(photo, field).name
     etag = f'"{photo.sha256[:32]}{"-t" if field == "thumbnail" else ""}"'
     public = photo.moderation == Photo.Moderation.APPROVED
@@ -90,7 +96,7 @@ def _moderator_view(view):
 @require_GET
 def _queue_page(request):
     """The photos waiting for moderation, oldest first, with their report's category, date and description."""
-    pending = (Photo.objects.filter(moderation=Photo.Moderation.PENDING)
+    pending = (Photo.objects.filter(moderation=Photo.Moderation.PENDING, state=Photo.State.READY)
                .select_related("report", "report__category").order_by("created_at", "id"))
     page = Paginator(pending, QUEUE_PAGE_SIZE).get_page(params.integer(request.GET, "page", default=1, min=1,
                                                                         max=100000))

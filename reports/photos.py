@@ -1,23 +1,29 @@
 """Photos of reports: checking an upload, reading its place, storing it clean, moderating it, and who may see it.
 
-An upload is judged by its content, never by its name or declared type: its size first (PhotoTooLarge, 413, before
-anything is read), then its first bytes (libmagic through python-magic: a PDF or an HTML page named photo.jpg is
-refused, naming what it is), then Pillow decodes it whole (a truncated or broken image is refused; so are
-decompression bombs, past Pillow's own pixel limit, and absurd shapes). JPEG, PNG, WebP and HEIC/HEIF (pillow-heif:
-iPhones) are taken.
+An upload is judged by its content, never by its name or declared type, in two steps. At the upload, only what is
+cheap and decides whether it is taken (well under a millisecond for a 12-megapixel phone photo): its size first
+(PhotoTooLarge, 413, before anything is read), then its first bytes (libmagic through python-magic: a PDF or an HTML
+page named photo.jpg is refused, naming what it is), then Pillow's header (opened lazily, with the one plugin the
+content names: decompression bombs past Pillow's own pixel limit and absurd shapes are refused) and the place in its
+EXIF (location_of, for the report form). JPEG, PNG, WebP and HEIC/HEIF (pillow-heif: iPhones) are taken. The upload
+is then kept as it came under reports/incoming/ (a place of the storage nothing serves) and its Photo row is
+`processing`.
 
-What is stored is a new JPEG made from the pixels alone: turned upright (EXIF orientation), CMYK, palette, 16-bit
-and transparent images made RGB (transparency on white), the longer side at most REPORTS_PHOTO_MAX_PIXELS, saved
-without any metadata (no EXIF, GPS, XMP, ICC profile or comment: the camera, the owner's name, the time and the place
-are gone), with a 400-pixel thumbnail, both through Django's default storage (STORAGE_BACKEND: the file system under
-MEDIA_ROOT, or S3). The place in the photo's EXIF is read before, by location_of, for the report form.
+The job reports.process_photo (reports/tasks.py, run by the procrastinate worker; `process`) then decodes it whole
+and stores a new JPEG made from the pixels alone: turned upright (EXIF orientation), CMYK, palette, 16-bit and
+transparent images made RGB (transparency on white), the longer side at most REPORTS_PHOTO_MAX_PIXELS, saved without
+any metadata (no EXIF, GPS, XMP, ICC profile or comment: the camera, the owner's name, the time and the place are
+gone), with a 400-pixel thumbnail, both through Django's default storage (STORAGE_BACKEND: the file system under
+MEDIA_ROOT, or S3); the photo is `ready` and the raw upload deleted. An upload whose pixels cannot be decoded (a
+truncated file) is `broken`, with the reason, never shown, and its raw upload deleted too. Nobody is served any of a
+photo before it is ready (reports/photo_views.py answers that it is being processed).
 
 A citizen's photo waits for moderation (staff with reports.moderate_photo); until approved only staff who handle the
 report, moderators and the report's followers (its reporter first) see it: reports/photo_views.py serves the files,
 there is no public media URL. The photo of the fix, added by staff who handle the report, is approved at once.
 
 Files are written before the Photo row; a failure while writing the row removes them, but a caller's transaction
-rolled back later leaves the files behind (harmless: nothing names them)."""
+rolled back later leaves the raw upload behind (harmless: nothing names it, and its job went with the transaction)."""
 
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ try:  # HEIC/HEIF (iPhones): pillow-heif registers itself as a Pillow plugin
 except ImportError:  # pragma: no cover - a requirement; without it HEIC is refused as unreadable
     pillow_heif = None
 
+PROCESS_TASK = "reports.process_photo"  # reports/tasks.py
 THUMBNAIL_PIXELS = 400
 JPEG_QUALITY = 85
 # The first bytes libmagic reads to tell the type (HEIC's ftyp box and every image signature are well within).
@@ -67,6 +74,14 @@ _LAT_REF, _LAT, _LON_REF, _LON = 1, 2, 3, 4
 class PhotoTooLarge(ApiError):
     status = 413
     code = "photo_too_large"
+
+
+class PhotoProcessing(ApiError):
+    """Asked for a photo that the job has not made yet (a few seconds after its upload): try again shortly."""
+
+    status = 503
+    code = "photo_processing"
+    headers = {"Retry-After": "5"}
 
 
 # --- checking -------------------------------------------------------------------------------------------------------
@@ -153,14 +168,20 @@ def _open(uploaded, fmt: str) -> Image.Image:
     return image
 
 
-def _decoded(uploaded) -> Image.Image:
-    """The upload checked (size, type, pixels, shape) and decoded whole: every pixel Pillow could read. A JPEG much
-    larger than what is kept may be decoded at a reduced scale (DRAFT_SHARE)."""
+def _checked(uploaded) -> Image.Image:
+    """The upload checked from its size, its first bytes and its header only (nothing decoded): the image opened
+    lazily, to be closed by the caller."""
     size = _size(uploaded)
     if size > settings.REPORTS_PHOTO_MAX_BYTES:
         raise PhotoTooLarge(_("The photo is %(size)s MB; at most %(max)s MB is taken.")
                             % {"size": _megabytes(size), "max": _megabytes(settings.REPORTS_PHOTO_MAX_BYTES)})
-    image = _open(uploaded, _sniff(uploaded))
+    return _open(uploaded, _sniff(uploaded))
+
+
+def _decoded(uploaded) -> Image.Image:
+    """The upload checked (size, type, pixels, shape) and decoded whole: every pixel Pillow could read. A JPEG much
+    larger than what is kept may be decoded at a reduced scale (DRAFT_SHARE)."""
+    image = _checked(uploaded)
     if image.format in ("JPEG", "MPO"):  # MPO: a JPEG with more frames (some cameras)
         scale = DRAFT_SHARE * settings.REPORTS_PHOTO_MAX_PIXELS / max(image.size)
         if scale < 1:
@@ -177,12 +198,16 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
 
 
-def check_upload(uploaded) -> None:
-    """Refuse what is not a photo we take, with a clear ApiError: too many bytes (PhotoTooLarge, 413, before reading
-    it), not an image by its content (400 naming what it is), an image type not taken, an image Pillow cannot
-    decode, a decompression bomb, an absurd shape (400)."""
-    _decoded(uploaded).close()
+def check_upload(uploaded) -> tuple[int, int]:
+    """Refuse what is not a photo we take, with a clear ApiError, from what can be told without decoding it: too
+    many bytes (PhotoTooLarge, 413, before reading it), not an image by its content (400 naming what it is), an
+    image type not taken, a header Pillow cannot read, a decompression bomb, an absurd shape (400). Its pixels are
+    decoded later, by the job (`process`): a photo that fails then is marked broken. Returns its (width, height)."""
+    image = _checked(uploaded)
+    size = image.size
+    image.close()
     uploaded.seek(0)
+    return size
 
 
 # --- the place in the photo -----------------------------------------------------------------------------------------
@@ -335,42 +360,106 @@ def _jpeg(image: Image.Image, **options) -> bytes:
     return out.getvalue()
 
 
-def add(report: Report, uploaded, *, kind: str = Photo.Kind.REPORT, by=None) -> Photo:
-    """Check `uploaded` and store it as a photo of `report` (see the module's description). At most
-    REPORTS_PHOTOS_MAX photos of each kind per report (400 beyond). `kind="resolution"`: the photo of the fix, by
-    staff who handle the report (`by`), approved at once; a citizen's photo waits for moderation. It checks the
-    upload itself (check_upload's refusals): calling check_upload first only decodes the photo twice."""
+def add(report: Report, uploaded, *, kind: str = Photo.Kind.REPORT, by=None, new_report: bool = False) -> Photo:
+    """Check `uploaded` cheaply (check_upload's refusals), keep it as it came under reports/incoming/ and record it
+    as a photo of `report` being processed; the job reports.process_photo, deferred in the caller's transaction
+    (rolled back with it), makes the clean JPEG (`process`). At most REPORTS_PHOTOS_MAX photos of each kind per
+    report (400 beyond; broken ones do not count). `kind="resolution"`: the photo of the fix, by staff who handle
+    the report (`by`), approved at once (still served only once processed); a citizen's photo waits for
+    moderation. `new_report`: the report was made in the caller's (still open) transaction, which counted its
+    photos itself: nobody else can add one, so neither the lock nor the counts are needed."""
+    from procrastinate.contrib.django import app
+
     from reports.service import may_handle
 
     if kind not in Photo.Kind.values:
         raise BadParameter(_("Unknown kind of photo: %(kind)s.") % {"kind": str(kind)[:20]})
     if kind == Photo.Kind.RESOLUTION and not may_handle(by, report):
         raise Forbidden(_("Only the staff of the report's department may add a photo of the fix."))
-    if Photo.objects.filter(report=report, kind=kind).count() >= settings.REPORTS_PHOTOS_MAX:
+    if not new_report and _counted(report, kind) >= settings.REPORTS_PHOTOS_MAX:
         raise _too_many()
-    image = _prepared(uploaded)
-    data = _jpeg(image)
-    thumb = _jpeg(_resized(image, THUMBNAIL_PIXELS), optimize=True)
+    width, height = check_upload(uploaded)
     now = timezone.now()
     approved = kind == Photo.Kind.RESOLUTION
-    photo = Photo(report=report, kind=kind, width=image.size[0], height=image.size[1], bytes=len(data),
-                  sha256=hashlib.sha256(data).hexdigest(), created_at=now,
+    photo = Photo(report=report, kind=kind, state=Photo.State.PROCESSING, width=width, height=height, created_at=now,
                   moderation=Photo.Moderation.APPROVED if approved else Photo.Moderation.PENDING,
                   moderated_by=by if approved else None, moderated_at=now if approved else None)
     try:
-        photo.image.save("photo.jpg", ContentFile(data), save=False)
-        photo.thumbnail.save("thumb.jpg", ContentFile(thumb), save=False)
-        with transaction.atomic():
-            Report.objects.select_for_update().filter(pk=report.pk).first()  # one photo of a report at a time
-            if Photo.objects.filter(report=report, kind=kind).count() >= settings.REPORTS_PHOTOS_MAX:
-                raise _too_many()
+        uploaded.seek(0)
+        # a large upload Django spooled to a temporary file is moved, not copied (FileSystemStorage)
+        photo.incoming.save(photo.public_id.hex, uploaded, save=False)
+        with transaction.atomic(savepoint=not new_report):  # a new report's photo fails with its report
+            if not new_report:
+                Report.objects.select_for_update().filter(pk=report.pk).first()  # one photo of a report at a time
+                if _counted(report, kind) >= settings.REPORTS_PHOTOS_MAX:
+                    raise _too_many()
             photo.save()
             Event.objects.create(report=report, at=now, kind="photo", note=f"{kind}:{photo.public_id}",
                                  actor=by if getattr(by, "is_authenticated", False) else None, public=False)
+            app.configure_task(PROCESS_TASK).defer(photo_id=photo.pk)  # by name: reports/tasks.py calls us
     except BaseException:
         _delete_files(photo)
         raise
     return photo
+
+
+def _counted(report: Report, kind: str) -> int:
+    return Photo.objects.filter(report=report, kind=kind).exclude(state=Photo.State.BROKEN).count()
+
+
+def process(photo_id: int) -> str:
+    """The job's work (reports.process_photo): decode the photo's raw upload whole, and store the clean JPEG and
+    its thumbnail (the photo is `ready`), or mark it `broken` with the reason when its pixels cannot be read;
+    either way its raw upload is deleted. A photo no longer processing (done by an earlier run, or its report
+    deleted) is left alone. Returns the photo's new state (or "gone"). Storage errors propagate: the job is
+    retried, the photo still processing."""
+    photo = Photo.objects.select_related("report").filter(pk=photo_id).first()
+    if photo is None or photo.state != Photo.State.PROCESSING:
+        return "gone" if photo is None else photo.state
+    try:
+        with default_storage.open(photo.incoming.name, "rb") as raw:
+            image = _prepared(raw)
+    except FileNotFoundError:
+        return _broken(photo, _("The uploaded file is missing."))
+    except ApiError as exc:  # decoding: a truncated or otherwise unreadable image
+        return _broken(photo, exc.message)
+    data = _jpeg(image)
+    thumb = _jpeg(_resized(image, THUMBNAIL_PIXELS), optimize=True)
+    image.close()
+    photo.image.save("photo.jpg", ContentFile(data), save=False)
+    photo.thumbnail.save("thumb.jpg", ContentFile(thumb), save=False)
+    try:
+        with transaction.atomic():
+            current = Photo.objects.select_for_update().filter(pk=photo.pk, state=Photo.State.PROCESSING).first()
+            if current is None:  # deleted meanwhile, or done by another run: what was written is not needed
+                raise _Gone()
+            Photo.objects.filter(pk=photo.pk).update(
+                state=Photo.State.READY, image=photo.image.name, thumbnail=photo.thumbnail.name, incoming="",
+                width=image.size[0], height=image.size[1], bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    except _Gone:
+        _delete_names(photo.image.name, photo.thumbnail.name)
+        return "gone"
+    except BaseException:
+        _delete_names(photo.image.name, photo.thumbnail.name)
+        raise
+    _delete_names(photo.incoming.name)
+    return Photo.State.READY
+
+
+class _Gone(Exception):
+    pass
+
+
+def _broken(photo: Photo, reason: str) -> str:
+    """The photo marked broken (never shown) with why, its raw upload deleted, a staff-only event on its report."""
+    with transaction.atomic():
+        changed = Photo.objects.filter(pk=photo.pk, state=Photo.State.PROCESSING).update(
+            state=Photo.State.BROKEN, refusal=reason[:300], incoming="")
+        if changed:
+            Event.objects.create(report_id=photo.report_id, at=timezone.now(), kind="photo", public=False,
+                                 note=f"broken:{photo.public_id}")
+    _delete_names(photo.incoming.name)
+    return Photo.State.BROKEN
 
 
 def _too_many() -> BadParameter:
@@ -378,10 +467,14 @@ def _too_many() -> BadParameter:
 
 
 def _delete_files(photo: Photo) -> None:
-    for field in (photo.image, photo.thumbnail):
-        if field.name:
+    _delete_names(photo.incoming.name, photo.image.name, photo.thumbnail.name)
+
+
+def _delete_names(*names: str) -> None:
+    for name in names:
+        if name:
             try:
-                default_storage.delete(field.name)
+                default_storage.delete(name)
             except OSError:  # pragma: no cover - best effort
                 pass
 

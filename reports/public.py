@@ -28,14 +28,16 @@ def photo_url(photo: Photo, thumb: bool = False) -> str:
 
 
 def public_photos(report: Report) -> list[dict]:
-    """The report's approved photos (a photo is public only once a moderator approved it). A list of reports may
-    prefetch_related("photos"): then no query per report, the same filter and order."""
+    """The report's approved photos (a photo is public only once a moderator approved it, and once processed: see
+    reports/photos.py). A list of reports may prefetch_related("photos"): then no query per report, the same filter
+    and order."""
     cached = getattr(report, "_prefetched_objects_cache", {}).get("photos")
     if cached is not None:
-        photos = sorted((p for p in cached if p.moderation == Photo.Moderation.APPROVED),
-                        key=lambda p: (p.created_at, p.id))
+        photos = sorted((p for p in cached if p.moderation == Photo.Moderation.APPROVED
+                         and p.state == Photo.State.READY), key=lambda p: (p.created_at, p.id))
     else:
-        photos = report.photos.filter(moderation=Photo.Moderation.APPROVED).order_by("created_at", "id")
+        photos = report.photos.filter(moderation=Photo.Moderation.APPROVED,
+                                      state=Photo.State.READY).order_by("created_at", "id")
     return [{"url": photo_url(p), "thumbnail": photo_url(p, thumb=True), "kind": p.kind, "width": p.width,
              "height": p.height} for p in photos]
 

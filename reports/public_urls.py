@@ -11,6 +11,7 @@ urlpatterns = [
     path("reports/stats/", views.stats_page, name="stats"),
     path("reports/stats.csv", views.stats_csv, name="stats_csv"),
     path("api/reports/stats", views.stats_json, name="api_stats"),
+    path("api/reports/heat", views.heat_json, name="api_heat"),
     # under /tiles/ (JSON errors at the edge); not /tiles/<layer>/… , the layers app's route for registered layers
     path("tiles/reports/clusters/<int:z>/<int:x>/<int:y>.pbf", views.cluster_tile, name="clusters"),
 ]

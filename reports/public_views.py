@@ -20,7 +20,7 @@ from layers.geojson import city_extent
 from layers.views import check_tile
 from parcels.models import District
 from reports.public import base_layers, map_center
-from reports import clusters, stats, workflow
+from reports import clusters, heat, stats, workflow
 from reports.layers import MIN_ZOOM, layer
 from reports.models import Category, Report
 
@@ -71,6 +71,8 @@ def map_page(request):
             "base": base_layers(),  # the city's own layers under the reports
             "pointsUrl": f"/tiles/{spec.name}/{{z}}/{{x}}/{{y}}.pbf",
             "clustersUrl": "/tiles/reports/clusters/{z}/{x}/{y}.pbf",
+            "heatUrl": "/api/reports/heat",
+            "heatUpTo": heat.HEAT_MAX_ZOOM,  # the heat map (or the clusters, by the switch) up to this zoom
             "version": tiles.layer_version(spec),
             "pointsFrom": max(MIN_ZOOM, 15),  # points from this zoom, clusters below
             "reportUrl": "/api/reports/CODE",
@@ -92,6 +94,26 @@ def cluster_tile(request, z, x, y):
     response = HttpResponse(answer.body, status=answer.status)
     for name, value in answer.headers:
         response[name] = value
+    return response
+
+
+@require_GET
+def heat_json(request):
+    """GET /api/reports/heat?zoom=&category=&status=&from=&to=: the reports per heat cell of the whole city at that
+    zoom (reports/heat.py), for the public map's heat layer; ETag / 304 by the reports layer's data version."""
+    zoom = params.integer(request.GET, "zoom", required=True, min=heat.MIN_ZOOM, max=heat.MAX_ZOOM)
+    categories = category_ids(request)
+    status = params.choice(request.GET, "status", STATUS_FILTERS)
+    start, end = period(request)
+    params.text(request.GET, "v", max_length=20)  # the map's cache-busting version: the answer does not depend on it
+    version, doc = heat.cached(layer(), zoom, categories=categories, status=status, start=start, end=end)
+    etag = clusters.etag(version, zoom, 0, 0, "heat|" + clusters.filter_key(categories, status, start, end))
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        response = json_response({**doc, "version": version})
+    response["ETag"] = etag
+    response["Cache-Control"] = "public, max-age=0, must-revalidate"
     return response
 
 

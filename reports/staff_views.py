@@ -224,7 +224,8 @@ def _timeline(report: Report) -> list[dict]:
 def _photos(report: Report) -> list[dict]:
     return [{"url": public.photo_url(p), "thumbnail": public.photo_url(p, thumb=True), "kind": p.kind,
              "kind_label": p.get_kind_display(), "moderation": p.moderation,
-             "moderation_label": p.get_moderation_display(), "created_at": p.created_at}
+             "moderation_label": p.get_moderation_display(), "created_at": p.created_at, "state": p.state,
+             "refusal": p.refusal}
             for p in Photo.objects.filter(report=report).order_by("created_at", "id")]
 
 
@@ -371,5 +372,5 @@ def resolution_photo(request, code):
         raise BadParameter(_("Attach the photo (the field 'photo')."))
     photo = photos.add(report, uploaded, kind=Photo.Kind.RESOLUTION, by=request.user)
     return json_response({"url": public.photo_url(photo), "thumbnail": public.photo_url(photo, thumb=True),
-                          "kind": photo.kind, "moderation": photo.moderation}, status=201)
+                          "kind": photo.kind, "moderation": photo.moderation, "state": photo.state}, status=201)
 

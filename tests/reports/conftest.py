@@ -45,3 +45,26 @@ def forget_committed_categories() -> None:
     for model in (Routing, Category, Department):
         model.objects.all().delete()
         model.history.all().delete()
+
+
+def run_photo_jobs() -> dict[int, str]:
+    """Run the photo jobs that were deferred (the `reports.process_photo` rows procrastinate queued, read from its
+    table in this test's transaction) here, as the worker would, and take them off the queue: {photo id: state}."""
+    import json
+
+    from django.db import connection
+
+    from reports.tasks import process_photo
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, args::text, queue_name FROM procrastinate_jobs "
+                       "WHERE task_name = 'reports.process_photo' AND status = 'todo' ORDER BY id")
+        queued = cursor.fetchall()
+    done = {}
+    for job_id, text, queue in queued:
+        assert queue == "reports"  # the worker (all queues by default) takes it
+        args = json.loads(text)
+        done[args["photo_id"]] = process_photo(**args)
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job_id])
+    return done

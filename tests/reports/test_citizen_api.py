@@ -15,6 +15,7 @@ from django.test import Client
 from notices.models import Message
 from reports import codes, service, workflow
 from reports.models import Follower, Photo, Report
+from tests.reports.conftest import run_photo_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +194,13 @@ def test_a_report_with_a_photo_keeps_it_for_moderation(citizen_client, spot):
     assert photo.moderation == Photo.Moderation.PENDING
     assert body["photos"] == []  # not public before moderation
     mine = citizen_client.get(f"/api/reports/{body['tracking_code']}").json()
-    assert [p["url"] for p in mine["pending_photos"]] == [f"/reports/photos/{photo.public_id}.jpg"]
+    assert [(p["url"], p["state"]) for p in mine["pending_photos"]] == [
+        (f"/reports/photos/{photo.public_id}.jpg", "processing")]
+    assert citizen_client.get(mine["pending_photos"][0]["url"]).status_code == 503  # not made yet
+    assert run_photo_jobs() == {photo.pk: "ready"}
+    mine = citizen_client.get(f"/api/reports/{body['tracking_code']}").json()
+    assert [p["state"] for p in mine["pending_photos"]] == ["ready"]
+    assert citizen_client.get(mine["pending_photos"][0]["url"]).status_code == 200
     anyone = Client().get(f"/api/reports/{body['tracking_code']}").json()
     assert anyone["pending_photos"] == [] and anyone["photos"] == []
 

@@ -521,12 +521,13 @@ def test_media_url_is_the_first_approved_photo(en_client, categories, spot):
     (report,) = _reports_at(categories, spot, [1])
     now = timezone.now()
 
-    def photo(moderation, minutes):
+    def photo(moderation, minutes, state=Photo.State.READY):
         return Photo.objects.create(report=report, image="x.jpg", thumbnail="x-thumb.jpg", width=10, height=10,
-                                    bytes=100, sha256="0" * 64, moderation=moderation,
+                                    bytes=100, sha256="0" * 64, moderation=moderation, state=state,
                                     created_at=now - dt.timedelta(minutes=minutes))
 
     photo(Photo.Moderation.PENDING, 30)  # the oldest, but not public yet
+    photo(Photo.Moderation.APPROVED, 25, Photo.State.PROCESSING)  # approved (a fix's photo), but not made yet
     assert en_client.get(f"{BASE}/requests.json").json()[0]["media_url"] is None
     first = photo(Photo.Moderation.APPROVED, 20)
     photo(Photo.Moderation.APPROVED, 10)

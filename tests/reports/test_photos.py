@@ -21,6 +21,7 @@ from reports import photos, service
 from reports.models import Photo
 from reports.service import Reporter
 from tests.conftest import make_user
+from tests.reports.conftest import run_photo_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +65,15 @@ def _halves(size, top, bottom, mode="RGB"):
 
 def _upload(data: bytes, name="photo.jpg", content_type="image/jpeg"):
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def added(report, uploaded, **kwargs) -> Photo:
+    """A photo added (checked from its header, kept raw, processing) and then made by its job, run here."""
+    photo = photos.add(report, uploaded, **kwargs)
+    assert photo.state == Photo.State.PROCESSING and not photo.image and photo.incoming
+    assert run_photo_jobs() == {photo.pk: Photo.State.READY}
+    photo.refresh_from_db()
+    return photo
 
 
 def camera_jpeg(*, orientation=6, lat=LAT, lon=LON, lat_ref="N", lon_ref="E", size=(600, 400), icc=True) -> bytes:
@@ -159,7 +169,7 @@ def test_location_with_a_zero_denominator_is_none():
 def test_a_phone_photo_is_stored_upright_without_any_metadata(report):
     original = camera_jpeg()
     assert b"Jane Citizen" in original and b"Exif" in original  # the test file does carry them
-    photo = photos.add(report, _upload(original))
+    photo = added(report, _upload(original))
     data = stored(photo)
     assert_clean(data)
     assert_clean(stored(photo, "thumbnail"))
@@ -175,18 +185,18 @@ def test_a_phone_photo_is_stored_upright_without_any_metadata(report):
 
 def test_an_upright_photo_without_a_profile_loses_its_metadata_too(report):
     """Nothing turned or converted: the decoded image itself is saved, and still nothing of its metadata."""
-    photo = photos.add(report, _upload(camera_jpeg(orientation=1, icc=False)))
+    photo = added(report, _upload(camera_jpeg(orientation=1, icc=False)))
     assert_clean(stored(photo))
     assert (photo.width, photo.height) == (600, 400)
 
 
 def test_a_large_photo_is_resized_to_the_limit(report, settings):
     settings.REPORTS_PHOTO_MAX_PIXELS = 1000
-    photo = photos.add(report, _upload(jpeg(size=(3000, 1500))))
+    photo = added(report, _upload(jpeg(size=(3000, 1500))))
     assert (photo.width, photo.height) == (1000, 500)
     assert Image.open(io.BytesIO(stored(photo))).size == (1000, 500)
     # a JPEG whose half is within 90 % of the limit is decoded straight at half size (libjpeg's DCT scaling)
-    photo = photos.add(report, _upload(jpeg(size=(1980, 990))))
+    photo = added(report, _upload(jpeg(size=(1980, 990))))
     assert (photo.width, photo.height) == (990, 495)
 
 
@@ -197,7 +207,7 @@ def test_a_transparent_png_is_laid_on_white(report):
     image.paste(Image.new("RGBA", (150, 200), (0, 160, 0, 255)), (150, 0))
     out = io.BytesIO()
     image.save(out, "PNG")
-    photo = photos.add(report, _upload(out.getvalue(), "photo.png", "image/png"))
+    photo = added(report, _upload(out.getvalue(), "photo.png", "image/png"))
     result = Image.open(io.BytesIO(stored(photo)))
     assert result.mode == "RGB"
     assert min(result.getpixel((40, 100))) > 240  # transparent: white, not black
@@ -209,7 +219,7 @@ def test_a_cmyk_jpeg_becomes_rgb(report):
     out = io.BytesIO()
     Image.new("CMYK", (300, 200), (0, 255, 255, 0)).save(out, "JPEG")  # red in print colours
     assert Image.open(io.BytesIO(out.getvalue())).mode == "CMYK"
-    photo = photos.add(report, _upload(out.getvalue()))
+    photo = added(report, _upload(out.getvalue()))
     result = Image.open(io.BytesIO(stored(photo)))
     assert result.mode == "RGB"
     r, g, b = result.getpixel((150, 100))
@@ -226,7 +236,7 @@ def test_a_heic_photo_is_taken(report):
     heif.save(out, quality=90, exif=exif.tobytes())
     data = out.getvalue()
     assert data[4:12] in (b"ftypheic", b"ftypmif1", b"ftypheix") and b"Jane Citizen" in data  # a real HEIF file
-    photo = photos.add(report, _upload(data, "IMG_0001.HEIC", "image/heic"))
+    photo = added(report, _upload(data, "IMG_0001.HEIC", "image/heic"))
     assert_clean(stored(photo))
     result = Image.open(io.BytesIO(stored(photo)))
     assert result.size == (240, 320)  # upright: turned once (pillow-heif turns it; it is not turned again)
@@ -241,7 +251,7 @@ def test_a_sixteen_bit_png_keeps_its_greys(report):
     Image.fromarray(pixels).save(out, "PNG")
     data = out.getvalue()
     assert data[24] == 16  # the IHDR's bit depth: a real 16-bit PNG
-    photo = photos.add(report, _upload(data, "scan.png", "image/png"))
+    photo = added(report, _upload(data, "scan.png", "image/png"))
     result = Image.open(io.BytesIO(stored(photo))).convert("L")
     assert result.getpixel((50, 100)) > 245
     assert 110 < result.getpixel((250, 100)) < 145  # scaled, not clipped to white
@@ -250,7 +260,7 @@ def test_a_sixteen_bit_png_keeps_its_greys(report):
 def test_webp_is_taken(report):
     out = io.BytesIO()
     Image.new("RGB", (200, 100), (10, 200, 10)).save(out, "WEBP")
-    photo = photos.add(report, _upload(out.getvalue(), "x.webp", "image/webp"))
+    photo = added(report, _upload(out.getvalue(), "x.webp", "image/webp"))
     assert (photo.width, photo.height) == (200, 100)
 
 
@@ -282,11 +292,71 @@ def test_an_html_page_and_a_gif_are_refused(english):
     assert error.status == 400 and "GIF" in error.message and "not taken" in error.message
 
 
-def test_a_broken_jpeg_is_refused(english):
+def test_a_broken_jpeg_is_marked_broken_by_its_job_and_never_shown(report, reporter, role_users, english, media,
+                                                                   monkeypatch):
+    """A JPEG cut short has a good header: it is taken at the upload (nothing decoded there), and the job, which
+    decodes it whole, marks it broken with the reason, deletes the raw upload and nobody is ever served it."""
     data = jpeg(size=(800, 600))
-    error = _refusal(_upload(data[: len(data) // 3]))  # JPEG by its first bytes, but cut short
-    assert error.status == 400 and "cannot be read" in error.message
     assert _refusal(_upload(b"")).status == 400
+    with monkeypatch.context() as patch:  # the upload's checks decode no pixel
+        patch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded at the upload"))
+        patch.setattr(__import__("PIL.ImageFile").ImageFile.ImageFile, "load",
+                      lambda self: pytest.fail("decoded at the upload"))
+        assert photos.check_upload(_upload(data[: len(data) // 3])) == (800, 600)
+        photo = photos.add(report, _upload(data[: len(data) // 3]))  # JPEG by its first bytes, but cut short
+    raw = media / photo.incoming.name
+    assert raw.is_file() and "incoming" in photo.incoming.name
+    assert run_photo_jobs() == {photo.pk: Photo.State.BROKEN}
+    photo.refresh_from_db()
+    assert photo.state == Photo.State.BROKEN and "cannot be read" in photo.refusal
+    assert not raw.exists() and not photo.incoming and not photo.image and not photo.thumbnail
+    assert not [p for p in media.rglob("*") if p.is_file()]
+    for client in (_citizen_client(reporter.phone, "reporter-user"), _staff_client(role_users["admin"])):
+        for url in _urls(photo):
+            assert client.get(url).status_code == 404
+    assert photos.add(report, _upload(jpeg())).state == Photo.State.PROCESSING  # a broken one does not count
+    photos.add(report, _upload(jpeg()))
+    photos.add(report, _upload(jpeg()))
+
+
+def test_a_photo_is_served_to_nobody_before_its_job_made_it(report, reporter, role_users, client, media):
+    """The raw upload is kept as it came under reports/incoming/, never served: the photo's URLs answer 503
+    photo_processing to those who may see it (404 to the others) until the job made the clean JPEG; the photo of
+    the fix, approved at once, is not public before either."""
+    original = camera_jpeg()
+    photo = photos.add(report, _upload(original))
+    staff = role_users["admin"]
+    fix = photos.add(report, _upload(jpeg()), kind=Photo.Kind.RESOLUTION, by=staff)
+    raw = media / photo.incoming.name
+    assert raw.read_bytes() == original  # as it came, metadata and all: so never served
+    assert photo.incoming.name.startswith("reports/incoming/")
+    for user_client in (_citizen_client(reporter.phone, "reporter-user"), _staff_client(staff)):
+        response = user_client.get(_urls(photo)[0])
+        assert response.status_code == 503 and response["Retry-After"] == "5"
+        assert b"being processed" in response.content
+        assert user_client.get(_urls(fix)[1]).status_code == 503
+    assert client.get(_urls(photo)[0]).status_code == 404 and client.get(_urls(fix)[0]).status_code == 503
+    from reports.public import public_photos
+
+    assert public_photos(report) == []  # the fix's photo is approved, but not processed yet
+    assert not Photo.objects.filter(state=Photo.State.READY).exists()
+    assert run_photo_jobs() == {photo.pk: Photo.State.READY, fix.pk: Photo.State.READY}
+    assert not raw.exists()
+    photo.refresh_from_db()
+    assert not photo.incoming and photo.sha256
+    assert [p["url"] for p in public_photos(report)] == [_urls(fix)[0]]
+    fix.refresh_from_db()
+    response = client.get(_urls(fix)[0])
+    assert response.status_code == 200 and b"".join(response.streaming_content) == stored(fix)
+    assert run_photo_jobs() == {}  # nothing left; a job run again leaves a processed photo alone
+    assert photos.process(photo.pk) == Photo.State.READY
+
+
+def test_the_job_of_a_photo_gone_does_nothing(report, media):
+    photo = photos.add(report, _upload(jpeg()))
+    report.delete()
+    assert run_photo_jobs() == {photo.pk: "gone"}
+    assert not [p for p in media.rglob("*.jpg")]
 
 
 class CountingFile(io.FileIO):
@@ -343,7 +413,7 @@ def test_absurd_dimensions_are_refused(english):
 def test_a_fourth_photo_is_refused(report, settings, english, media):
     assert settings.REPORTS_PHOTOS_MAX == 3
     for colour in ("red", "green", "blue"):
-        photos.add(report, _upload(jpeg(colour=colour)))
+        added(report, _upload(jpeg(colour=colour)))
     files = sorted(p for p in media.rglob("*") if p.is_file())
     with pytest.raises(ApiError) as caught:
         photos.add(report, _upload(jpeg()))
@@ -351,7 +421,7 @@ def test_a_fourth_photo_is_refused(report, settings, english, media):
     assert Photo.objects.filter(report=report).count() == 3
     assert sorted(p for p in media.rglob("*") if p.is_file()) == files  # no stray file either
     staff = make_user("handler", "admin", is_staff=True)
-    fix = photos.add(report, _upload(jpeg()), kind=Photo.Kind.RESOLUTION, by=staff)  # the fix's photo: its own count
+    fix = added(report, _upload(jpeg()), kind=Photo.Kind.RESOLUTION, by=staff)  # the fix's photo: its own count
     assert fix.moderation == Photo.Moderation.APPROVED and fix.moderated_by == staff
 
 
@@ -404,7 +474,7 @@ def _urls(photo):
 
 
 def test_a_pending_photo_is_seen_only_by_its_reporter_and_staff(report, reporter, role_users, client):
-    photo = photos.add(report, _upload(camera_jpeg()))
+    photo = added(report, _upload(camera_jpeg()))
     image_url, thumb_url = _urls(photo)
     for url in (image_url, thumb_url):
         assert client.get(url).status_code == 404  # not 403: it does not say the photo exists
@@ -431,8 +501,8 @@ def test_a_pending_photo_is_seen_only_by_its_reporter_and_staff(report, reporter
 
 
 def test_an_approved_photo_is_public_and_a_rejected_one_never(report, reporter, role_users, client):
-    first = photos.add(report, _upload(jpeg(colour="red")))
-    second = photos.add(report, _upload(jpeg(colour="blue")))
+    first = added(report, _upload(jpeg(colour="red")))
+    second = added(report, _upload(jpeg(colour="blue")))
     moderator = role_users["admin"]
     photos.moderate(first, True, moderator)
     photos.moderate(second, False, moderator)
@@ -450,7 +520,7 @@ def test_an_approved_photo_is_public_and_a_rejected_one_never(report, reporter, 
 
 
 def test_moderating_needs_the_permission(report, role_users, english):
-    photo = photos.add(report, _upload(jpeg()))
+    photo = added(report, _upload(jpeg()))
     for user in (role_users["engineer"], role_users["citizen"]):
         with pytest.raises(ApiError) as caught:
             photos.moderate(photo, True, user)
@@ -465,8 +535,8 @@ QUEUE = "/reports/staff/moderation/"
 
 
 def test_the_moderation_page_lists_pending_photos_and_decides(report, role_users, client):
-    photo = photos.add(report, _upload(jpeg()))
-    done = photos.add(report, _upload(jpeg(colour="blue")))
+    photo = added(report, _upload(jpeg()))
+    done = added(report, _upload(jpeg(colour="blue")))
     photos.moderate(done, True, role_users["admin"])
     response = client.get(QUEUE)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
@@ -498,7 +568,7 @@ def test_the_moderation_page_lists_pending_photos_and_decides(report, role_users
 
 
 def test_the_persian_page_is_right_to_left(report, role_users):
-    photos.add(report, _upload(jpeg()))
+    added(report, _upload(jpeg()))
     client = Client()
     client.force_login(role_users["admin"])
     html = client.get(QUEUE).content.decode()
@@ -510,7 +580,7 @@ def _api(photo):
 
 
 def test_the_moderation_api(report, role_users, client):
-    photo = photos.add(report, _upload(jpeg()))
+    photo = added(report, _upload(jpeg()))
     body = {"approve": True}
     response = client.post(_api(photo), body, content_type="application/json")
     assert response.status_code == 401 and response.json()["error"] == "signin_needed"
@@ -582,8 +652,11 @@ def test_backups_take_the_stored_photos(report, media):
 
     from portal.backup import referenced_files
 
-    photo = photos.add(report, _upload(jpeg()))
+    photo = added(report, _upload(jpeg()))
     connection.ensure_connection()
     paths = referenced_files(connection.connection)  # in this test's transaction: the new row is seen
     for name in (photo.image.name, photo.thumbnail.name):
         assert str(media / name) in paths and (media / name).is_file()
+    waiting = photos.add(report, _upload(jpeg()))  # the raw upload of a photo not processed yet too
+    paths = referenced_files(connection.connection)
+    assert str(media / waiting.incoming.name) in paths and (media / waiting.incoming.name).is_file()

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 
 import jdatetime
 import pytest
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.utils import timezone
@@ -98,6 +99,12 @@ def _count_in_tile(z, x, y, **where) -> int:
     if "open" in where:
         sql += " AND r.status = ANY(%s)" if where["open"] else " AND NOT r.status = ANY(%s)"
         args.append(sorted(workflow.OPEN))
+    if where.get("start"):  # local days, `end` included
+        sql += " AND (r.created_at AT TIME ZONE %s)::date >= %s"
+        args += [settings.TIME_ZONE, where["start"]]
+    if where.get("end"):
+        sql += " AND (r.created_at AT TIME ZONE %s)::date <= %s"
+        args += [settings.TIME_ZONE, where["end"]]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return cursor.fetchone()[0]
@@ -274,6 +281,97 @@ def test_cluster_dominant_category_and_filters(city_reports, client):
     assert same.content == client.get(url, {"from": start.isoformat(), "to": end.isoformat()}).content
 
 
+@pytest.mark.parametrize("z", [8, 11, 13])
+def test_cluster_counts_with_a_period_equal_the_reports_in_the_tile(city_reports, client, z):
+    """A period's whole months are read from reports_cluster_month, its partial months report by report: the
+    counts are exactly those of the reports made in the period (local days), whatever the period."""
+    from reports import clusters
+
+    reports = city_reports["reports"]
+    tz = timezone.get_default_timezone()
+    days = [r.created_at.astimezone(tz).date() for r in reports]
+    periods = [(days[2], days[10]), (days[3] + dt.timedelta(days=1), None), (None, days[6]),
+               (days[4] - dt.timedelta(days=2), days[4] + dt.timedelta(days=2)),  # within a month or two
+               (days[1].replace(day=1), days[9].replace(day=28))]
+    used_months = False
+    for start, end in periods:
+        query = {k: v.isoformat() for k, v in (("from", start), ("to", end)) if v}
+        total = 0
+        for x, y in {_tile_of(r.public_geom, z) for r in reports}:
+            params = clusters.cluster_params(z, x, y, start=start, end=end)
+            used_months |= params["months"]
+            cells = decode(client.get(f"/tiles/reports/clusters/{z}/{x}/{y}.pbf", query).content).get("clusters", [])
+            count = sum(c["properties"]["count"] for c in cells)
+            assert count == _count_in_tile(z, x, y, start=start, end=end), (start, end, x, y)
+            total += count
+        made = [r.created_at.astimezone(tz).date() for r in reports + [city_reports["home"]]]
+        expected = sum(1 for day in made if (start is None or start <= day) and (end is None or day <= end))
+        assert total == expected > 0, (start, end)
+    assert used_months  # the months' sums were read (the counts above are checked through them)
+
+
+def _months():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT month, gx, gy, category_id, open, n, round(sx::numeric, 3), round(sy::numeric, 3) "
+                       "FROM reports_cluster_month WHERE n > 0 ORDER BY 1, 2, 3, 4, 5")
+        return cursor.fetchall()
+
+
+def _months_counted():
+    """An independent count of reports_cluster_month: the visible reports per UTC month, 100 m square, category,
+    open."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (date_trunc('month', created_at AT TIME ZONE 'UTC'))::date, "
+                       "floor(ST_X(public_geom) / 100)::int, floor(ST_Y(public_geom) / 100)::int, category_id, "
+                       "status = ANY(%s), count(*)::int, round(sum(ST_X(public_geom))::numeric, 3), "
+                       "round(sum(ST_Y(public_geom))::numeric, 3) "
+                       "FROM reports_report WHERE status <> 'merged' GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+                       [sorted(workflow.OPEN)])
+        return cursor.fetchall()
+
+
+def test_the_heat_map_counts_every_visible_report_once(city_reports, client):
+    """/api/reports/heat: the whole city's reports per heat cell, from the squares' sums (and a period's months):
+    the counts add up to the reports that pass the filters, each cell's place is among its reports."""
+    from reports import heat
+
+    visible = city_reports["reports"] + [city_reports["home"]]
+    tz = timezone.get_default_timezone()
+    for zoom in (8, 12, 14):
+        doc = client.get("/api/reports/heat", {"zoom": zoom}).json()
+        assert doc["total"] == sum(p[2] for p in doc["points"]) == len(visible)
+        assert doc["max"] == max(p[2] for p in doc["points"])
+        assert doc["cell_metres"] == heat.squares_per_cell(zoom, doc["points"][0][0]) * 100  # about 8 px wide
+        assert_nothing_personal(client.get("/api/reports/heat", {"zoom": zoom}).content, city_reports)
+    # at z14 the cells are 100 m squares: each report's place is within a cell's reach of a heat point
+    doc = client.get("/api/reports/heat", {"zoom": 14}).json()
+    for report in visible:
+        place = report.public_geom.transform(4326, clone=True)
+        near = min(abs(p[0] - place.y) + abs(p[1] - place.x) for p in doc["points"])
+        assert near < 0.003, report.tracking_code  # degrees: a few hundred metres at most
+    pothole = city_reports["reports"][0].category
+    only = client.get("/api/reports/heat", {"zoom": 12, "category": pothole.code, "status": "open"}).json()
+    assert only["total"] == sum(1 for r in visible if r.category_id == pothole.pk and r.is_open)
+    days = [r.created_at.astimezone(tz).date() for r in city_reports["reports"]]
+    for start, end in ((days[2], days[10]), (days[5], None), (None, days[3]), (days[4], days[4])):
+        query = {"zoom": 12, **{k: v.isoformat() for k, v in (("from", start), ("to", end)) if v}}
+        made = [r.created_at.astimezone(tz).date() for r in visible]
+        expected = sum(1 for day in made if (start is None or start <= day) and (end is None or day <= end))
+        assert client.get("/api/reports/heat", query).json()["total"] == expected > 0, query
+    answer = client.get("/api/reports/heat", {"zoom": 12})
+    assert client.get("/api/reports/heat", {"zoom": 12}, HTTP_IF_NONE_MATCH=answer["ETag"]).status_code == 304
+    service.change_status(city_reports["reports"][2], workflow.MERGED, by=city_reports["admin"],
+                          into=city_reports["reports"][0]) if city_reports["reports"][2].is_open else \
+        Report.objects.filter(pk=city_reports["reports"][2].pk).update(status=workflow.MERGED,
+                                                                      merged_into=city_reports["reports"][0])
+    changed = client.get("/api/reports/heat", {"zoom": 12}, HTTP_IF_NONE_MATCH=answer["ETag"])
+    assert changed.status_code == 200 and changed.json()["total"] == len(visible) - 1  # a new version, recounted
+    for bad in ({}, {"zoom": 2}, {"zoom": 15}, {"zoom": 12, "category": "no-such"}, {"zoom": 12, "from": "2024-02-30"},
+                {"zoom": 12, "from": "2024-05-01", "to": "2024-04-01"}):
+        answer = client.get("/api/reports/heat", bad)
+        assert answer.status_code == 400 and answer.json()["error"] == "bad_parameter", bad
+
+
 def test_cluster_tiles_are_cached_by_version_and_revalidated(city_reports, client):
     report = city_reports["reports"][3]
     x, y = _tile_of(report.public_geom, 10)
@@ -320,6 +418,8 @@ def test_cluster_squares_follow_every_change_of_the_reports(city_reports, client
 
     first = _squares()
     assert first == _squares_counted() and sum(row[4] for row in first) == len(city_reports["reports"]) + 1
+    first_months = _months()
+    assert first_months == _months_counted() and sum(row[5] for row in first_months) == sum(row[4] for row in first)
     reports = city_reports["reports"]
     service.change_status(reports[5], workflow.RESOLVED, by=city_reports["admin"]) if reports[5].is_open else None
     Report.objects.filter(pk=reports[4].pk).update(category=reports[1].category)
@@ -329,7 +429,9 @@ def test_cluster_squares_follow_every_change_of_the_reports(city_reports, client
     Report.objects.filter(pk=reports[3].pk).update(status=workflow.MERGED, merged_into=reports[0])
     Report.objects.filter(pk=reports[8].pk).delete()
     Report.objects.filter(pk=reports[9].pk).update(voices=7)  # no counted column: nothing to do
+    Report.objects.filter(pk=reports[10].pk).update(created_at=reports[10].created_at - dt.timedelta(days=45))
     assert _squares() == _squares_counted() != first
+    assert _months() == _months_counted() != first_months
     # the tiles at low zoom do read the table (the counts above are only checked through it when they do)
     x, y = _tile_of(reports[0].public_geom, 11)
     assert clusters.cluster_params(11, x, y)["cells"]

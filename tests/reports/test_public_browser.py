@@ -53,6 +53,18 @@ def _lonlat(report):
     return wgs.y, wgs.x
 
 
+# The heat layer's canvas has coloured (non-transparent) pixels around the map's centre.
+HEAT_DRAWN = """() => {
+  const c = document.querySelector('canvas.leaflet-heatmap-layer');
+  if (!c || !c.width) return false;
+  const m = document.getElementById('map').getBoundingClientRect(), r = c.getBoundingClientRect();
+  const x = Math.round(m.left + m.width / 2 - r.left), y = Math.round(m.top + m.height / 2 - r.top);
+  const d = c.getContext('2d').getImageData(x - 10, y - 10, 21, 21).data;
+  for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true;
+  return false;
+}"""
+
+
 def _page(browser, portal_url, path, errors):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     context.add_cookies([{"name": "django_language", "value": "en", "url": portal_url}])
@@ -73,10 +85,26 @@ def test_public_map_points_clusters_and_popup(browser, portal_url, committed_rep
             "pothole" in pg.inner_text('[data-testid="legend"]').lower()
         assert pg.get_attribute('[data-testid="report-problem"]', "href") == "/reports/new/"
         lat, lon = _lonlat(committed_reports[0])
-        # low zoom: circles per cell, no single points
+        # lowest zooms: the heat map (a canvas coloured where the reports are), or the clusters by the switch
         pg.evaluate(f"() => window.reportsMap.setView([{lat}, {lon}], 12, {{animate: false}})")
+        pg.wait_for_function("() => document.getElementById('map').dataset.heat", timeout=20000)
+        assert pg.get_attribute("#map", "data-mode") == "heat"
+        assert int(pg.get_attribute("#map", "data-heat")) >= len(committed_reports)  # counted from the squares
+        assert pg.is_visible('[data-testid="layer-switch"]') and pg.is_checked('[data-testid="switch-heat"]')
+        pg.wait_for_function(HEAT_DRAWN, timeout=20000)  # coloured pixels at the report's place (the map's centre)
+        assert pg.locator("path.report-cluster").count() == 0 and pg.locator("path.report-point").count() == 0
+        pg.check('[data-testid="switch-clusters"]')
         pg.wait_for_selector("path.report-cluster", timeout=20000)
         assert pg.get_attribute("#map", "data-mode") == "clusters"
+        assert pg.locator("canvas.leaflet-heatmap-layer").count() == 0
+        pg.check('[data-testid="switch-heat"]')
+        pg.wait_for_function(HEAT_DRAWN, timeout=20000)
+        # above the heat's zooms: circles per cell, no single points, no switch
+        pg.evaluate(f"() => window.reportsMap.setView([{lat}, {lon}], 14, {{animate: false}})")
+        pg.wait_for_selector("path.report-cluster", timeout=20000)
+        assert pg.get_attribute("#map", "data-mode") == "clusters"
+        assert not pg.is_visible('[data-testid="layer-switch"]')
+        assert pg.locator("canvas.leaflet-heatmap-layer").count() == 0
         assert pg.locator("path.report-point").count() == 0
         # high zoom: one point per report, coloured by category
         pg.evaluate(f"() => window.reportsMap.setView([{lat}, {lon}], 17, {{animate: false}})")

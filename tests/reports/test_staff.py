@@ -16,6 +16,7 @@ from parcels.models import PersonalDataAccess
 from reports import service, staff_views, workflow
 from reports.models import Event, Follower, Photo, Report
 from tests.conftest import make_user
+from tests.reports.conftest import run_photo_jobs
 from tests.test_privacy_recording import PHONE, _walk
 from tests.test_privacy_recording import owned  # noqa: F401  (a fixture)
 
@@ -355,14 +356,22 @@ def test_resolution_photo(client, categories, spot, staff, settings, tmp_path):
     assert answer.status_code == 201, answer.content
     photo = Photo.objects.get(report=report)
     assert (photo.kind, photo.moderation, photo.moderated_by) == ("resolution", "approved", staff["roads"])
-    assert answer.json()["url"].endswith(f"{photo.public_id}.jpg")
+    assert answer.json()["url"].endswith(f"{photo.public_id}.jpg") and answer.json()["state"] == "processing"
     from reports import photos
 
     pending = photos.add(report, _jpeg(), kind="report")  # a citizen's photo waits for moderation
-    page = client.get(f"/reports/staff/{report.tracking_code}/").content.decode()
+    staff_page = f"/reports/staff/{report.tracking_code}/"
+    page = client.get(staff_page).content.decode()
+    assert page.count('data-testid="photo-processing"') == 2 and "-thumb.jpg" not in page  # nothing served yet
+    assert client.get(answer.json()["thumbnail"]).status_code == 503
+    assert run_photo_jobs() == {photo.pk: "ready", pending.pk: "ready"}
+    page = client.get(staff_page).content.decode()
     assert pending.moderation == "pending"
     for shown in (photo, pending):  # staff see every photo, pending ones too
         assert f"{shown.public_id}-thumb.jpg" in page
+    assert client.get(answer.json()["thumbnail"]).status_code == 200
+    photo.refresh_from_db()
+    assert (photo.width, photo.height, photo.state) == (640, 480, "ready")
     service.change_status(report, workflow.REJECTED, by=staff["roads"], note="no")
     assert client.post(url, {"photo": _jpeg()}).status_code == 409
 

@@ -6,7 +6,11 @@ opens it, accepts it and resolves it with a note and a photo of the fix; the rep
 The browser test has no django_db mark: what it makes must be committed for the server's connections to see it; it deletes it
 afterwards (and the categories and departments too when it loaded them)."""
 
+import contextlib
 import datetime as dt
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -47,6 +51,10 @@ def _cleanup(loaded_categories: bool):
     for photo in Photo.objects.filter(report__reporter_phone=PHONE).select_related("report"):
         photo.image.delete(save=False)  # the served portal stored its files
         photo.thumbnail.delete(save=False)
+        photo.incoming.delete(save=False)
+        with connection.cursor() as cursor:  # its job, if the test did not run it
+            cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'reports.process_photo' AND "
+                           "(args->>'photo_id')::bigint = %s", [photo.pk])
         folder = Path(settings.MEDIA_ROOT) / "reports" / str(photo.report.public_id)
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
@@ -87,6 +95,25 @@ def pothole(demo_city, django_db_blocker):
     yield report, session
     with django_db_blocker.unblock():
         _cleanup(loaded)
+
+
+@contextlib.contextmanager
+def photo_worker(log_dir: Path):
+    """A procrastinate worker on the queue "reports" (`manage.py procrastinate worker`), on the test database."""
+    db = connection.settings_dict
+    url = f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1",
+           "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "gis_portal.settings_test")}
+    root = Path(__file__).resolve().parents[2]
+    with open(log_dir / "worker.log", "ab") as log:
+        worker = subprocess.Popen([str(root / ".venv" / "bin" / "python"), "manage.py", "procrastinate", "worker",
+                                   "--queues", "reports", "--fetch-job-polling-interval", "1"],
+                                  cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
 
 
 def test_a_roads_clerk_accepts_and_resolves_a_pothole(portal_url, pothole, browser, django_db_blocker, tmp_path):
@@ -133,7 +160,19 @@ def test_a_roads_clerk_accepts_and_resolves_a_pothole(portal_url, pothole, brows
         assert page.inner_text("[data-testid=status]") == "Resolved"
         assert "Filled and rolled" in page.inner_text("[data-testid=status-note]")
         assert page.get_attribute("[data-testid=sla]", "data-sla") == "finished"
-        assert page.locator("[data-testid=photos] li.moderation-approved img").count() == 1  # the fix's photo
+        # the fix's photo: taken, and shown once its job has made the clean JPEG: a real worker (the queue
+        # "reports", as `./run` starts it) takes the job the served portal deferred
+        assert page.locator("[data-testid=photos] li.moderation-approved [data-testid=photo-processing]").count() == 1
+        with django_db_blocker.unblock(), photo_worker(tmp_path):
+            deadline = time.monotonic() + 60
+            while Photo.objects.get(report_id=report.pk).state == "processing":
+                assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
+                time.sleep(0.2)
+        page.reload()
+        page.wait_for_function("() => document.body.dataset.reportReady", timeout=20000)
+        assert page.locator("[data-testid=photos] li.moderation-approved img").count() == 1
+        assert page.locator("[data-testid=photos] li.moderation-approved img").evaluate(
+            "img => img.complete ? img.naturalWidth : new Promise(r => img.onload = () => r(img.naturalWidth))") == 400
         assert errors == []
         with django_db_blocker.unblock():
             report = Report.objects.get(pk=report.pk)
@@ -144,7 +183,8 @@ def test_a_roads_clerk_accepts_and_resolves_a_pothole(portal_url, pothole, brows
             assert told.count() == 2  # accepted, resolved
             from parcels.models import PersonalDataAccess
 
-            assert PersonalDataAccess.objects.filter(user__username=CLERK, action="report_view").count() == 3
+            # opened, after accepting, after resolving, and reloaded for the processed photo
+            assert PersonalDataAccess.objects.filter(user__username=CLERK, action="report_view").count() == 4
     finally:
         context.close()
 

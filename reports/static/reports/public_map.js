@@ -1,7 +1,9 @@
-// The public map of reports: at low zoom one circle per grid cell (reports/clusters.py: sized by its count, a
-// heat-like colour), from cfg.pointsFrom one point per report from the layer "reports" (coloured by category). A
-// point's pop-up reads the report's public answer (/api/reports/CODE: reports/public.py). Filters (category,
-// open/closed, period) go to the cluster tiles as query parameters and filter the points as they are drawn.
+// The public map of reports: up to cfg.heatUpTo a heat map (Leaflet.heat, from /api/reports/heat: the reports per
+// heat cell, reports/heat.py) or, by the switch, the clusters; above it one circle per grid cell (reports/clusters.py:
+// sized by its count, a heat-like colour); from cfg.pointsFrom one point per report from the layer "reports"
+// (coloured by category). A point's pop-up reads the report's public answer (/api/reports/CODE: reports/public.py).
+// Filters (category, open/closed, period) go to the heat and the cluster tiles as query parameters and filter the
+// points as they are drawn.
 // Interface text from Django's JavaScript catalogue (gettext): English msgids, Persian in djangojs.po.
 (function () {
   "use strict";
@@ -96,6 +98,8 @@
   }
   var clusters = null;
   var points = null;
+  var heatLayer = null;
+  var lowMode = "heat";  // what the switch chose for the lowest zooms: "heat" or "clusters"
   var current = filters();
 
   function makeClusters() {
@@ -113,6 +117,30 @@
       map.setView(latlng, Math.min(map.getZoom() + 2, cfg.pointsFrom));
     });
     return layer;
+  }
+
+  // --- heat map (lowest zooms) -----------------------------------------------------------------------------------
+  // One heat point per heat cell (its reports' mean place, weighted by their number); asked again at each zoom (the
+  // cells are a few screen pixels wide) and filter. The densest cell is the scale's top.
+  var heatRequest = 0;
+  function makeHeat() {
+    var layer = L.heatLayer([], { radius: 18, blur: 14, minOpacity: 0.25, maxZoom: map.getZoom(),
+                                  gradient: { 0.2: "#fdd835", 0.45: "#fb8c00", 0.7: "#e64a19", 1: "#b71c1c" } });
+    loadHeat(layer);
+    return layer;
+  }
+  function loadHeat(layer) {
+    var asked = ++heatRequest;
+    var zoom = map.getZoom();
+    fetch(cfg.heatUrl + query(current) + "&zoom=" + zoom, { headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (doc) {
+        if (asked !== heatRequest || heatLayer !== layer) { return; }  // a later zoom or filter asked again
+        layer.setOptions({ max: Math.max(1, doc.max), maxZoom: zoom });
+        layer.setLatLngs(doc.points);
+        document.getElementById("map").dataset.heat = String(doc.total);
+      })
+      .catch(function () { document.getElementById("map").dataset.heat = "error"; });
   }
 
   // --- points (high zoom) ---------------------------------------------------------------------------------------
@@ -170,25 +198,59 @@
   }
 
   // --- which layer at which zoom -----------------------------------------------------------------------------------
-  function update() {
-    var high = map.getZoom() >= cfg.pointsFrom;
-    var old = high ? clusters : points;
-    if (high) {
-      if (!points) { points = makePoints().addTo(map); }
-      clusters = null;
-    } else {
-      if (!clusters) { clusters = makeClusters().addTo(map); }
-      points = null;
-    }
-    document.getElementById("map").dataset.mode = high ? "points" : "clusters";
-    if (old) { map.removeLayer(old); }  // last: the new layer is there whatever happens to the old one's tiles
+  function modeAt(zoom) {
+    if (zoom >= cfg.pointsFrom) { return "points"; }
+    return zoom <= cfg.heatUpTo ? lowMode : "clusters";
   }
+  function update() {
+    var mode = modeAt(map.getZoom());
+    var old = [];
+    if (mode !== "points" && points) { old.push(points); points = null; }
+    if (mode !== "clusters" && clusters) { old.push(clusters); clusters = null; }
+    if (mode !== "heat" && heatLayer) { old.push(heatLayer); heatLayer = null; }
+    if (mode === "points" && !points) { points = makePoints().addTo(map); }
+    if (mode === "clusters" && !clusters) { clusters = makeClusters().addTo(map); }
+    if (mode === "heat") {
+      if (!heatLayer) { heatLayer = makeHeat().addTo(map); } else { loadHeat(heatLayer); }
+    }
+    var element = document.getElementById("map");
+    element.dataset.mode = mode;
+    switcher.getContainer().hidden = map.getZoom() > cfg.heatUpTo;
+    old.forEach(function (layer) { map.removeLayer(layer); });  // last: the new layer is there whatever happens
+  }
+
+  // The switch between the heat map and the clusters at the lowest zooms (hidden above cfg.heatUpTo).
+  var switcher = L.control({ position: "topright" });
+  switcher.onAdd = function () {
+    var div = L.DomUtil.create("div", "layer-switch leaflet-bar");
+    div.setAttribute("data-testid", "layer-switch");
+    div.setAttribute("role", "radiogroup");
+    div.setAttribute("aria-label", gettext("Reports zoomed out as"));
+    [["heat", gettext("Heat map")], ["clusters", gettext("Clusters")]].forEach(function (choice) {
+      var label = L.DomUtil.create("label", "", div);
+      var input = L.DomUtil.create("input", "", label);
+      input.type = "radio";
+      input.name = "low-zoom-mode";
+      input.value = choice[0];
+      input.checked = choice[0] === lowMode;
+      input.setAttribute("data-testid", "switch-" + choice[0]);
+      label.appendChild(document.createTextNode(" " + choice[1]));
+      input.addEventListener("change", function () {
+        if (input.checked) { lowMode = choice[0]; update(); }
+      });
+    });
+    L.DomEvent.disableClickPropagation(div);
+    return div;
+  };
+  switcher.addTo(map);
+
   map.on("zoomend", update);
   update();
 
   form.addEventListener("change", function () {
     current = filters();
     if (clusters) { map.removeLayer(clusters); clusters = null; }
+    if (heatLayer) { map.removeLayer(heatLayer); heatLayer = null; }
     if (points) { points.redraw(); }
     update();
   });
@@ -204,6 +266,8 @@
       html += '<span class="row"><i data-colour="' + esc(c.colour) + '"></i>' + esc(categoryName(c)) + "</span><br>";
     });
     html += "<strong>" + esc(gettext("Reports per area (zoomed out)")) + "</strong><br>";
+    html += '<span class="row heat-scale" data-testid="heat-scale"><i class="scale"></i>' +
+      esc(gettext("Heat map: few → many reports")) + "</span><br>";
     [[1, "1–9"], [10, "10–99"], [100, "100–999"], [1000, "1000+"]].forEach(function (h) {
       html += '<span class="row"><i class="round" data-colour="' + heat(h[0]) + '"></i><bdi dir="ltr">' + esc(num(h[1])) +
         "</bdi></span><br>";
