@@ -41,10 +41,11 @@ DUMP, FILES, MANIFEST = "database.dump", "files.tar", "manifest.json"
 # The columns that hold the path of a stored file (absolute, as the apps write them). A new app that stores files
 # adds its column here; tests/test_backup_restore.py fails on a model field named *path or *file that is not listed.
 FILE_COLUMNS = (("layers_raster", "path"), ("jobs_job", "result_path"))
-# The columns of files kept through Django's default storage (FileFields: reports' photos), holding the file's name in
-# the storage. With STORAGE_BACKEND=filesystem they are files under MEDIA_ROOT, backed up like the others and restored
+# The columns of files kept through Django's default storage (FileFields: reports' photos, permit documents),
+# holding the file's name in the storage. With STORAGE_BACKEND=filesystem they are files under MEDIA_ROOT, backed up like the others and restored
 # under VAR_DIR/media, where the default MEDIA_ROOT finds them by the same names; object storage (s3) has its own.
-STORAGE_COLUMNS = (("reports_photo", "image"), ("reports_photo", "thumbnail"), ("reports_photo", "incoming"))
+STORAGE_COLUMNS = (("reports_photo", "image"), ("reports_photo", "thumbnail"), ("reports_photo", "incoming"),
+                   ("permits_document", "file"))
 
 # A table's checksum: the sum of the first 60 bits of each row's MD5 (order-independent, a duplicated row counts
 # twice), over the row's text form in UTC (so timestamps read the same in both databases).

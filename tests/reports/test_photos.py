@@ -331,6 +331,7 @@ def test_a_photo_is_served_to_nobody_before_its_job_made_it(report, reporter, ro
     assert raw.read_bytes() == original  # as it came, metadata and all: so never served
     assert photo.incoming.name.startswith("reports/incoming/")
     for user_client in (_citizen_client(reporter.phone, "reporter-user"), _staff_client(staff)):
+        user_client.cookies["django_language"] = "en"   # the page says it in the reader's language
         response = user_client.get(_urls(photo)[0])
         assert response.status_code == 503 and response["Retry-After"] == "5"
         assert b"being processed" in response.content
