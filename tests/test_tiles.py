@@ -135,6 +135,11 @@ def test_every_layer_tiles(client, demo_city, tmp_path):
         x, y = tiles.lonlat_to_tile(*CENTRE, z)
         response = client.get(f"/tiles/{name}/{z}/{x}/{y}.pbf")
         assert response.status_code == 200, name
+        if not response.content:    # an empty tile: only for a layer whose table holds nothing yet (issued permits)
+            with connection.cursor() as cursor:
+                cursor.execute(f'SELECT count(*) FROM "{spec.table}"')
+                assert cursor.fetchone()[0] == 0, name
+            continue
         assert len(decode(response.content, z, x, y, tmp_path, name)) > 0, name
 
 

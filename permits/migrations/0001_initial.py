@@ -216,7 +216,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('at', models.DateTimeField()),
-                ('point', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, srid=32640)),
+                ('point', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, srid=settings.MUNICIPALITY_SRID)),
                 ('findings', models.TextField()),
                 ('matches_permit', models.BooleanField(blank=True, help_text='For inspections against a permit (completion certificates).', null=True)),
                 ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to='permits.case')),
