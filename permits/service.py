@@ -12,6 +12,7 @@ import functools
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -59,7 +60,10 @@ def definition_of(case_or_workflow) -> definitions.Definition:
 def open_types() -> list[tuple[CaseType, Workflow]]:
     """The active case types with their current workflow, in order."""
     out = []
-    for case_type in CaseType.objects.filter(active=True).prefetch_related("workflows"):
+    # the versions' ids and checksums only (definition_of needs no more): not every version's definition JSON
+    versions = Prefetch("workflows", queryset=Workflow.objects.only("id", "case_type_id", "version", "sha256",
+                                                                   "is_demo"))
+    for case_type in CaseType.objects.filter(active=True).prefetch_related(versions):
         workflows = sorted(case_type.workflows.all(), key=lambda w: -w.version)
         if workflows:
             out.append((case_type, workflows[0]))

@@ -17,10 +17,12 @@ import functools
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.db.models.functions import PointOnSurface, Transform
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, FloatField, Func, OuterRef, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -31,6 +33,7 @@ from common import params
 from common.edge import json_response
 from common.errors import ApiError, BadParameter, Forbidden, NotFound
 from common.i18n import is_persian
+from common.templatetags.persian import digits, localized_date
 from common.text import masked
 from parcels.models import LandUse
 from parcels.privacy import record_access
@@ -186,7 +189,7 @@ def _step_label(case: Case, code: str) -> str:
 
 def inbox_item(case: Case, now: dt.datetime) -> dict:
     """One case in the inbox, JSON-ready: no personal data (no applicant, no mobile)."""
-    spot = getattr(case, "spot", None)
+    lon, lat = getattr(case, "lon", None), getattr(case, "lat", None)
     return {
         "id": str(case.public_id),
         "tracking_code": case.tracking_code,
@@ -203,8 +206,8 @@ def inbox_item(case: Case, now: dt.datetime) -> dict:
         "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
         "assignee": _user_label(case.assignee),
         "renewal_code": getattr(case, "renewal_code", None) or "",
-        "lon": round(spot.x, 7) if spot else None,
-        "lat": round(spot.y, 7) if spot else None,
+        "lon": round(lon, 7) if lon is not None else None,
+        "lat": round(lat, 7) if lat is not None else None,
         "revision": case.revision,
     }
 
@@ -214,7 +217,9 @@ def _page_query(cases):
     (case types, desks, workflows, users) are joined in Python (_joined): fewer joins, a quicker plan."""
     return (cases.only("id", "public_id", "tracking_code", "work", "step", "status", "step_due_at", "submitted_at",
                        "revision", "case_type_id", "workflow_id", "desk_id", "assignee_id", "parcel_id")
-            .annotate(spot=Transform(PointOnSurface("parcel__geom"), 4326), renewal_code=F("parcel__renewal_code")))
+            .annotate(lon=Func(Transform(PointOnSurface("parcel__geom"), 4326), function="ST_X", output_field=FloatField()),
+                      lat=Func(Transform(PointOnSurface("parcel__geom"), 4326), function="ST_Y", output_field=FloatField()),
+                      renewal_code=F("parcel__renewal_code")))   # numbers, not a GEOS point per row
 
 
 @functools.lru_cache(maxsize=256)
@@ -300,6 +305,25 @@ def _map_config() -> dict:
             "center": center, "colours": sla.COLOURS}
 
 
+_ROW = ('<tr class="sla-{sla}" data-code="{code}" data-sla="{sla}" data-id="{id}"><td><span class="sla-dot sla-{sla}">'
+        '</span><a href="{url}"><bdi dir="ltr">{shown_code}</bdi></a></td><td>{case_type}</td><td>{step}</td>'
+        '<td>{desk}</td><td>{due}</td><td>{assignee}</td><td><bdi dir="ltr">{renewal}</bdi></td></tr>')
+
+
+def rows_html(results: list[dict]):
+    """The inbox's table rows, made in Python (format_html escapes every value): fifty rows through the template
+    language cost more than the page's SQL."""
+    rows = []
+    for c in results:
+        step = c["step"]["name"] + (f" ({c['status_label']})" if c["status"] != "open" else "")
+        due = format_html("<bdi>{}</bdi>", localized_date(c["due_at"], "time")) if c["due_at"] else "—"
+        rows.append(format_html(_ROW, sla=c["sla"], code=c["tracking_code"], id=c["id"], url=c["url"],
+                                shown_code=digits(c["tracking_code"]), case_type=c["case_type"]["name"], step=step,
+                                desk=(c["desk"] or {}).get("name") or "—", due=due, assignee=c["assignee"] or "—",
+                                renewal=digits(c["renewal_code"]) or "—"))
+    return mark_safe("".join(rows))   # each row made by format_html above
+
+
 @staff_otp_required
 @require_GET
 def inbox_page(request):
@@ -318,7 +342,8 @@ def inbox_page(request):
             if step.kind in ("review", "visit") and step.code not in steps:
                 steps[step.code] = service.step_name(definition, step.code)
     return render(request, "permits/staff/inbox.html", {
-        "data": data, "filters": f, "desks": desks, "types": types, "steps": sorted(steps.items()),
+        "data": data, "rows_html": rows_html(data["results"]), "filters": f, "desks": desks, "types": types,
+        "steps": sorted(steps.items()),
         "every_desk": sees_every_desk(request.user),
         "status_choices": [(s, label) for s, label in Case.Status.choices if s != "draft"],
         "query": query.urlencode(), "view": params.choice(request.GET, "view", ("list", "map"), default="list"),
