@@ -7,6 +7,7 @@
 
   // dates as on the pages: Jalali with Persian digits on Persian pages, ISO-like on English ones
   var LOCALES = { fa: "fa-IR-u-ca-persian", en: "en-CA" };
+  var SEP = pgettext("list separator", ", ");   // the Persian comma on Persian pages (the catalogue)
   function day(iso) {
     var locale = LOCALES[document.documentElement.lang] || LOCALES.fa;
     return '<bdi dir="ltr">' + new Date(iso).toLocaleDateString(locale, { year: "numeric", month: "2-digit",
@@ -22,7 +23,7 @@
       if (i.approved.gross_floor_area) { approved.push(h.fmt(i.approved.gross_floor_area, 0) + " m²"); }
       return "<li>" + h.esc(i.kind_label) + " " + h.ltr(i.number) + " — " + h.esc(i.case_type) +
         (i.work ? " (" + h.esc(i.work) + ")" : "") + ": " + day(i.issued_at) +
-        (i.valid_until ? ", " + gettext("valid until") + " " + day(i.valid_until) : "") +
+        (i.valid_until ? SEP + gettext("valid until") + " " + day(i.valid_until) : "") +
         (i.revoked ? " — " + gettext("revoked") : "") +
         (approved.length ? " — " + approved.join(h.listSeparator) : "") +
         (i.verification_url ? " " + link(i.verification_url, gettext("Verify it")) : "") + "</li>";
@@ -31,15 +32,15 @@
     if (data.mine && data.mine.length) {
       html += "<h4>" + gettext("Your applications") + '</h4><ul data-testid="permits-mine">' + data.mine.map(function (c) {
         return "<li>" + link(c.url, h.esc(c.case_type)) + (c.tracking_code ? " " + h.ltr(c.tracking_code) : "") +
-          " — " + h.esc(c.status_label) + ", " + h.esc(c.step) + "</li>";
+          " — " + h.esc(c.status_label) + SEP + h.esc(c.step) + "</li>";
       }).join("") + "</ul>";
     }
     if (data.open_cases) {
       html += "<h4>" + gettext("Open cases") + '</h4><ul data-testid="permits-open">';
       html += data.open_cases.length ? data.open_cases.map(function (c) {
         return "<li>" + link(c.url, h.ltr(c.tracking_code)) + " " + h.esc(c.case_type) + " — " + h.esc(c.step) +
-          (c.holder ? ", " + h.esc(c.holder) : "") +
-          (c.days_left !== null ? ", " + interpolate(gettext("%(n)s days left"), { n: h.num(c.days_left) }, true) : "") +
+          (c.holder ? SEP + h.esc(c.holder) : "") +
+          (c.days_left !== null ? SEP + interpolate(gettext("%(n)s days left"), { n: h.num(c.days_left) }, true) : "") +
           "</li>";
       }).join("") : "<li>" + gettext("none") + "</li>";
       html += "</ul>";
