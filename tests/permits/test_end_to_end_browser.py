@@ -8,7 +8,6 @@ browser opens; the public status page shows every step done; an SMS went out at 
 
 No django_db mark: what the test makes is committed for the server's connections to see it, and deleted afterwards."""
 
-import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from tests.permits.conftest import PDF, a_proposal, owned_parcel
+from tests.permits.test_citizen_browser import _last_code
+from tests.permits.test_staff_browser import _session
 from tests.zoning_fixtures import demo_rulebook  # noqa: F401  (a fixture: the decision needs rules)
 
 pytestmark = pytest.mark.browser
@@ -23,17 +24,6 @@ pytestmark = pytest.mark.browser
 PHONE = "09170007766"
 PREFIX = "e2e-permit-"
 ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
-
-
-def _session(user) -> str:
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: user.get_session_auth_hash()})
-    session.create()
-    return session.session_key
 
 
 def _cleanup(loaded_types: bool) -> None:
@@ -117,14 +107,6 @@ def town(demo_city, demo_rulebook, django_db_blocker):
     yield {"parcel": parcel, "owner": owner, "sessions": sessions}
     with django_db_blocker.unblock():
         _cleanup(loaded)
-
-
-def _last_code(phone: str) -> str:
-    from notices.models import Message
-
-    message = Message.objects.filter(event="accounts.signin_code", phone=phone).order_by("-id").first()
-    assert message is not None, f"no sign-in code was queued for {phone}"
-    return re.search(r"\b(\d{5,6})\b", message.body.translate(ASCII))[1]
 
 
 def test_a_building_permit_from_the_application_to_the_verified_paper(browser, portal_url, town, django_db_blocker,
