@@ -237,6 +237,8 @@ INSTALLED_APPS = [
     "layers",
     "notices",
     "accounts",
+    "documents",  # issued documents: register, verification, signed PDFs printed once (documents/)
+    "transparency",  # decisions, projects, dashboards, open-data catalogue (transparency/)
     "zoning",
     "dues",
     "reports",  # the 137 line: reports of problems on the map (reports/)

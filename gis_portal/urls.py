@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("reports.urls")),
     path("", include("permits.urls")),
+    path("", include("documents.urls")),
+    path("", include("transparency.urls")),
 ]
 # The JavaScript's interface text (djangojs catalogues), at /fa/jsi18n.js and /en/jsi18n.js: the language in the
 # URL (a prefix only the active language resolves) lets browsers cache each language apart; it changes only with a
