@@ -34,6 +34,9 @@ packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 
 [ "$WITH_BROWSER" = 1 ] && packages+=(libatomic1)
 # PyQGIS for the tests that open exports and the OGC API in QGIS itself (headless, QT_QPA_PLATFORM=offscreen).
 [ "$WITH_BROWSER" = 1 ] && packages+=(python3-qgis qgis-providers)
+# The tests read printed documents back as a bank's scanner would: pdftoppm renders a PDF page to an image, zbarimg
+# decodes its QR code and the bill's barcode.
+[ "$WITH_BROWSER" = 1 ] && packages+=(poppler-utils zbar-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
