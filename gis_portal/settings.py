@@ -107,6 +107,18 @@ PERMITS_CLAMD_FAIL_OPEN = env_bool("PERMITS_CLAMD_FAIL_OPEN", False)
 PERMITS_PUBLIC_URL = env_str("PERMITS_PUBLIC_URL", "http://127.0.0.1:8000")
 PERMITS_VERIFY_RATE = env_list("PERMITS_VERIFY_RATE", ["60/600", "600/86400"])
 
+# --- Issued documents (documents/) ----------------------------------------------------------------------------------
+# The site's public address printed on every issued document and in its QR code (the verification page); lookups of
+# verification codes per client address; the municipality's signing key and certificate (PEM) and the file holding the
+# key's passphrase. With no key configured, a self-signed demo key is made under VAR_DIR/signing/ on first use and
+# every verification page says the signature is a demo one.
+DOCUMENTS_PUBLIC_URL = env_str("DOCUMENTS_PUBLIC_URL", PERMITS_PUBLIC_URL)
+DOCUMENTS_VERIFY_RATE = env_list("DOCUMENTS_VERIFY_RATE", ["60/600", "600/86400"])
+DOCUMENTS_SIGNING_KEY = env_str("DOCUMENTS_SIGNING_KEY", "")
+DOCUMENTS_SIGNING_CERT = env_str("DOCUMENTS_SIGNING_CERT", "")
+DOCUMENTS_SIGNING_PASSPHRASE_FILE = env_str("DOCUMENTS_SIGNING_PASSPHRASE_FILE", "")
+DOCUMENTS_CHECK_MAX_BYTES = env_int("DOCUMENTS_CHECK_MAX_BYTES", 30 * 1024 * 1024)
+
 # --- Citizens' sign-in, staff two-factor, notices, the job queue (accounts/, notices/, jobs/) -------------
 # One-time sign-in codes sent by SMS: digits, lifetime, wrong tries before the number cools down, and how long.
 SIGNIN_CODE_DIGITS = env_int("SIGNIN_CODE_DIGITS", 6)

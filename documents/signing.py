@@ -1,0 +1,110 @@
+"""PAdES signatures of issued documents (pyHanko), by the municipality's key.
+
+The key and its certificate are PEM files named by DOCUMENTS_SIGNING_KEY and DOCUMENTS_SIGNING_CERT (the key's
+passphrase in DOCUMENTS_SIGNING_PASSPHRASE_FILE). With neither set, a self-signed demo key is made once under
+VAR_DIR/signing/ and every document signed with it says, on its verification page, that the signature is a demo
+one: a bank or a notary trusts the municipality's real certificate, issued by a certification authority."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+DEMO_SUBJECT_NOTE = "DEMO self-signed"
+_lock = threading.Lock()
+_cache: dict = {}
+
+
+class SigningError(RuntimeError):
+    """The configured key or certificate cannot be read."""
+
+
+@dataclass(frozen=True)
+class Key:
+    signer: object          # pyhanko.sign.signers.SimpleSigner
+    subject: str            # the certificate's subject, human-readable
+    demo: bool
+    cert_path: Path
+
+
+def _demo_paths() -> tuple[Path, Path]:
+    folder = Path(settings.VAR_DIR) / "signing"
+    return folder / "demo-key.pem", folder / "demo-cert.pem"
+
+
+def make_self_signed(key_path: Path, cert_path: Path, common_name: str, days: int = 3650) -> None:
+    """A self-signed RSA-3072 key and certificate able to sign documents (key usage: digital signature,
+    non-repudiation), written as PEM (the key unencrypted, readable by the owner only)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"{settings.MUNICIPALITY_NAME_EN}")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .sign(key, hashes.SHA256()))
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def key() -> Key:
+    """The signing key of this site (loaded once per process; the demo key made on first use)."""
+    configured = (settings.DOCUMENTS_SIGNING_KEY, settings.DOCUMENTS_SIGNING_CERT)
+    with _lock:
+        cached = _cache.get(configured)
+        if cached is not None:
+            return cached
+        from pyhanko.sign import signers
+
+        demo = not (configured[0] and configured[1])
+        if demo:
+            key_path, cert_path = _demo_paths()
+            if not (key_path.exists() and cert_path.exists()):
+                make_self_signed(key_path, cert_path,
+                                 f"{settings.MUNICIPALITY_NAME_EN} document signing ({DEMO_SUBJECT_NOTE})")
+            passphrase = None
+        else:
+            key_path, cert_path = Path(configured[0]), Path(configured[1])
+            passfile = settings.DOCUMENTS_SIGNING_PASSPHRASE_FILE
+            passphrase = Path(passfile).read_bytes().strip() if passfile else None
+        try:
+            signer = signers.SimpleSigner.load(str(key_path), str(cert_path), key_passphrase=passphrase)
+        except Exception as exc:  # pyHanko raises several kinds for an unreadable file or a wrong passphrase
+            raise SigningError(f"cannot load the signing key {key_path} / {cert_path}: {exc}") from exc
+        if signer is None:
+            raise SigningError(f"cannot load the signing key {key_path} / {cert_path}")
+        subject = signer.signing_cert.subject.human_friendly
+        loaded = Key(signer=signer, subject=subject, demo=demo, cert_path=cert_path)
+        _cache[configured] = loaded
+        return loaded
+
+
+def sign(pdf: bytes, reason: str, location: str = "") -> tuple[bytes, Key]:
+    """The PDF with a PAdES baseline signature (B-B) of the site's key added as an incremental update."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    used = key()
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    meta = signers.PdfSignatureMetadata(field_name="MunicipalitySignature", md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.PADES, reason=reason,
+                                        location=location or settings.MUNICIPALITY_NAME_EN)
+    out = signers.sign_pdf(writer, meta, signer=used.signer)
+    return out.getvalue(), used

@@ -1,0 +1,49 @@
+"""Shared by the documents tests: a kind registered for the test, and running the render jobs the test deferred."""
+
+import json
+
+import pytest
+from django.db import connection
+
+
+def run_render_jobs(task_name: str = "documents.render") -> int:
+    """Run the jobs of `task_name` waiting in procrastinate's table as a worker would (the test's transaction holds
+    them: no worker process sees them)."""
+    from procrastinate.contrib.django import app
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, args FROM procrastinate_jobs WHERE task_name = %s AND status = 'todo' ORDER BY id",
+                       [task_name])
+        jobs = cursor.fetchall()
+    for job_id, args in jobs:
+        app.tasks[task_name](**(json.loads(args) if isinstance(args, str) else args))
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = %s", [job_id])
+    return len(jobs)
+
+
+@pytest.fixture
+def signing_key(tmp_path, settings):
+    """A key of the test's own (a self-signed demo key under a temporary VAR_DIR)."""
+    settings.VAR_DIR = tmp_path
+    settings.DOCUMENTS_SIGNING_KEY = settings.DOCUMENTS_SIGNING_CERT = ""
+    from documents import signing
+
+    signing._cache.clear()
+    yield signing.key()
+    signing._cache.clear()
+
+
+@pytest.fixture
+def note_kind(signing_key):
+    """A kind of document registered for the test: a one-line Persian note with its number and code."""
+    from documents import kinds
+
+    def html(doc):
+        return (f'<html dir="rtl" lang="fa"><meta charset="utf-8"><body><h1>یادداشت {doc.number}</h1>'
+                f'<p>{doc.verification_code}</p><p>{doc.content.get("text", "")}</p></body></html>').encode()
+
+    kind = kinds.DocumentKind(code="test_note", name="Test note", prefix="TN", html=html, supersedes=True)
+    kinds.KINDS[kind.code] = kind
+    yield kind
+    kinds.KINDS.pop(kind.code, None)
