@@ -23,6 +23,8 @@ class DocumentKind:
     extra_status: Callable | None = None
     # called after the PDF is stored, in the same transaction (an app files it in its own archive)
     on_rendered: Callable | None = None
+    # prefixes of numbers the app gives itself (issue(number=...)): reserved, so no other kind makes the same number
+    other_prefixes: tuple[str, ...] = ()
 
 
 KINDS: dict[str, DocumentKind] = {}
@@ -31,8 +33,10 @@ KINDS: dict[str, DocumentKind] = {}
 def register_kind(kind: DocumentKind) -> None:
     if kind.code in KINDS and KINDS[kind.code] != kind:
         raise ValueError(f"document kind {kind.code!r} is registered twice")
-    if any(k.prefix == kind.prefix and k.code != kind.code for k in KINDS.values()):
-        raise ValueError(f"document number prefix {kind.prefix!r} is taken")
+    mine = {kind.prefix, *kind.other_prefixes}
+    for other in KINDS.values():
+        if other.code != kind.code and mine & {other.prefix, *other.other_prefixes}:
+            raise ValueError(f"document number prefixes {sorted(mine)} overlap those of {other.code!r}")
     KINDS[kind.code] = kind
 
 

@@ -7,6 +7,8 @@ one: a bank or a notary trusts the municipality's real certificate, issued by a 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import io
 import threading
@@ -106,5 +108,16 @@ def sign(pdf: bytes, reason: str, location: str = "") -> tuple[bytes, Key]:
     meta = signers.PdfSignatureMetadata(field_name="MunicipalitySignature", md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES, reason=reason,
                                         location=location or settings.MUNICIPALITY_NAME_EN)
-    out = signers.sign_pdf(writer, meta, signer=used.signer)
+    out = _run(lambda: signers.async_sign_pdf(writer, meta, signer=used.signer))
     return out.getvalue(), used
+
+
+def _run(make_coroutine):
+    """Run pyHanko's coroutine to its end: here, or in a thread of its own when this thread already runs an event
+    loop (pyHanko's synchronous API calls asyncio.run, which cannot nest: a worker or a test driving a browser)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()

@@ -28,3 +28,6 @@ class PermitsConfig(AppConfig):
         from permits import sheet  # the parcel sheet's and "My properties"' permit sections (the citizen side)
 
         sheet.register()
+        from permits import issuing  # issued permits and certificates are a kind of the documents' register
+
+        issuing.register_kind()

@@ -54,10 +54,10 @@ def issued_doc(issued: Issued) -> dict:
     return {"number": issued.number, "kind": issued.kind, "kind_label": issued_kind_label(issued.kind),
             "case_type": pick(issued.case.case_type), "work": pick(work) if work else "",
             "issued_at": issued.issued_at, "valid_until": issued.valid_until,
-            "revoked": issued.revoked_at is not None,
+            "revoked": issued.revoked_at is not None or bool(issued.record_id and issued.record.revoked_at),
             "approved": {k: proposal[k] for k in APPROVED_FIELDS if proposal.get(k) not in (None, "")},
             "verification_code": issued.verification_code,
-            "verification_url": url_or_none("permits:verify", issued.verification_code)}
+            "verification_url": url_or_none("documents:verify", issued.verification_code)}
 
 
 # -- the steps ----------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from accounts.models import Citizen, PropertyLink
 from common.errors import ApiError
 from parcels.models import Owner, Ownership, Parcel
 from permits import service
+from documents.models import IssuedDocument
 from permits.models import Case, CaseType, Desk, Document, Issued
 from zoning import api as zoning_api
 
@@ -46,7 +47,9 @@ def remove() -> int:
     cases = Case.objects.filter(applicant_phone__startswith=DEMO_PHONE_PREFIX)
     n = cases.count()
     Issued.objects.filter(case__in=cases).update(document=None)
+    records = list(Issued.objects.filter(case__in=cases, record__isnull=False).values_list("record_id", flat=True))
     Issued.objects.filter(case__in=cases).delete()
+    IssuedDocument.objects.filter(pk__in=records).delete()   # the demo's, in the register too (same files as below)
     for doc in Document.objects.filter(case__in=cases):
         doc.file.delete(save=False)
     Document.objects.filter(case__in=cases).delete()

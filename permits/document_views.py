@@ -22,7 +22,7 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -219,34 +219,39 @@ def _check_rate(request) -> None:
 
 
 def verification(code: str) -> dict:
-    """What the public may know of the issued document with this verification code; NotFound otherwise."""
+    """What the public may know of the issued document with this verification code; NotFound otherwise. Its state
+    (valid, expired, revoked, superseded) and SHA-256 are the register's (documents/) when it is registered there."""
+    from documents import api as documents_api
+
     code = params.ascii_digits(str(code or "")).strip()
-    issued = (Issued.objects.select_related("parcel", "case__case_type").filter(verification_code=code).first()
-              if code.isdigit() else None)
+    issued = (Issued.objects.select_related("parcel", "case__case_type", "record__superseded_by")
+              .filter(verification_code=code).first() if code.isdigit() else None)
     if issued is None:
         raise NotFound(_("No permit or certificate has this verification code: check the digits."))
-    newer = (Issued.objects.filter(parcel_id=issued.parcel_id, kind=issued.kind, issued_at__gt=issued.issued_at,
-                                   revoked_at__isnull=True).order_by("issued_at").first())
-    today = timezone.localdate()
-    if issued.revoked_at:
-        status = "revoked"
-    elif newer is not None:
-        status = "superseded"
-    elif issued.valid_until and issued.valid_until < today:
-        status = "expired"
-    else:
-        status = "valid"
+    record = issued.record
+    if record is not None:
+        status = documents_api.status_of(record)
+        revoked_at, reason = record.revoked_at, record.revoked_reason
+        newer = record.superseded_by
+        sha256 = record.sha256 or issued.sha256
+    else:   # issued before the register existed and not registered since
+        newer = (Issued.objects.filter(parcel_id=issued.parcel_id, kind=issued.kind, issued_at__gt=issued.issued_at,
+                                       revoked_at__isnull=True).order_by("issued_at").first())
+        revoked_at, reason, sha256 = issued.revoked_at, issued.revoked_reason, issued.sha256
+        today = timezone.localdate()
+        status = ("revoked" if revoked_at else "superseded" if newer is not None
+                  else "expired" if issued.valid_until and issued.valid_until < today else "valid")
     return {
         "verification_code": issued.verification_code, "number": issued.number, "kind": issued.kind,
         "case_type": issued.case.case_type.code, "case_type_name": issued.case.case_type.name,
         "case_type_name_en": issued.case.case_type.name_en,
         "issued_at": issued.issued_at.isoformat(), "valid_until": issued.valid_until.isoformat()
         if issued.valid_until else None, "status": status,
-        "revoked_at": issued.revoked_at.isoformat() if issued.revoked_at else None,
-        "revoked_reason": issued.revoked_reason if issued.revoked_at else "",
+        "revoked_at": revoked_at.isoformat() if revoked_at else None,
+        "revoked_reason": reason if revoked_at else "",
         "superseded_by": newer.number if newer is not None and status == "superseded" else None,
         "parcel": {"renewal_code": issued.parcel.renewal_code},
-        "sha256": issued.sha256 or None,
+        "sha256": sha256 or None,
     }
 
 
@@ -259,11 +264,8 @@ def verify_api(request, code: str):
 
 @require_safe
 def verify_page(request, code: str):
-    """GET /permits/verify/<code>/: the page the permit's QR code opens."""
-    _check_rate(request)
-    try:
-        record = verification(code)
-    except NotFound as exc:
-        return render(request, "permits/verify.html", {"record": None, "message": exc.message, "code": code[:40]},
-                      status=404)
-    return render(request, "permits/verify.html", {"record": record, "code": record["verification_code"]})
+    """GET /permits/verify/<code>/: printed on the permits of before the register; the one verification page of
+    every issued document is documents' /verify/<code>/."""
+    return redirect("documents:verify", params.ascii_digits(str(code))[:40], permanent=True)
+
+

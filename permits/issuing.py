@@ -5,23 +5,18 @@ commit, in the job queue (permits/tasks.py) and kept in the parcel's archive (a 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 
 import jdatetime
-import segno
-from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
-from common import codes
 from common.errors import ApiError
+from documents import api as documents_api
+from documents import kinds as document_kinds
 from parcels.models import LandUse
 from permits import definitions
 from permits.models import Case, Desk, Document, Issued
@@ -40,8 +35,9 @@ def _number(kind: str, year: int) -> str:
 
 
 def _verification_code() -> str:
+    """A code free in both registers (every Issued is registered in documents/, but rows of before that may not)."""
     for _attempt in range(20):
-        code = codes.new_code(length=VERIFICATION_LENGTH)
+        code = documents_api.new_verification_code()
         if not Issued.objects.filter(verification_code=code).exists():
             return code
     raise RuntimeError("no free verification code")  # pragma: no cover
@@ -66,36 +62,60 @@ def issue(case: Case, definition, now: dt.datetime) -> Issued:
                                    number=_number(kind, jdatetime.date.fromgregorian(date=timezone.localdate(now)).year),
                                    verification_code=_verification_code(), issued_at=now, valid_until=valid_until,
                                    approved=approved_of(case), conditions=list(definition.raw.get("conditions", [])))
-    transaction.on_commit(lambda: _render_later(issued.pk))
+    register(issued)
     return issued
 
 
-def _render_later(issued_id: int) -> None:
-    # deferred by name (permits/tasks.py defines it and calls render below): no import circle between the two
-    from procrastinate.contrib.django import app
+DOCUMENT_KIND = "permit"
 
-    app.configure_task("permits.render_issued").defer(issued_id=issued_id)
+
+def register(issued: Issued) -> None:
+    """Register the issued document in documents/ (same number and verification code): its PDF is printed and signed
+    there, once, after commit (the job documents.render), and filed in the parcel's archive (`_filed`). A later one of
+    the same kind for the same parcel replaces the earlier ones still in force."""
+    case = issued.case
+    record = documents_api.issue(
+        DOCUMENT_KIND, parcel=issued.parcel, number=issued.number, verification_code=issued.verification_code,
+        now=issued.issued_at, valid_until=issued.valid_until, source=f"permits.issued:{issued.pk}",
+        subject={"title": KIND_MSGIDS.get(issued.kind, issued.kind),
+                 "facts": [[gettext_noop("Application"), case.case_type.name],
+                           [gettext_noop("Tracking code"), case.tracking_code]]})
+    Issued.objects.filter(pk=issued.pk).update(record=record)
+    issued.record = record
+    earlier = (Issued.objects.filter(parcel_id=issued.parcel_id, kind=issued.kind, issued_at__lte=issued.issued_at,
+                                     record__isnull=False, record__superseded_by__isnull=True,
+                                     record__revoked_at__isnull=True).exclude(pk=issued.pk)
+               .values_list("record_id", flat=True))
+    record.__class__.objects.filter(pk__in=list(earlier)).update(superseded_by=record)
+
+
+def revoke(issued: Issued, reason: str, now: dt.datetime | None = None) -> Issued:
+    """Revoke an issued permit or certificate: its verification page says so, with the reason, from now on."""
+    now = now or timezone.now()
+    if issued.record_id:
+        documents_api.revoke(issued.record, reason, now)
+    issued.revoked_at, issued.revoked_reason = now, reason.strip()
+    issued.save(update_fields=["revoked_at", "revoked_reason"])
+    return issued
 
 
 # -- the PDF (made once, in the job permits.render_issued) ------------------------------------------------------------
 
-KIND_NAMES = {"permit": gettext_lazy("Permit"), "completion_certificate": gettext_lazy("Completion certificate"),
-              "certificate": gettext_lazy("Certificate"), "inquiry": gettext_lazy("Answer to an inquiry"),
-              "decision": gettext_lazy("Decision")}
+KIND_MSGIDS = {"permit": gettext_noop("Permit"), "completion_certificate": gettext_noop("Completion certificate"),
+               "certificate": gettext_noop("Certificate"), "inquiry": gettext_noop("Answer to an inquiry"),
+               "decision": gettext_noop("Decision")}
+KIND_NAMES = {kind: gettext_lazy(msgid) for kind, msgid in KIND_MSGIDS.items()}
 MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 300, 200, 12
 METRES_PER_DEGREE = 111_320.0
 
 
 def verification_url(issued: Issued) -> str:
-    """The public verification page's address printed on the document and in its QR code (PERMITS_PUBLIC_URL: the
-    site's public address)."""
-    base = settings.PERMITS_PUBLIC_URL.rstrip("/")
-    return base + reverse("permits:verify", args=[issued.verification_code])
+    """The public verification page's address printed on the document and in its QR code: the one page of every
+    document the municipality issues (documents/; DOCUMENTS_PUBLIC_URL is the site's public address)."""
+    return documents_api.verification_url(issued.verification_code)
 
 
-def qr_png_data_uri(url: str) -> str:
-    """The QR code of `url` (segno, error correction M) as a PNG data URI, four pixels a module."""
-    return segno.make(url, error="m", micro=False).png_data_uri(scale=4, border=4)
+qr_png_data_uri = documents_api.qr_png_data_uri
 
 
 def _rings(geometry: dict) -> list:
@@ -189,32 +209,47 @@ def html_of(issued: Issued) -> bytes:
         return render_to_string("permits/issued/document.html", context_of(issued)).encode("utf-8")
 
 
-def render(issued_id: int) -> Document | None:
-    """Print the issued document to PDF and keep it in the parcel's archive (a Document, issued=True; its SHA-256
-    in Issued.sha256). Once: the row is locked while printing, and a document already made is returned as it is.
-    None for an id that is not there (the case's transaction was rolled back)."""
-    from common.pdf import print_to_pdf
+def render(issued_id: int):
+    """Print the issued document now (documents/rendering.py: printed, signed and stored once; `_filed` puts it in the
+    parcel's archive). For a job deferred before the register existed: a row without its record is registered
+    first. None for an id that is not there (the case's transaction was rolled back)."""
+    from documents import rendering
 
     with transaction.atomic():
-        issued = (Issued.objects.select_for_update(of=("self",)).select_related("case__workflow", "parcel")
-                  .filter(pk=issued_id).first())
+        issued = Issued.objects.select_for_update(of=("self",)).filter(pk=issued_id).first()
         if issued is None:
             return None
-        if issued.document_id is not None:
-            return issued.document
-        pdf = print_to_pdf(html_of(issued))
-        sha256 = hashlib.sha256(pdf).hexdigest()
-        name = f"{issued.number}.pdf"
-        document = Document(parcel_id=issued.parcel_id, case=issued.case, kind=issued.kind, name=name,
-                            extension=".pdf", content_type="application/pdf", size=len(pdf), sha256=sha256,
-                            step=issued.case.step, issued=True)
-        document.file.save(name, ContentFile(pdf), save=False)
-        try:
-            document.save()
-            issued.document = document
-            issued.sha256 = sha256
-            issued.save(update_fields=["document", "sha256"])
-        except BaseException:
-            default_storage.delete(document.file.name)
-            raise
-    return document
+        if issued.record_id is None:
+            register(issued)
+    rendering.render(issued.record_id)
+    issued.refresh_from_db()
+    return issued.document
+
+
+def _issued_of(record) -> Issued:
+    return (Issued.objects.select_related("case__workflow", "case__case_type", "parcel")
+            .get(record_id=record.pk))
+
+
+def _html(record) -> bytes:
+    return html_of(_issued_of(record))
+
+
+def _filed(record) -> None:
+    """The printed PDF in the parcel's archive (a Document, issued=True, the same stored file), and its SHA-256."""
+    issued = _issued_of(record)
+    if issued.document_id is not None:
+        return
+    document = Document(parcel_id=issued.parcel_id, case=issued.case, kind=issued.kind, name=f"{issued.number}.pdf",
+                        extension=".pdf", content_type="application/pdf", size=record.size, sha256=record.sha256,
+                        step=issued.case.step, issued=True)
+    document.file.name = record.file.name
+    document.save()
+    Issued.objects.filter(pk=issued.pk).update(document=document, sha256=record.sha256)
+
+
+def register_kind() -> None:
+    """Called from PermitsConfig.ready(): issued permits and certificates are a kind of the documents' register."""
+    document_kinds.register_kind(document_kinds.DocumentKind(
+        code=DOCUMENT_KIND, name=gettext_lazy("Permit or certificate"), prefix="P", other_prefixes=("C", "N", "Q", "D", "X"),
+        html=_html, supersedes=False, public_pdf=False, on_rendered=_filed))

@@ -305,6 +305,10 @@ class Issued(models.Model):
     conditions = models.JSONField(default=list, blank=True)
     document = models.OneToOneField(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sha256 = models.CharField(max_length=64, blank=True)
+    # the same document in the register of everything the municipality issues (documents/): one verification page,
+    # one signed PDF; its revocation is the one that counts (revoked here too for the permits' own pages)
+    record = models.OneToOneField("documents.IssuedDocument", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.TextField(blank=True)
 

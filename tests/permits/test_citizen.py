@@ -306,7 +306,7 @@ def test_the_sheet_section_shows_each_person_what_they_may_see(permit_types, app
     data = anonymous.json()
     assert anonymous.status_code == 200 and data["mine"] is None and data["open_cases"] is None
     assert [i["number"] for i in data["issued"]] == [issued.number]
-    assert data["issued"][0]["verification_url"] == f"/permits/verify/{issued.verification_code}/"
+    assert data["issued"][0]["verification_url"] == f"/verify/{issued.verification_code}/"
     assert data["issued"][0]["approved"]["floors"] == 2
     assert {a["code"] for a in data["apply"]} == set(permit_types) and not any(a["allowed"] for a in data["apply"])
     for value in _personal(user, parcel) + [case.tracking_code]:
@@ -318,7 +318,7 @@ def test_the_sheet_section_shows_each_person_what_they_may_see(permit_types, app
 
     case_page = client.get(f"/permits/cases/{case.public_id}/").content.decode()
     assert issued.verification_code in case_page.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))
-    assert f'href="/permits/verify/{issued.verification_code}/" data-testid="verify-link"' in case_page
+    assert f'href="/verify/{issued.verification_code}/" data-testid="verify-link"' in case_page
 
     mine = client.get(url).json()
     assert [c["tracking_code"] for c in mine["mine"]] == [case.tracking_code] and mine["open_cases"] is None

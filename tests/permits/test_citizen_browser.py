@@ -28,6 +28,7 @@ def _cleanup():
 
     from accounts.models import AuditEvent, Citizen, PropertyLink, SigninCode
     from accounts.signin import mask_phone
+    from documents.models import IssuedDocument
     from notices.models import LocalSms, Message, Preference
     from permits.models import Case, CaseEvent, Consent, Document, Issued, SiteVisit
 
@@ -37,7 +38,9 @@ def _cleanup():
     for doc in docs:
         if doc.file.name:
             doc.file.storage.delete(doc.file.name)
+    records = list(Issued.objects.filter(case__in=cases, record__isnull=False).values_list("record_id", flat=True))
     Issued.objects.filter(case__in=cases).delete()
+    IssuedDocument.objects.filter(pk__in=records).delete()    # its file is the archive Document's, deleted above
     SiteVisit.objects.filter(case__in=cases).delete()
     Consent.objects.filter(used_by__in=cases).update(used_by=None)
     Document.objects.filter(pk__in=docs.filter(supersedes__isnull=False).values("pk")).delete()

@@ -34,6 +34,7 @@ def _cleanup(loaded_types: bool) -> None:
     from dues.models import Bill, LedgerEntry, Payment, PaymentAttempt
     from notices.models import LocalSms, Message, Preference
     from parcels.models import PersonalDataAccess
+    from documents.models import IssuedDocument
     from permits.models import Case, CaseEvent, CaseType, Desk, Document, Issued, SiteVisit, Workflow
 
     cases = list(Case.objects.filter(applicant_phone=PHONE))
@@ -44,12 +45,15 @@ def _cleanup(loaded_types: bool) -> None:
     PaymentAttempt.objects.filter(bill__in=bills).delete()
     bills.delete()
     issued = list(Issued.objects.filter(case__in=cases).values_list("pk", flat=True))
+    records = list(Issued.objects.filter(case__in=cases, record__isnull=False).values_list("record_id", flat=True))
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
         if cursor.fetchone()[0] and issued:
-            cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'permits.render_issued' "
-                           "AND (args->>'issued_id')::int = ANY(%s)", [issued])
+            cursor.execute("DELETE FROM procrastinate_jobs WHERE (task_name = 'permits.render_issued' "
+                           "AND (args->>'issued_id')::int = ANY(%s)) OR (task_name = 'documents.render' "
+                           "AND (args->>'document_id')::int = ANY(%s))", [issued, records])
     Issued.objects.filter(case__in=cases).delete()
+    IssuedDocument.objects.filter(pk__in=records).delete()    # its file is the archive Document's, deleted below
     SiteVisit.objects.filter(case__in=cases).delete()
     CaseEvent.objects.filter(case__in=cases).delete()
     for doc in Document.objects.filter(case__in=cases).order_by("-version"):
@@ -74,7 +78,7 @@ def _cleanup(loaded_types: bool) -> None:
     users.delete()
     with connection.cursor() as cursor:  # this run's counters, so that runs within the hour do not add up
         cursor.execute("DELETE FROM accounts_ratecounter WHERE key LIKE 'number:%%' OR key LIKE 'address:%%' "
-                       "OR key LIKE 'permits-%%'")
+                       "OR key LIKE 'permits-%%' OR key LIKE 'documents-%%'")
     if loaded_types and not Case.objects.exists():
         Workflow.objects.all().delete()
         CaseType.objects.all().delete()
@@ -257,7 +261,7 @@ def test_a_building_permit_from_the_application_to_the_verified_paper(browser, p
         assert staff_acts(case_id, "mayor").status == Case.Status.ISSUED
 
         # the job prints the permit; its QR code is the verification page's address, which the browser opens
-        settings.PERMITS_PUBLIC_URL = portal_url
+        settings.DOCUMENTS_PUBLIC_URL = portal_url
         with django_db_blocker.unblock():
             assert run_deferred_jobs() >= 1
             issued = Issued.objects.select_related("document").get(case_id=case_id)
@@ -269,7 +273,7 @@ def test_a_building_permit_from_the_application_to_the_verified_paper(browser, p
         from pypdf import PdfReader
 
         url = issuing.verification_url(issued)
-        assert url == f"{portal_url}/permits/verify/{issued.verification_code}/"
+        assert url == f"{portal_url}/verify/{issued.verification_code}/"
         image = PdfReader(io.BytesIO(pdf)).pages[0].images[0].image
         assert qr_matrix_of(image) == [[bool(v) for v in row] for row in segno.make(url, error="m").matrix]
         page.goto(f"{portal_url}/permits/cases/{returned.public_id}/")

@@ -1,4 +1,4 @@
-"""The issued document's PDF (permits/issuing.py render, run by the job permits.render_issued): made once by Chromium,
+"""The issued document's PDF (permits/issuing.py, printed by the documents' job documents.render): made once by Chromium,
 in Persian, kept in the parcel's archive with its SHA-256, its QR code the verification page's address; and the
 public verification page and JSON for a valid, revoked, superseded and unknown code."""
 
@@ -41,7 +41,7 @@ def issue_now(case, capture, outcome=None):
     return issued
 
 
-def run_deferred_jobs(task_name="permits.render_issued") -> int:
+def run_deferred_jobs(task_name="documents.render") -> int:
     """Run the jobs of `task_name` waiting in procrastinate's table as a worker would: the task registered under that
     name, with the arguments stored in the job's row (the test's transaction holds them: no worker process sees
     them)."""
@@ -83,7 +83,7 @@ def issued_permit(permit_types, applicant, django_capture_on_commit_callbacks):
 
 
 def test_the_job_renders_the_permit_pdf_once_in_persian_with_its_qr_code(issued_permit, settings):
-    settings.PERMITS_PUBLIC_URL = "https://gis.example.ir"
+    settings.DOCUMENTS_PUBLIC_URL = "https://gis.example.ir"
     issued = issued_permit
     assert issued.document_id is None
     assert run_deferred_jobs() == 1
@@ -93,6 +93,10 @@ def test_the_job_renders_the_permit_pdf_once_in_persian_with_its_qr_code(issued_
     with doc.file.open("rb") as stored:
         pdf = stored.read()
     assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == issued.sha256 == doc.sha256
+    # the same signed file in the register of issued documents
+    record = issued.record
+    assert record.sha256 == issued.sha256 and record.file.name == doc.file.name and record.signed_by
+    assert record.number == issued.number and record.verification_code == issued.verification_code
 
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1
@@ -102,11 +106,11 @@ def test_the_job_renders_the_permit_pdf_once_in_persian_with_its_qr_code(issued_
     text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())
     case_type, work = "پروانه ساختمانی", "احداث بنای جدید"
     for expected in (settings.MUNICIPALITY_NAME, case_type, work, issued.number,
-                     f"https://gis.example.ir/permits/verify/{issued.verification_code}/"):
+                     f"https://gis.example.ir/verify/{issued.verification_code}/"):
         assert expected in text, (expected, text[:800])
 
     # the QR code in the PDF is the verification page's address, module for module
-    url = f"https://gis.example.ir/permits/verify/{issued.verification_code}/"
+    url = f"https://gis.example.ir/verify/{issued.verification_code}/"
     assert issuing.verification_url(issued) == url
     images = reader.pages[0].images
     assert images, "no image in the PDF"
@@ -143,8 +147,8 @@ def test_the_verification_page_and_json_for_a_valid_permit(issued_permit, englis
     assert answer["status"] == "valid" and answer["number"] == issued_permit.number
     assert answer["sha256"] == issued_permit.sha256 and answer["parcel"] == {
         "renewal_code": issued_permit.parcel.renewal_code}
-    page = client.get(f"/permits/verify/{code}/", HTTP_COOKIE="django_language=en")
-    assert page.status_code == 200
+    page = client.get(f"/permits/verify/{code}/", HTTP_COOKIE="django_language=en", follow=True)
+    assert page.redirect_chain == [(f"/verify/{code}/", 301)] and page.status_code == 200
     body = page.content.decode()
     assert 'data-status="valid"' in body and issued_permit.sha256 in body
     # no personal data: neither the applicant's mobile nor the owner's name or national ID
@@ -158,27 +162,37 @@ def test_the_verification_page_and_json_for_a_valid_permit(issued_permit, englis
 
 def test_a_revoked_expired_superseded_and_unknown_code(issued_permit, permit_types, applicant, english,
                                                        django_capture_on_commit_callbacks):
+    from documents.models import IssuedDocument
+
     client = Client()
     code = issued_permit.verification_code
-    Issued.objects.filter(pk=issued_permit.pk).update(valid_until=timezone.localdate() - dt.timedelta(days=1))
+    IssuedDocument.objects.filter(pk=issued_permit.record_id).update(
+        valid_until=timezone.localdate() - dt.timedelta(days=1))
     assert client.get(f"/api/permits/verify/{code}").json()["status"] == "expired"
-    Issued.objects.filter(pk=issued_permit.pk).update(revoked_at=timezone.now(), revoked_reason="Built beyond it")
+    issuing.revoke(issued_permit, "Built beyond it")
     answer = client.get(f"/api/permits/verify/{code}").json()
     assert answer["status"] == "revoked" and answer["revoked_reason"] == "Built beyond it"
-    page = client.get(f"/permits/verify/{code}/", HTTP_COOKIE="django_language=en").content.decode()
+    page = client.get(f"/verify/{code}/", HTTP_COOKIE="django_language=en").content.decode()
     assert 'data-status="revoked"' in page and "Built beyond it" in page
+    assert Issued.objects.get(pk=issued_permit.pk).revoked_reason == "Built beyond it"
 
-    Issued.objects.filter(pk=issued_permit.pk).update(revoked_at=None, revoked_reason="",
-                                                      valid_until=timezone.localdate() + dt.timedelta(days=30))
+    IssuedDocument.objects.filter(pk=issued_permit.record_id).update(
+        revoked_at=None, revoked_reason="", valid_until=timezone.localdate() + dt.timedelta(days=30))
     later = Issued.objects.create(case=submitted_case(permit_types, applicant), parcel=issued_permit.parcel,
                                   kind="permit", number="P-9999-00001", verification_code="123456789012",
                                   issued_at=timezone.now() + dt.timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=False):
+        issuing.register(later)
     answer = client.get(f"/api/permits/verify/{code}").json()
     assert answer["status"] == "superseded" and answer["superseded_by"] == later.number
+    page = client.get(f"/verify/{code}/", HTTP_COOKIE="django_language=en").content.decode()
+    assert 'data-status="superseded"' in page and later.number in page
+    # a certificate of another kind for the same parcel replaces nothing
+    assert IssuedDocument.objects.get(pk=later.record_id).superseded_by_id is None
 
-    unknown = client.get("/permits/verify/000000000000/", HTTP_COOKIE="django_language=en")
+    unknown = client.get("/verify/000000000000/", HTTP_COOKIE="django_language=en")
     assert unknown.status_code == 404 and 'data-status="unknown"' in unknown.content.decode()
-    assert "No permit or certificate has this verification code" in unknown.content.decode()
+    assert "No document has this verification code" in unknown.content.decode()
     missing = client.get("/api/permits/verify/not-a-code")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 

@@ -37,18 +37,22 @@ def _cleanup(loaded_types: bool):
     from dues.models import Bill
     from notices.models import LocalSms, Message
     from parcels.models import PersonalDataAccess
+    from documents.models import IssuedDocument
     from permits.models import Case, CaseEvent, CaseType, Desk, Document, Issued, SiteVisit, Workflow
 
     cases = list(Case.objects.filter(applicant_phone=MOBILE))
     for case in cases:
         Bill.objects.filter(reference=f"permits:{case.public_id}").delete()
     issued = list(Issued.objects.filter(case__in=cases).values_list("pk", flat=True))
+    records = list(Issued.objects.filter(case__in=cases, record__isnull=False).values_list("record_id", flat=True))
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
         if cursor.fetchone()[0] and issued:
-            cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'permits.render_issued' "
-                           "AND (args->>'issued_id')::int = ANY(%s)", [issued])
+            cursor.execute("DELETE FROM procrastinate_jobs WHERE (task_name = 'permits.render_issued' "
+                           "AND (args->>'issued_id')::int = ANY(%s)) OR (task_name = 'documents.render' "
+                           "AND (args->>'document_id')::int = ANY(%s))", [issued, records])
     Issued.objects.filter(case__in=cases).delete()
+    IssuedDocument.objects.filter(pk__in=records).delete()    # its file is the archive Document's, deleted below
     SiteVisit.objects.filter(case__in=cases).delete()
     CaseEvent.objects.filter(case__in=cases).delete()
     for doc in Document.objects.filter(case__in=cases).order_by("-version"):
