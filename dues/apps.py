@@ -34,3 +34,7 @@ class DuesConfig(AppConfig):
         from dues import jobs
 
         jobs.register_kind()
+        # the approved tariff books in the open-data catalogue (transparency/), with their files
+        from dues import public_pages
+
+        public_pages.register()

@@ -168,14 +168,13 @@ def revenue_by_district(book: TariffBook) -> dict:
         return {r[0]: ((r[1], r[2] or ""), r[3], r[4] or 0) for r in cursor.fetchall()}
 
 
-def what_if(draft: TariffBook) -> list[dict]:
-    """Revenue by district of a draft book against the approved book of the same year, both over today's
-    cadastre. Writes nothing."""
+def compare_books(before: TariffBook, after: TariffBook) -> list[dict]:
+    """Dues by district of two books over today's cadastre: `current` is `before`'s, `draft` is `after`'s, and the
+    change in percent (None where `before` gives nothing). Two city-wide statements; writes nothing."""
     from common.db import batch_session
 
-    current = TariffBook.objects.approved(draft.year)
     with batch_session():
-        now, proposed = revenue_by_district(current), revenue_by_district(draft)
+        now, proposed = revenue_by_district(before), revenue_by_district(after)
     rows = []
     for code in sorted(set(now) | set(proposed), key=lambda c: (c is None, c or "")):
         names, parcels, a = now.get(code, (None, 0, 0))
@@ -184,3 +183,9 @@ def what_if(draft: TariffBook) -> list[dict]:
         rows.append({"district": code, "name": name, "name_en": name_en, "parcels": max(parcels, parcels2),
                      "current": a, "draft": b, "change_percent": None if not a else round((b - a) * 100 / a, 1)})
     return rows
+
+
+def what_if(draft: TariffBook) -> list[dict]:
+    """Revenue by district of a draft book against the approved book of the same year, both over today's
+    cadastre. Writes nothing."""
+    return compare_books(TariffBook.objects.approved(draft.year), draft)

@@ -87,6 +87,29 @@ class TariffBook(models.Model):
             raise ValidationError(str(exc)) from None
 
 
+class TariffChangeEffect(models.Model):
+    """What a year's approved book changes against the previous approved book, by district: both books applied to
+    the same cadastre (dues.assessment.compare_books), stored once per pair so that the public tariff page reads a
+    few rows instead of running two city-wide computations per view (`manage.py compute_tariff_effects`).
+
+    `fingerprint` is the two books' contents hashed (dues.public_pages.fingerprint): a book edited since makes the
+    figures stale, and the page then says they are being brought up to date instead of showing them."""
+
+    book = models.ForeignKey(TariffBook, on_delete=models.CASCADE, related_name="+")
+    previous = models.ForeignKey(TariffBook, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    rows = models.JSONField(help_text="By district: district, name, name_en, parcels, previous, current, "
+                                      "change_percent (rials).")
+    parcels = models.PositiveIntegerField(help_text="Parcels of the cadastre the figures were computed over.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["book", "previous"], name="tariffchangeeffect_pair_unique")]
+
+    def __str__(self):
+        return f"effect of {self.book} against {self.previous}"
+
+
 class AssessmentRun(models.Model):
     """One city-wide assessment of a year (or a what-if run, which writes no assessment)."""
 

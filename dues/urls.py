@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dues import views
+from dues import public_views, views
 
 app_name = "dues"
 urlpatterns = [
@@ -20,4 +20,10 @@ urlpatterns = [
     path("dues/finance/reminders/start", views.reminders_start, name="reminders_start"),
     path("dues/finance/reminders/<int:batch_pk>/", views.reminders_report, name="reminders_report"),
     path("dues/finance/assess", views.finance_assess, name="finance_assess"),
+    # the approved tariff books in the open (dues/public_pages.py): anonymous pages and files
+    path("transparency/tariffs/", public_views.tariff_books, name="tariff_books"),
+    path("transparency/tariffs/<int:year>/", public_views.tariff_book, name="tariff_book"),
+    path("transparency/tariffs/<int:year>.toml", public_views.tariff_book_toml, name="tariff_book_toml"),
+    path("transparency/tariffs/<int:year>.json", public_views.tariff_book_json, name="tariff_book_json"),
+    path("transparency/tariffs/<int:year>-lines.csv", public_views.tariff_book_csv, name="tariff_book_csv"),
 ]

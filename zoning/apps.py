@@ -43,3 +43,7 @@ class ZoningConfig(AppConfig):
             url_name="zoning:parcel_eligibility", build=sheet_section, template="zoning/sheet_section.html",
             script="zoning/sheet.js", order=20,
         ))
+        # the rulebook versions in the open-data catalogue (transparency/), with their files
+        from zoning import public_pages
+
+        public_pages.register()

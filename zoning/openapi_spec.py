@@ -1,5 +1,6 @@
 """OpenAPI description of the zoning endpoints (merged into /api/openapi.json by portal.openapi.full_spec)."""
 
+from common.openapi import BBOX
 from common.openapi import DATE as DATE_SCHEMA
 from common.openapi import ERROR, _errors, _param
 
@@ -116,6 +117,31 @@ PATHS = {
             "application/json": {"schema": {"type": "object"}}, "text/csv": {},
             "application/geo+json": {"schema": {"type": "object", "required": ["type", "features"]}}}},
                       **_errors(400)},
+    }},
+    "/api/zoning/rulebooks/changes/parcels": {"get": {
+        "summary": "The parcels a change of the plan's rules reaches: those in zones where some rule value differs "
+                   "between two rulebook versions, a page at a time (by id), optionally in a box",
+        "parameters": [
+            _param("from", "the older rulebook version's id", {"type": "integer", "minimum": 1,
+                                                               "maximum": 2**31 - 1}),
+            _param("to", "the newer rulebook version's id (not the same as from)",
+                   {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+            _param("bbox", "only parcels meeting this box", BBOX, required=False),
+            _param("after", "the next_after of the previous page (default 0: from the first parcel)",
+                   {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}, required=False),
+            _param("limit", "parcels in the page (default 500)", {"type": "integer", "minimum": 1, "maximum": 2000},
+                   required=False),
+        ],
+        "responses": {"200": {"description": "FeatureCollection (WGS84) with numberReturned, next_after (null on the "
+                                             "last page) and zones (the codes reached)", "content": {
+            "application/geo+json": {"schema": {"type": "object", "required": ["type", "features", "next_after"],
+                                                 "properties": {"type": {"const": "FeatureCollection"},
+                                                                "features": {"type": "array"},
+                                                                "numberReturned": {"type": "integer"},
+                                                                "next_after": {"type": ["integer", "null"]},
+                                                                "zones": {"type": "array",
+                                                                          "items": {"type": "string"}}}}}}},
+                      **_errors(400, 404)},
     }},
 }
 

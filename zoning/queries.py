@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from shapely import wkb
 
+from common import geo
 from common.errors import ApiError, BadParameter
 from zoning.eligibility import ParcelFacts
 from zoning.rulebook import rules_in_force
@@ -249,3 +250,66 @@ def write_csv(query: ParcelQuery, out) -> None:
                                 params) as copy:
             for chunk in copy:
                 out.write(bytes(chunk))
+
+
+# -- the parcels a change of the rules reaches (the public rulebook pages, zoning/public_pages.py) ------------------
+# By the maintained overlay row's zone (the zone covering most of the parcel), as the rules apply to it.
+
+# the parcels' zone codes come from the zones (zoning/overlays.py), so the small zone table names them all: no scan
+# of a million overlay rows on every map move
+_ZONE_CODES_SQL = "SELECT DISTINCT code FROM zoning_zone"
+_AFFECTED_COUNTS_SQL = """
+SELECT zone_code, count(*) FROM zoning_parceloverlay WHERE zone_code = ANY(%(codes)s) GROUP BY zone_code
+"""
+_AFFECTED_EXTENT_SQL = """
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(geom), %(srid)s), 4326) AS e FROM zoning_zone WHERE code = ANY(%(codes)s)) x
+"""
+
+
+def city_zone_codes() -> list[str]:
+    """Every zone code of the city (of the zones drawn, which the parcels' zones are)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ZONE_CODES_SQL)
+        return sorted(r[0] for r in cursor.fetchall())
+
+
+def parcels_by_zone(codes: list[str]) -> dict[str, int]:
+    """How many parcels each of these zones holds (one statement over the overlay rows, by their zone index)."""
+    if not codes:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_AFFECTED_COUNTS_SQL, {"codes": list(codes)})
+        return dict(cursor.fetchall())
+
+
+def zones_extent(codes: list[str]) -> list[float] | None:
+    """The WGS84 box [west, south, east, north] of the zones of these codes (None when none is drawn)."""
+    if not codes:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_AFFECTED_EXTENT_SQL, {"codes": list(codes), "srid": settings.MUNICIPALITY_SRID})
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else [round(v, 6) for v in row]
+
+
+def parcels_in_zones(codes: list[str], box, after: int, limit: int) -> list[dict]:
+    """Up to `limit` parcels of these zones with an id above `after` (keyset paging: every page one index range
+    scan, however far it is), inside the WGS84 `box` (already clipped to the city) if one is given; with their
+    WGS84 geometry."""
+    if not codes:
+        return []
+    where, params = "", {"codes": list(codes), "after": after, "limit": limit}
+    if box is not None:
+        sql, box_params = geo.box_sql(box)
+        names = [f"box{i}" for i in range(len(box_params))]      # the box's %s as named parameters
+        where = "AND ST_Intersects(p.geom, " + sql % tuple(f"%({n})s" for n in names) + ")"
+        params.update(zip(names, box_params))
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT p.id, o.zone_code, p.renewal_code, ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)
+            FROM zoning_parceloverlay o JOIN parcels_parcel p ON p.id = o.parcel_id
+            WHERE o.zone_code = ANY(%(codes)s) AND p.id > %(after)s {where}
+            ORDER BY p.id LIMIT %(limit)s""", params)
+        return [{"id": r[0], "zone_code": r[1], "renewal_code": r[2], "geometry": json.loads(r[3])}
+                for r in cursor.fetchall()]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zoning import views
+from zoning import public_views, views
 
 app_name = "zoning"
 urlpatterns = [
@@ -12,4 +12,10 @@ urlpatterns = [
     path("api/zoning/parcels", views.query_api, name="query"),
     path("zoning/parcels/<int:parcel_id>/", views.engineer_page, name="engineer_page"),
     path("zoning/queries/", views.query_page, name="query_page"),
+    # the rulebook versions in the open (zoning/public_pages.py): anonymous pages, files and the parcels a change reaches
+    path("transparency/rulebooks/", public_views.rulebooks, name="rulebooks"),
+    path("transparency/rulebooks/diff/", public_views.rulebook_diff, name="rulebook_diff"),
+    path("transparency/rulebooks/<int:pk>/", public_views.rulebook, name="rulebook"),
+    path("transparency/rulebooks/<int:pk>.toml", public_views.rulebook_toml, name="rulebook_toml"),
+    path("api/zoning/rulebooks/changes/parcels", public_views.change_parcels, name="rulebook_change_parcels"),
 ]
