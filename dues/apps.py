@@ -34,3 +34,6 @@ class DuesConfig(AppConfig):
         from dues import jobs
 
         jobs.register_kind()
+        from dues import certificate  # the dues status on the parcel certificate (documents/sections.py)
+
+        certificate.register()

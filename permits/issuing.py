@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 
 import jdatetime
 import segno
@@ -22,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from common import codes
 from common.errors import ApiError
+from documents import maps
 from parcels.models import LandUse
 from permits import definitions
 from permits.models import Case, Desk, Document, Issued
@@ -83,7 +83,6 @@ KIND_NAMES = {"permit": gettext_lazy("Permit"), "completion_certificate": gettex
               "certificate": gettext_lazy("Certificate"), "inquiry": gettext_lazy("Answer to an inquiry"),
               "decision": gettext_lazy("Decision")}
 MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 300, 200, 12
-METRES_PER_DEGREE = 111_320.0
 
 
 def verification_url(issued: Issued) -> str:
@@ -98,44 +97,10 @@ def qr_png_data_uri(url: str) -> str:
     return segno.make(url, error="m", micro=False).png_data_uri(scale=4, border=4)
 
 
-def _rings(geometry: dict) -> list:
-    if not geometry:
-        return []
-    if geometry["type"] == "Polygon":
-        return list(geometry["coordinates"])
-    if geometry["type"] == "MultiPolygon":
-        return [ring for polygon in geometry["coordinates"] for ring in polygon]
-    return []
-
-
 def map_svg(features: dict) -> dict | None:
     """The parcel, its envelope and its road-widening strip (zoning.api.envelope_features, WGS84) as SVG paths in a
-    MAP_WIDTH × MAP_HEIGHT box, north up, with a scale bar: {"paths": [(kind, d)], "scale": (pixels, metres)}."""
-    shapes = [(f["properties"].get("kind", ""), _rings(f.get("geometry"))) for f in features.get("features", [])]
-    points = [p for _kind, rings in shapes for ring in rings for p in ring]
-    if not points:
-        return None
-    lons, lats = [p[0] for p in points], [p[1] for p in points]
-    lat0 = (min(lats) + max(lats)) / 2
-    shrink = math.cos(math.radians(lat0))   # a degree of longitude is shorter than one of latitude
-    width_m = max((max(lons) - min(lons)) * shrink * METRES_PER_DEGREE, 1.0)
-    height_m = max((max(lats) - min(lats)) * METRES_PER_DEGREE, 1.0)
-    scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / width_m, (MAP_HEIGHT - 2 * MAP_MARGIN) / height_m)   # px per metre
-    left = MAP_MARGIN + ((MAP_WIDTH - 2 * MAP_MARGIN) - width_m * scale) / 2
-    top = MAP_MARGIN + ((MAP_HEIGHT - 2 * MAP_MARGIN) - height_m * scale) / 2
-
-    def xy(p):
-        return (left + (p[0] - min(lons)) * shrink * METRES_PER_DEGREE * scale,
-                top + (max(lats) - p[1]) * METRES_PER_DEGREE * scale)
-
-    order = {"parcel": 0, "road_widening": 1, "envelope": 2}
-    paths = []
-    for kind, rings in sorted(shapes, key=lambda s: order.get(s[0], 3)):
-        d = " ".join("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, ring)) + " Z" for ring in rings)
-        if d:
-            paths.append((kind, d))
-    metres = next(m for m in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if m * scale >= 40 or m == 1000)
-    return {"paths": paths, "scale": (round(metres * scale, 1), metres), "width": MAP_WIDTH, "height": MAP_HEIGHT}
+    MAP_WIDTH × MAP_HEIGHT box, north up, with a scale bar (documents.maps.map_svg)."""
+    return maps.map_svg(features, MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN)
 
 
 def _pairs(items: list) -> list[list]:

@@ -43,3 +43,7 @@ class ZoningConfig(AppConfig):
             url_name="zoning:parcel_eligibility", build=sheet_section, template="zoning/sheet_section.html",
             script="zoning/sheet.js", order=20,
         ))
+        # the zone, its rules, what may be built and the hazards on the parcel certificate (documents/sections.py)
+        from zoning import certificate
+
+        certificate.register()
