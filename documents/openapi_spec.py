@@ -22,6 +22,22 @@ PATHS = {
             **error(429, "Too many lookups from this address (`rate_limited`); Retry-After says when to try again"),
         },
     }},
+    "/api/documents/parcels/{parcel_id}/certificate": {"get": {
+        "summary": "The parcel sheet's certificate section: where to ask for the parcel's certificate (public)",
+        "description": "The certificate (a signed PDF of the parcel's public facts: identifiers, areas, the map, "
+                       "zone and rules, what may be built, hazards, dues status; never owners) is asked for with a "
+                       "POST of a form with the CSRF token to `request_url` (a page of the site, not API), which "
+                       "issues it (or reuses the same day's certificate of the same content) and redirects to its "
+                       "page. Asking is counted per address (DOCUMENTS_CERTIFICATE_RATE).",
+        "parameters": [_param("parcel_id", "parcel id", {"type": "integer"}, "path")],
+        "responses": {
+            "200": {"description": "The section", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["parcel_id", "request_url"], "properties": {
+                    "parcel_id": {"type": "integer"},
+                    "request_url": {"type": "string", "description": "POST a form here (CSRF token)"}}}}}},
+            **error(404, "No parcel has this id (`not_found`)"),
+        },
+    }},
 }
 
 _TEXT_OR_NULL = {"type": ["string", "null"]}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from documents import views
+from documents import certificate_views, views
 
 app_name = "documents"
 urlpatterns = [
@@ -8,4 +8,8 @@ urlpatterns = [
     path("verify/<str:code>/", views.verify_page, name="verify"),
     path("api/documents/verify/<str:code>", views.verify_api, name="verify_api"),
     path("documents/<str:code>.pdf", views.pdf, name="pdf"),
+    path("documents/issued/<str:code>/", certificate_views.issued_page, name="issued"),
+    path("documents/certificate/<int:parcel_id>", certificate_views.request_certificate, name="request_certificate"),
+    path("api/documents/parcels/<int:parcel_id>/certificate", certificate_views.sheet_section_api,
+         name="certificate_section"),
 ]

@@ -38,3 +38,6 @@ class DuesConfig(AppConfig):
         from dues import public_pages
 
         public_pages.register()
+        from dues import certificate  # the dues status on the parcel certificate (documents/sections.py)
+
+        certificate.register()

@@ -114,6 +114,8 @@ PERMITS_VERIFY_RATE = env_list("PERMITS_VERIFY_RATE", ["60/600", "600/86400"])
 # every verification page says the signature is a demo one.
 DOCUMENTS_PUBLIC_URL = env_str("DOCUMENTS_PUBLIC_URL", PERMITS_PUBLIC_URL)
 DOCUMENTS_VERIFY_RATE = env_list("DOCUMENTS_VERIFY_RATE", ["60/600", "600/86400"])
+# parcel certificates asked for per client address (each builds every section; the same day's identical one is reused)
+DOCUMENTS_CERTIFICATE_RATE = env_list("DOCUMENTS_CERTIFICATE_RATE", ["10/600", "60/86400"])
 DOCUMENTS_SIGNING_KEY = env_str("DOCUMENTS_SIGNING_KEY", "")
 DOCUMENTS_SIGNING_CERT = env_str("DOCUMENTS_SIGNING_CERT", "")
 DOCUMENTS_SIGNING_PASSPHRASE_FILE = env_str("DOCUMENTS_SIGNING_PASSPHRASE_FILE", "")

@@ -5,7 +5,6 @@ commit, in the job queue (permits/tasks.py) and kept in the parcel's archive (a 
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import jdatetime
 from django.db import transaction
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from common.errors import ApiError
 from documents import api as documents_api
 from documents import kinds as document_kinds
+from documents import maps
 from parcels.models import LandUse
 from permits import definitions
 from permits.models import Case, Desk, Document, Issued
@@ -106,7 +106,6 @@ KIND_MSGIDS = {"permit": gettext_noop("Permit"), "completion_certificate": gette
                "decision": gettext_noop("Decision")}
 KIND_NAMES = {kind: gettext_lazy(msgid) for kind, msgid in KIND_MSGIDS.items()}
 MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 300, 200, 12
-METRES_PER_DEGREE = 111_320.0
 
 
 def verification_url(issued: Issued) -> str:
@@ -118,44 +117,10 @@ def verification_url(issued: Issued) -> str:
 qr_png_data_uri = documents_api.qr_png_data_uri
 
 
-def _rings(geometry: dict) -> list:
-    if not geometry:
-        return []
-    if geometry["type"] == "Polygon":
-        return list(geometry["coordinates"])
-    if geometry["type"] == "MultiPolygon":
-        return [ring for polygon in geometry["coordinates"] for ring in polygon]
-    return []
-
-
 def map_svg(features: dict) -> dict | None:
     """The parcel, its envelope and its road-widening strip (zoning.api.envelope_features, WGS84) as SVG paths in a
-    MAP_WIDTH × MAP_HEIGHT box, north up, with a scale bar: {"paths": [(kind, d)], "scale": (pixels, metres)}."""
-    shapes = [(f["properties"].get("kind", ""), _rings(f.get("geometry"))) for f in features.get("features", [])]
-    points = [p for _kind, rings in shapes for ring in rings for p in ring]
-    if not points:
-        return None
-    lons, lats = [p[0] for p in points], [p[1] for p in points]
-    lat0 = (min(lats) + max(lats)) / 2
-    shrink = math.cos(math.radians(lat0))   # a degree of longitude is shorter than one of latitude
-    width_m = max((max(lons) - min(lons)) * shrink * METRES_PER_DEGREE, 1.0)
-    height_m = max((max(lats) - min(lats)) * METRES_PER_DEGREE, 1.0)
-    scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / width_m, (MAP_HEIGHT - 2 * MAP_MARGIN) / height_m)   # px per metre
-    left = MAP_MARGIN + ((MAP_WIDTH - 2 * MAP_MARGIN) - width_m * scale) / 2
-    top = MAP_MARGIN + ((MAP_HEIGHT - 2 * MAP_MARGIN) - height_m * scale) / 2
-
-    def xy(p):
-        return (left + (p[0] - min(lons)) * shrink * METRES_PER_DEGREE * scale,
-                top + (max(lats) - p[1]) * METRES_PER_DEGREE * scale)
-
-    order = {"parcel": 0, "road_widening": 1, "envelope": 2}
-    paths = []
-    for kind, rings in sorted(shapes, key=lambda s: order.get(s[0], 3)):
-        d = " ".join("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, ring)) + " Z" for ring in rings)
-        if d:
-            paths.append((kind, d))
-    metres = next(m for m in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if m * scale >= 40 or m == 1000)
-    return {"paths": paths, "scale": (round(metres * scale, 1), metres), "width": MAP_WIDTH, "height": MAP_HEIGHT}
+    MAP_WIDTH × MAP_HEIGHT box, north up, with a scale bar (documents.maps.map_svg)."""
+    return maps.map_svg(features, MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN)
 
 
 def _pairs(items: list) -> list[list]:

@@ -47,3 +47,7 @@ class ZoningConfig(AppConfig):
         from zoning import public_pages
 
         public_pages.register()
+        # the zone, its rules, what may be built and the hazards on the parcel certificate (documents/sections.py)
+        from zoning import certificate
+
+        certificate.register()
