@@ -121,6 +121,14 @@ DOCUMENTS_SIGNING_CERT = env_str("DOCUMENTS_SIGNING_CERT", "")
 DOCUMENTS_SIGNING_PASSPHRASE_FILE = env_str("DOCUMENTS_SIGNING_PASSPHRASE_FILE", "")
 DOCUMENTS_CHECK_MAX_BYTES = env_int("DOCUMENTS_CHECK_MAX_BYTES", 30 * 1024 * 1024)
 
+# --- Transparency: council decisions and municipal projects (transparency/) ------------------------------------
+# Comments per citizen and per client address ("count/seconds", all must hold; accounts/ratelimit.py): past them 429.
+TRANSPARENCY_COMMENT_RATE_PER_CITIZEN = env_list("TRANSPARENCY_COMMENT_RATE_PER_CITIZEN", ["5/600", "30/86400"])
+TRANSPARENCY_COMMENT_RATE_PER_ADDRESS = env_list("TRANSPARENCY_COMMENT_RATE_PER_ADDRESS", ["20/600", "200/86400"])
+# Attachments of decisions and projects: at most this many MB each (checked like every upload: common/uploads.py,
+# scanned by the clamd PERMITS_CLAMD names when one is set).
+TRANSPARENCY_ATTACHMENT_MAX_MB = env_int("TRANSPARENCY_ATTACHMENT_MAX_MB", 20)
+
 # --- Citizens' sign-in, staff two-factor, notices, the job queue (accounts/, notices/, jobs/) -------------
 # One-time sign-in codes sent by SMS: digits, lifetime, wrong tries before the number cools down, and how long.
 SIGNIN_CODE_DIGITS = env_int("SIGNIN_CODE_DIGITS", 6)

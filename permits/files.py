@@ -27,11 +27,7 @@ STORAGE_BACKEND) under a random name; a failure while writing the row removes it
 from __future__ import annotations
 
 import hashlib
-import io
-import logging
-import os
 import tempfile
-import unicodedata
 
 from django.conf import settings
 from django.core.files import File
@@ -40,19 +36,13 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-from common import clamd
-from common.errors import ApiError, BadParameter, Forbidden
+from common import uploads
+from common.errors import BadParameter, Forbidden
+# the checks every upload passes live in common/uploads.py (shared with the transparency pages' attachments)
+from common.uploads import MB, SNIFF_BYTES, FileRefused, FileTooLarge, ScanUnavailable  # noqa: F401
 from permits import definitions, service
 from permits.models import Case, CaseEvent, Document
-
-log = logging.getLogger(__name__)
-
-SNIFF_BYTES = 8192
-MB = 1024 * 1024
-SPOOL_BYTES = 2 * MB   # an upload larger than this is spooled to a temporary file while it is checked
 
 # What each file type of definitions.FILE_TYPES is by libmagic, its stored extension and its name for people.
 MIME_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpeg", "image/png": "png",
@@ -72,25 +62,6 @@ STAFF_KINDS = {
 }
 # A case the applicant may still add documents to.
 APPLICANT_STATUSES = (Case.Status.DRAFT, Case.Status.RETURNED, Case.Status.OPEN)
-
-
-class FileRefused(ApiError):
-    """An upload that is not taken; the message names the rule."""
-
-    status = 400
-    code = "file_refused"
-
-
-class FileTooLarge(FileRefused):
-    status = 413
-
-
-class ScanUnavailable(FileRefused):
-    """A virus scanner is configured but could not scan the file now: try again later."""
-
-    status = 503
-    code = "scan_unavailable"
-    headers = {"Retry-After": "60"}
 
 
 # -- the document type and who may add it -------------------------------------------------------------------------
@@ -137,31 +108,14 @@ def _too_large(doc_type, size: int | None) -> FileTooLarge:
 
 
 def _spooled(upload, doc_type, limit: int):
-    """The upload copied into a temporary file (memory up to SPOOL_BYTES), counted as it is read: (file, size,
-    sha256). Refused as soon as it passes `limit`."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    digest = hashlib.sha256()
-    size = 0
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    chunks = upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(256 * 1024), b"")
-    for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            spool.close()
-            raise _too_large(doc_type, None)
-        digest.update(chunk)
-        spool.write(chunk)
-    spool.seek(0)
-    return spool, size, digest.hexdigest()
+    """The upload copied into a temporary file, counted as it is read: (file, size, sha256); refused as soon as it
+    passes `limit`."""
+    return uploads.spooled(upload, limit, _too_large(doc_type, None))
 
 
 def _sniffed(head: bytes, doc_type) -> tuple[str, str]:
     """(file type, libmagic's description) of the content; refused when it is not one the document type takes."""
-    import magic
-
-    mime = magic.from_buffer(head, mime=True)
-    what = " ".join(magic.from_buffer(head).split())[:100]
+    mime, what = uploads.sniff(head)
     file_type = MIME_TYPES.get(mime)
     if file_type is None and mime == "text/plain" and "dxf" in doc_type.types and _dxf_like(head):
         file_type = "dxf"   # a minimal DXF libmagic does not recognise (no HEADER section): ezdxf decides below
@@ -182,104 +136,8 @@ def _dxf_like(head: bytes) -> bool:
 
 # -- checks by type ------------------------------------------------------------------------------------------------
 
-# What makes a PDF do something by itself: the keys and action types, each with the rule it breaks.
-JAVASCRIPT, AUTOMATIC, LAUNCH, EMBEDDED = (gettext_noop("JavaScript"), gettext_noop("automatic actions"),
-                                           gettext_noop("launch actions"), gettext_noop("embedded files"))
-_PDF_KEYS = {"/JS": JAVASCRIPT, "/JavaScript": JAVASCRIPT, "/AA": AUTOMATIC, "/Launch": LAUNCH,
-             "/EmbeddedFile": EMBEDDED, "/EmbeddedFiles": EMBEDDED}
-_PDF_ACTIONS = {"/JavaScript": JAVASCRIPT, "/Launch": LAUNCH}
-
-
-def _pdf_rule(obj, depth: int = 0) -> str | None:
-    """The active-content rule `obj` (a pdf object, looked into without following references) breaks, or None."""
-    from pypdf.generic import ArrayObject, DictionaryObject
-
-    if depth > 64:
-        return None
-    if isinstance(obj, DictionaryObject):
-        for key, value in obj.items():
-            if key in _PDF_KEYS:
-                return _PDF_KEYS[key]
-            if key == "/S" and value in _PDF_ACTIONS:
-                return _PDF_ACTIONS[value]
-            if key in ("/Type", "/Subtype") and value in ("/EmbeddedFile", "/FileAttachment"):
-                return EMBEDDED
-            rule = _pdf_rule(value, depth + 1)
-            if rule:
-                return rule
-    elif isinstance(obj, ArrayObject):
-        for value in obj:
-            rule = _pdf_rule(value, depth + 1)
-            if rule:
-                return rule
-    return None
-
-
-def _check_pdf(handle) -> None:
-    """Refuse a PDF that cannot be read, is encrypted, or holds active content (each object of the file is
-    looked at, compressed object streams included)."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    handle.seek(0)
-    try:
-        reader = PdfReader(handle, strict=False)
-        if reader.is_encrypted:
-            raise FileRefused(_("Encrypted PDF: a PDF with a password cannot be checked; send it without one."))
-        numbers = {(num, gen) for gen, objects in reader.xref.items() for num in objects}
-        numbers |= {(num, 0) for num in getattr(reader, "xref_objStm", {})}
-        rule = _pdf_rule(reader.trailer)
-        for num, gen in sorted(numbers):
-            if rule:
-                break
-            try:
-                obj = reader.get_object(num)
-            except (PdfReadError, ValueError, KeyError, TypeError, AttributeError):
-                continue
-            rule = _pdf_rule(obj)
-    except FileRefused:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
-        raise FileRefused(_("Unreadable PDF: the file cannot be read as a PDF (%(reason)s).")
-                          % {"reason": str(exc)[:120] or type(exc).__name__}) from None
-    if rule:
-        raise FileRefused(_("PDF with active content: the file holds %(what)s; send a plain PDF (print it to PDF "
-                            "again).") % {"what": _(rule)})
-
-
-def _reencoded(handle, file_type: str) -> bytes:
-    """The image decoded whole and saved again from its pixels alone (no EXIF, GPS, XMP, ICC or text chunks),
-    turned upright; a decompression bomb or an undecodable image refused."""
-    fmt = "JPEG" if file_type == "jpeg" else "PNG"
-    bomb = FileRefused(_("Decompression bomb: the image has more than %(million)s million pixels.")
-                       % {"million": Image.MAX_IMAGE_PIXELS // 1_000_000})
-    handle.seek(0)
-    try:
-        image = Image.open(handle, formats=[fmt])
-        if image.size[0] * image.size[1] > Image.MAX_IMAGE_PIXELS:
-            raise bomb
-        image.load()
-        image = ImageOps.exif_transpose(image)
-    except Image.DecompressionBombError:
-        raise bomb from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise FileRefused(_("Unreadable image: the file cannot be decoded as an image (%(reason)s).")
-                          % {"reason": str(exc)[:120] or type(exc).__name__}) from None
-    out = io.BytesIO()
-    if fmt == "JPEG":
-        if image.mode not in ("RGB", "L"):
-            image = image.convert("RGB")
-        clean = Image.frombytes(image.mode, image.size, image.tobytes())   # the pixels, and nothing else
-        clean.save(out, "JPEG", quality=90)
-    else:
-        if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16") or (
-                image.mode == "P" and "transparency" in image.info):   # the transparency kept, not the chunk
-            image = image.convert("RGBA")
-        clean = Image.frombytes(image.mode, image.size, image.tobytes())
-        if image.mode == "P":
-            clean.putpalette(image.getpalette())
-        clean.save(out, "PNG", optimize=False)
-    return out.getvalue()
+_check_pdf = uploads.check_pdf
+_reencoded = uploads.reencoded_image
 
 
 def _check_dwg(head: bytes) -> None:
@@ -307,23 +165,9 @@ def _check_dxf(handle) -> None:
 
 
 def _scan(handle) -> str:
-    """The file's scan status: "clean", "not_scanned" (no scanner configured) or "scan_failed" (fail-open);
-    FileRefused when a virus is found, ScanUnavailable when the scanner cannot answer (fail-closed)."""
-    address = settings.PERMITS_CLAMD
-    if not address:
-        return "not_scanned"
-    handle.seek(0)
-    try:
-        verdict = clamd.scan(address, handle, timeout=settings.PERMITS_CLAMD_TIMEOUT)
-    except clamd.ScanUnavailable as exc:
-        log.warning("permits: a document could not be scanned: %s", exc)
-        if settings.PERMITS_CLAMD_FAIL_OPEN:
-            return "scan_failed"
-        raise ScanUnavailable(_("Virus scan: the file cannot be scanned now; please try again in a few minutes."))
-    if not verdict.clean:
-        raise FileRefused(_("Virus scan: the file carries malware (%(signature)s).")
-                          % {"signature": verdict.signature[:100]})
-    return "clean"
+    """The file's scan status ("clean", "not_scanned", "scan_failed"), by the clamd PERMITS_CLAMD names."""
+    return uploads.scan(handle, settings.PERMITS_CLAMD, settings.PERMITS_CLAMD_TIMEOUT,
+                        settings.PERMITS_CLAMD_FAIL_OPEN)
 
 
 # -- adding ------------------------------------------------------------------------------------------------------------
@@ -331,10 +175,7 @@ def _scan(handle) -> str:
 def clean_name(name: str, extension: str) -> str:
     """The file's name as shown (its base name, printable, at most 200 characters), with the extension of what it
     is."""
-    base = os.path.basename(str(name or "").replace("\\", "/"))
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip() or "document"
-    stem = os.path.splitext(base)[0][: 200 - len(extension)] or "document"
-    return stem + extension
+    return uploads.clean_name(name, extension)
 
 
 def check_declared_size(case: Case, kind: str, declared: int | None) -> None:
