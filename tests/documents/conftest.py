@@ -12,14 +12,26 @@ def run_render_jobs(task_name: str = "documents.render") -> int:
     from procrastinate.contrib.django import app
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, args FROM procrastinate_jobs WHERE task_name = %s AND status = 'todo' ORDER BY id",
-                       [task_name])
+        # only jobs of documents not printed yet (jobs other tests committed and left behind are skipped)
+        cursor.execute("SELECT j.id, j.args FROM procrastinate_jobs j JOIN documents_issueddocument d "
+                       "ON d.id = (j.args->>'document_id')::int AND d.rendered_at IS NULL "
+                       "WHERE j.task_name = %s AND j.status = 'todo' ORDER BY j.id", [task_name])
         jobs = cursor.fetchall()
     for job_id, args in jobs:
         app.tasks[task_name](**(json.loads(args) if isinstance(args, str) else args))
         with connection.cursor() as cursor:
             cursor.execute("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = %s", [job_id])
     return len(jobs)
+
+
+def validate_pdf_signature(embedded_signature, context):
+    """pyHanko's validation of a signature, run as documents/signing.py runs the signing: in a thread of its own when
+    this thread already runs an event loop (a browser test's Playwright keeps one in the session's main thread)."""
+    from pyhanko.sign.validation import async_validate_pdf_signature
+
+    from documents.signing import _run
+
+    return _run(lambda: async_validate_pdf_signature(embedded_signature, context))
 
 
 @pytest.fixture

@@ -16,12 +16,11 @@ from django.test import Client
 from django.utils import timezone, translation
 from pypdf import PdfReader
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
 
 from documents import api, certificate, sections
 from documents.models import IssuedDocument
 from parcels.models import Ownership, Parcel
-from tests.documents.conftest import run_render_jobs
+from tests.documents.conftest import validate_pdf_signature, run_render_jobs
 from tests.documents.test_core import validation_context
 from tests.dues_support import dues_city  # noqa: F401  (a fixture: dues assessed this year)
 from tests.test_second_city import second_city  # noqa: F401  (a fixture: the town in EPSG:32639)

@@ -13,14 +13,13 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from common import codes
 from documents import api, rendering
 from documents.models import IssuedDocument
 from parcels.models import Parcel
-from tests.documents.conftest import run_render_jobs
+from tests.documents.conftest import validate_pdf_signature, run_render_jobs
 
 pytestmark = pytest.mark.django_db
 
