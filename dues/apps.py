@@ -34,3 +34,7 @@ class DuesConfig(AppConfig):
         from dues import jobs
 
         jobs.register_kind()
+        # bills and receipts as issued documents: printed once, verifiable (documents/)
+        from dues import documents
+
+        documents.register()
