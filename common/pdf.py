@@ -1,7 +1,7 @@
 """Printing an HTML page to PDF with headless Chromium (the browser the tests already drive): the PDF is exactly the
 printable page, with the browser's Persian shaping and right-to-left layout, and no second layout engine (WeasyPrint
-would need Pango and its own CSS subset) to keep in step. Used by the dues' bills (dues/pdf.py, which bounds how many
-print at once and keeps what was printed) and the issued permits (permits/issuing.py, printed once in a job).
+would need Pango and its own CSS subset) to keep in step. Used by the issued documents (documents/rendering.py: bills,
+receipts, certificates) and the issued permits (permits/issuing.py), each printed once in a job.
 
 The browser is `browser`, by default settings.DUES_CHROMIUM (the one the site prints with)."""
 

@@ -41,3 +41,7 @@ class DuesConfig(AppConfig):
         from dues import certificate  # the dues status on the parcel certificate (documents/sections.py)
 
         certificate.register()
+        # bills and receipts as issued documents: printed once, verifiable (documents/)
+        from dues import documents
+
+        documents.register()

@@ -22,6 +22,7 @@ from common.errors import ApiError
 from common.i18n import is_persian
 from common.jalali import persian_digits
 from dues import billid, calculator, signals
+from dues import documents as bill_documents
 from dues.models import Assessment, Bill, LedgerEntry, Payment, TariffBook
 from dues.tariffs import NoTariffBook
 from parcels.models import Parcel
@@ -161,6 +162,7 @@ def issue(parcel, as_of: jdatetime.date | None = None) -> Bill:
         )
         open_bills.exclude(pk=bill.pk).update(status=Bill.Status.SUPERSEDED, superseded_reason=Bill.Superseded.REPLACED,
                                               superseded_params={"bill": bill.pk})
+        bill_documents.issue_bill(bill, bill_detail(bill))    # printed once, after commit (dues/documents.py)
     return bill
 
 
@@ -226,6 +228,7 @@ def record_payment(bill: Bill, gateway: str, reference: str, amount: int) -> tup
         if status != bill.status:
             bill.status = status
             bill.save(update_fields=["status"])
+        bill_documents.issue_receipt(payment)     # once per payment: a repeated reference returned above
     return payment, True
 
 

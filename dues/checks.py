@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 
 from dues import gateways
+from dues.barcode import SYMBOLOGIES
 from dues.billid import PLACEHOLDER_COMPANY_CODE
 
 
@@ -32,4 +33,7 @@ def payment_settings(app_configs, **kwargs):
             id="dues.E002"))
     if code and not (len(code) == 3 and code.isdigit()):
         errors.append(Error(f"DUES_BILL_COMPANY_CODE must be 3 digits, not {code!r}.", id="dues.E004"))
+    if settings.DUES_BARCODE_SYMBOLOGY not in SYMBOLOGIES:
+        errors.append(Error(f"DUES_BARCODE_SYMBOLOGY must be one of {', '.join(SYMBOLOGIES)}, not "
+                            f"{settings.DUES_BARCODE_SYMBOLOGY!r}.", id="dues.E005"))
     return errors

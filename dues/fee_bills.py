@@ -25,12 +25,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from dues import billid, billing, fees
+from dues import documents as bill_documents
 from dues.billing import BillError
 from dues.models import Bill
 from parcels.models import Parcel
 
 FILE_CODE_SEQUENCE = "dues_fee_file_code"     # starts at billid.FEE_FILE_CODES_FROM (migration 0005)
-LOCK_CLASS = 0x46454553           # "FEES": the first key of the references' advisory locks (dues.pdf uses "DUES")
+LOCK_CLASS = 0x46454553           # "FEES": the first key of the references' advisory locks
 _LINE_FIELDS = ("code", "label_fa", "label_en", "kind", "formula", "inputs", "amount", "legal_basis",
                 "legal_basis_en")
 
@@ -102,10 +103,12 @@ def issue(parcel_id: int, *, reference: str, lines: list[dict], title_fa: str, t
             live.superseded_reason = Bill.Superseded.FEES_CHANGED
             live.superseded_params = {"bill": bill_code}
             live.save(update_fields=["status", "superseded_reason", "superseded_params"])
-        return Bill.objects.create(
+        bill = Bill.objects.create(
             parcel_id=parcel_id, kind=Bill.Kind.FEE, reference=reference, title_fa=title_fa.strip(),
             title_en=title_en.strip(), as_of=today.togregorian(), jalali_year=today.year, items=items, total=total,
             rounding=rounding, amount=amount, bill_id=bill_code, payment_id=payment_code)
+        bill_documents.issue_bill(bill, detail(bill))          # printed once, after commit (dues/documents.py)
+        return bill
 
 
 def summary(bill: Bill) -> dict:

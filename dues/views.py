@@ -1,15 +1,16 @@
 """Dues pages and JSON: the sheet section, bills (JSON, printable HTML, PDF), issuing a bill, the payment flow
 through the gateway, and finance staff's collections and daily reconciliation.
 
-Request → service → response: bills and payments are dues.billing's, the reports dues.reports', PDF printing
-dues.pdf's. Nothing is written on a GET except by the gateway's callback (the bank's answer must be recorded however
-it arrives)."""
+Request → service → response: bills and payments are dues.billing's, the reports dues.reports', the bill's PDF
+dues.documents' (printed once in the job queue, served from storage). Nothing is written on a GET except by the
+gateway's callback (the bank's answer must be recorded however it arrives) and the document of a bill issued before
+bills had documents, on the first request for its PDF."""
 
 import secrets
 
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,13 +21,16 @@ from accounts.decorators import staff_otp_required
 from common import params
 from common.edge import json_response
 from common.errors import BadParameter, Forbidden, NotFound
-from dues import billing, fee_bills, gateways, pdf, reports
+from dues import billing, fee_bills, gateways, reports
+from dues import documents as bill_documents
 from dues.assessment import what_if
 from dues.gateways import gateway
 from dues.models import Bill, PaymentAttempt, SandboxTransaction, TariffBook
 from dues.sheet import build as build_section
 from dues.tariffs import NoTariffBook, TariffError
 from parcels.models import Parcel
+
+PRINTING_RETRY = 3     # seconds: a bill's PDF being printed is asked for again after this (a print takes 2-5 s)
 
 
 def _message(request, message: str, status: int, **context):
@@ -97,21 +101,20 @@ def bill_page(request, bill_ref):
 
 @require_GET
 def bill_pdf(request, bill_ref):
-    """The same page printed to PDF by headless Chromium (dues.pdf)."""
+    """The bill's PDF as issued: printed once in the job queue (dues/documents.py) and streamed from storage, never
+    printed here. A bill issued before bills were documents gets its document now (the one write of this GET, done
+    once however many ask at the same time); until the job has printed it, 202 and a page that refreshes itself."""
     bill = get_object_or_404(Bill.objects.select_related("parcel__import_run"), public_id=bill_ref)
-    html = render(request, "dues/bill.html", {**_bill_context(request, bill), "for_pdf": True}).content
-    try:
-        document = pdf.cached(html)
-    except pdf.Busy:
-        response = _message(request, _("Many bills are being printed right now: please try again in a few seconds, "
-                                       "or print the bill page from the browser."), 503)
-        response["Retry-After"] = str(pdf.Busy.retry_after)
+    doc = bill_documents.bill_document(bill, _detail)
+    if doc.rendered_at is None or not doc.file:
+        response = render(request, "dues/bill_printing.html", {"bill": bill, "retry": PRINTING_RETRY}, status=202)
+        response["Retry-After"] = str(PRINTING_RETRY)
+        response["Cache-Control"] = "no-store"
         return response
-    except pdf.PdfError as exc:
-        return _message(request, _("The PDF could not be printed (%(reason)s): print the bill page from the browser "
-                                   "instead.") % {"reason": exc}, 503)
-    response = HttpResponse(document, content_type="application/pdf")
+    response = FileResponse(doc.file.open("rb"), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="bill-{bill.bill_id}-{bill.payment_id}.pdf"'
+    response["Cache-Control"] = "private, max-age=31536000, immutable"   # a printed bill never changes
+    response["ETag"] = f'"{doc.sha256}"'
     return response
 
 

@@ -56,10 +56,9 @@ DUES_GATEWAY = env_str("DUES_GATEWAY", "dues.gateways.SandboxGateway")
 # The sandbox marks bills paid without money: with DEBUG off it is refused (system check dues.E001, and the sandbox
 # pages answer 404) unless the site is declared a staging or demo site here (`./run demo` does); its pages say so.
 DUES_ALLOW_SANDBOX_IN_PRODUCTION = env_bool("DUES_ALLOW_SANDBOX_IN_PRODUCTION", False)
-# Bill PDFs start a browser each (2-5.5 s, ~150 MB): at most this many at once across all processes (a PostgreSQL
-# advisory lock per slot); a request waits up to DUES_PDF_WAIT_SECONDS for a slot, then gets 503 with Retry-After.
-DUES_PDF_MAX_CONCURRENT = env_int("DUES_PDF_MAX_CONCURRENT", 2)
-DUES_PDF_WAIT_SECONDS = env_float("DUES_PDF_WAIT_SECONDS", 2.0)
+# The symbology of the bill's 26-digit barcode: "code128" or "itf" (Interleaved 2 of 5); which one banks' readers
+# take is not settled (DOMAIN.md), Code 128 is read by every scanner's default setup (dues/barcode.py, check dues.E005).
+DUES_BARCODE_SYMBOLOGY = env_str("DUES_BARCODE_SYMBOLOGY", "code128")
 # The headless Chromium that prints bills to PDF.
 DUES_CHROMIUM = env_str("DUES_CHROMIUM", "/usr/bin/chromium")
 

@@ -31,3 +31,32 @@ def dues_city(demo_city, django_db_blocker):
                                              "status": "approved"})
             assess_year(year)
     return this
+
+
+def forget_documents(docs) -> None:
+    """Remove committed issued documents (bills', receipts'), their files and their waiting render jobs: a job left
+    waiting would be printed by every later test that runs the render jobs (tests/documents/conftest.py)."""
+    from django.db import connection
+
+    docs = list(docs)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'documents.render' "
+                       "AND (args->>'document_id')::int = ANY(%s)", [[d.pk for d in docs]])
+    for doc in docs:
+        if doc.file:
+            doc.file.delete(save=False)
+        doc.delete()
+
+
+@pytest.fixture(scope="module")
+def forget_module_documents(django_db_blocker):
+    """Documents of dues (bills and receipts) the module's tests committed are removed when the module ends."""
+    from django.db.models import Max
+
+    from documents.models import IssuedDocument
+
+    with django_db_blocker.unblock():
+        before = IssuedDocument.objects.aggregate(m=Max("pk"))["m"] or 0
+    yield
+    with django_db_blocker.unblock():
+        forget_documents(IssuedDocument.objects.filter(pk__gt=before, source__startswith="dues."))

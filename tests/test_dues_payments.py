@@ -243,14 +243,6 @@ def test_a_book_without_english_legal_basis_shows_the_persian_on_english_pages(c
     assert client.get(f"/api/dues/bills/{bill.public_id}").json()["years"][-1]["lines"][3]["legal_basis_en"] == ""
 
 
-def test_bill_pdf_is_printed_by_chromium(client, dues_city):
-    parcel = _owed_parcel(dues_city)
-    bill = billing.issue(parcel)
-    response = client.get(f"/dues/bills/{bill.public_id}/pdf")
-    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF") and len(response.content) > 5000
-
-
 def test_finance_views_are_for_finance_staff_only(client, role_users, dues_city):
     anonymous = client.get("/dues/finance/")  # a page sends an anonymous visitor to the staff sign-in
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/?next=/dues/finance/")

@@ -10,9 +10,11 @@ import urllib.request
 import pytest
 from django.db.models import Sum
 
+from documents.models import IssuedDocument
 from dues import billing
 from dues.models import Bill, LedgerEntry, Payment, PaymentAttempt, SandboxTransaction
 from tests.dues_support import dues_city  # noqa: F401  (fixture)
+from tests.dues_support import forget_module_documents  # noqa: F401  (fixture)
 from tests.test_dues_payments import _owed_parcel, _reconciles
 
 
@@ -38,6 +40,12 @@ def _all_at_once(n, opener, request):
     for t in threads:
         t.join()
     return answers
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _documents_forgotten(forget_module_documents):
+    """The bills' and receipts' documents these tests commit (printed by no worker here) are removed at the end."""
+    yield
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +74,7 @@ def test_twenty_concurrent_duplicate_callbacks_record_one_payment(threaded_serve
     with django_db_blocker.unblock():
         payments = Payment.objects.filter(gateway="sandbox", gateway_ref=reference)
         assert payments.count() == 1 and payments[0].amount == bill.amount
+        assert IssuedDocument.objects.filter(kind="receipt", source=f"dues.payment:{payments[0].pk}").count() == 1
         assert LedgerEntry.objects.filter(payment=payments[0], kind="payment").aggregate(s=Sum("amount"))["s"] == bill.amount
         bill.refresh_from_db()
         assert bill.status == Bill.Status.PAID

@@ -1,6 +1,6 @@
 """Production safety (issue 16): the sandbox gateway and the placeholder company code refused in production, bills and
-payments named by random public ids, bounded PDF printing, the Content-Security-Policy header, and `check --deploy`
-clean with the documented production environment (README "Production")."""
+payments named by random public ids, no browser per PDF request, the Content-Security-Policy header, and `check
+--deploy` clean with the documented production environment (README "Production")."""
 
 import os
 import re
@@ -10,12 +10,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.core.checks import run_checks
 from django.db import connection
 from django.test import override_settings
 
-from dues import billid, billing, checks, pdf
+from dues import billid, billing, checks
 from dues.gateways import Gateway
 from dues.models import Payment, PaymentAttempt
 from tests.conftest import ROOT
@@ -134,64 +133,27 @@ def test_the_migration_gives_every_existing_bill_and_payment_its_own_public_id(d
             assert total >= 1 and total == distinct == filled, table
 
 
-# --- 4: bounded PDF printing ----------------------------------------------------------------------------------------
-
-
-def _hold_slot(slot):
-    """Another session holding a print slot, as another process printing would."""
-    raw = connection.get_new_connection(connection.get_connection_params())
-    raw.autocommit = True
-    raw.execute("SELECT pg_advisory_lock(%s, %s)", [pdf.LOCK_CLASS, slot])
-    return raw
+# --- 4: no browser per PDF request ----------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_pdf_prints_are_bounded_and_an_unchanged_bill_is_not_printed_again(client, dues_city):
-    bill = billing.issue(_owed_parcel(dues_city, index=17))
-    url = f"/dues/bills/{bill.public_id}/pdf"
-    cache.clear()
-    with override_settings(DUES_PDF_MAX_CONCURRENT=2, DUES_PDF_WAIT_SECONDS=0):
-        holders = [_hold_slot(0), _hold_slot(1)]
-        try:
-            busy = client.get(url)                          # both slots taken: no browser is started
-            assert busy.status_code == 503 and busy["Retry-After"] == str(pdf.RETRY_AFTER)
-            holders.pop().close()                           # one slot frees up
-            printed = client.get(url)
-            assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
-            holders.append(_hold_slot(1))                   # taken again
-            cached = client.get(url)                        # the same page comes from the cache, no slot needed
-            assert cached.status_code == 200 and cached.content == printed.content
-            client.cookies["django_language"] = "en"        # another page (English): needs a print, none is free
-            assert client.get(url).status_code == 503
-        finally:
-            for raw in holders:
-                raw.close()
+def test_a_burst_of_pdf_requests_starts_no_browser(client, dues_city, monkeypatch,
+                                                   django_capture_on_commit_callbacks):
+    """A bill's PDF is printed once in the job queue (dues/documents.py) and served from storage: requests never
+    print, however many come before it is ready (202 and a page that refreshes itself)."""
+    def no_browser(*args, **kwargs):
+        raise AssertionError("a request started a browser")
+
+    monkeypatch.setattr("common.pdf.print_to_pdf", no_browser)
+    with django_capture_on_commit_callbacks(execute=False):
+        bill = billing.issue(_owed_parcel(dues_city, index=17))
+    answers = {client.get(f"/dues/bills/{bill.public_id}/pdf").status_code for _ in range(20)}
+    assert answers == {202}
 
 
-@pytest.mark.django_db
-def test_a_print_waits_for_a_slot_freed_within_the_wait(dues_city):
-    import threading
-    import time
-
-    holder = _hold_slot(0)
-    threading.Timer(0.4, holder.close).start()             # the other print ends 0.4 s from now
-    started = time.monotonic()
-    with override_settings(DUES_PDF_MAX_CONCURRENT=1, DUES_PDF_WAIT_SECONDS=5):
-        with pdf.slot() as held:
-            assert held == 0 and 0.3 < time.monotonic() - started < 3
-
-
-@pytest.mark.django_db
-def test_a_print_slot_is_given_back_after_a_failed_print(dues_city):
-    with override_settings(DUES_PDF_MAX_CONCURRENT=1, DUES_PDF_WAIT_SECONDS=0, DUES_CHROMIUM="/nonexistent/chromium"):
-        with pytest.raises(pdf.PdfError) as failure:
-            pdf.cached(b"<p>" + uuid.uuid4().hex.encode())
-        assert not isinstance(failure.value, pdf.Busy)
-    other = connection.get_new_connection(connection.get_connection_params())
-    try:                                                    # another process can take the slot: it was unlocked
-        assert other.execute("SELECT pg_try_advisory_lock(%s, 0)", [pdf.LOCK_CLASS]).fetchone()[0]
-    finally:
-        other.close()
+def test_the_barcode_symbology_is_checked():
+    assert _ids(DEBUG=True, DUES_GATEWAY=SANDBOX, DUES_BARCODE_SYMBOLOGY="itf") == []
+    assert _ids(DEBUG=True, DUES_GATEWAY=SANDBOX, DUES_BARCODE_SYMBOLOGY="qr") == ["dues.E005"]
 
 
 # --- 5: Content-Security-Policy and the deploy checks ----------------------------------------------------------------
