@@ -34,3 +34,6 @@ class DuesConfig(AppConfig):
         from dues import jobs
 
         jobs.register_kind()
+        from dues import dashboards  # its public dashboard panels (transparency)
+
+        dashboards.register()

@@ -28,3 +28,6 @@ class PermitsConfig(AppConfig):
         from permits import sheet  # the parcel sheet's and "My properties"' permit sections (the citizen side)
 
         sheet.register()
+        from permits import dashboards  # its public dashboard panels (transparency)
+
+        dashboards.register()

@@ -1,2 +1,6 @@
+from django.urls import include, path
+
 app_name = "transparency"
-urlpatterns = []
+urlpatterns = [
+    path("", include("transparency.dash_urls")),  # dashboards and the open-data catalogue
+]
