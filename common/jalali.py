@@ -1,5 +1,8 @@
 """Jalali (Solar Hijri) dates for display: users think in the Jalali calendar (DOMAIN.md)."""
 
+import datetime
+import functools
+
 from common.i18n import is_persian
 import jdatetime
 from django.utils import timezone
@@ -37,3 +40,11 @@ def gregorian_to_jalali_years(years) -> list[int]:
         else:  # before the Jalali era's first year or beyond jdatetime's range: the same offset
             out.append(year - 621)
     return out
+
+
+@functools.cache
+def month_starts(first_year: int = 1370, last_year: int = 1430) -> tuple[tuple[int, int, datetime.date], ...]:
+    """(Jalali year, month, Gregorian first day) of every month of the years first_year..last_year: the thresholds
+    SQL buckets timestamps by (width_bucket) to count per Jalali month in one statement."""
+    return tuple((y, m, jdatetime.date(y, m, 1).togregorian())
+                 for y in range(first_year, last_year + 1) for m in range(1, 13))

@@ -45,3 +45,6 @@ class DuesConfig(AppConfig):
         from dues import documents
 
         documents.register()
+        from dues import dashboards  # its public dashboard panels (transparency)
+
+        dashboards.register()

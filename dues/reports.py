@@ -66,6 +66,36 @@ GROUP BY b.jalali_year ORDER BY 1 DESC
 """
 
 
+# The collections' data version for the public dashboard (dues/dashboards.py): assessment runs only add rows (a
+# reassessed parcel gets a new row, its old one is marked not current in the same transaction) and the ledger is
+# append-only, so their newest ids change with every write; the parcels' and districts' layer versions follow a
+# parcel moved to another district. Each max() is one step down its primary key.
+_COLLECTIONS_VERSION = """
+SELECT (SELECT coalesce(max(id), 0) FROM dues_assessment), (SELECT coalesce(max(id), 0) FROM dues_assessmentrun),
+       (SELECT coalesce(max(id), 0) FROM dues_ledgerentry),
+       (SELECT coalesce(sum(version), 0) FROM layers_tableversion
+        WHERE table_name IN ('parcels_parcel', 'parcels_district'))
+"""
+
+# When the collections last changed: the last finished run, the newest ledger entry.
+_COLLECTIONS_CHANGED = """
+SELECT greatest((SELECT max(finished_at) FROM dues_assessmentrun),
+                (SELECT at FROM dues_ledgerentry ORDER BY id DESC LIMIT 1))
+"""
+
+
+def collections_version() -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(_COLLECTIONS_VERSION)
+        return cursor.fetchone()
+
+
+def collections_changed_at():
+    with connection.cursor() as cursor:
+        cursor.execute(_COLLECTIONS_CHANGED)
+        return cursor.fetchone()[0]
+
+
 def collections() -> list[dict]:
     """Per year and district (its name in both languages): assessed − discount + penalty − rounding − collected =
     balance."""

@@ -31,3 +31,6 @@ class PermitsConfig(AppConfig):
         from permits import issuing  # issued permits and certificates are a kind of the documents' register
 
         issuing.register_kind()
+        from permits import dashboards  # its public dashboard panels (transparency)
+
+        dashboards.register()

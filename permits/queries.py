@@ -14,14 +14,16 @@ from django.db import connection
 
 OPEN = ("open", "returned", "awaiting_payment")
 
-SLA_STEPS = """
-WITH moves AS (
+MOVES = """
     SELECT e.case_id, e.to_step AS step, e.at AS entered,
            lead(e.at) OVER w AS left_at, lead(e.desk) OVER w AS left_desk
     FROM permits_caseevent e
     WHERE e.to_step <> ''
     WINDOW w AS (PARTITION BY e.case_id ORDER BY e.at, e.id)
-), stays AS (
+"""
+
+SLA_STEPS = """
+WITH moves AS (""" + MOVES + """), stays AS (
     SELECT c.case_type_id, m.step, coalesce(m.left_desk, '') AS desk,
            extract(epoch FROM m.left_at - m.entered) / 86400.0 AS days
     FROM moves m JOIN permits_case c ON c.id = m.case_id
@@ -54,6 +56,33 @@ JOIN permits_casetype t ON t.id = c.case_type_id
 WHERE i.issued_at >= %(since)s
 GROUP BY t.code, month
 ORDER BY month, t.code
+"""
+
+
+# The public dashboard (permits/dashboards.py): the median days of the finished stays per case type and step, all
+# desks together (the staff report above splits them by desk and adds the open cases).
+STEP_DAYS = """
+WITH moves AS (""" + MOVES + """)
+SELECT c.case_type_id, m.step, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM m.left_at - m.entered)
+                                                                           / 86400.0), count(*)
+FROM moves m JOIN permits_case c ON c.id = m.case_id
+WHERE m.left_at IS NOT NULL
+GROUP BY c.case_type_id, m.step
+"""
+
+# Issued documents per Jalali month (width_bucket over the months' first instants) and kind, for the public dashboard.
+ISSUED_BY_MONTH = """
+SELECT width_bucket(i.issued_at, %(months)s::timestamptz[]) AS m, i.kind, count(*)
+FROM permits_issued i
+GROUP BY 1, 2
+"""
+
+# The dashboards' data versions: the newest event (events are only added) and the layers' versions of the cases,
+# case types and issued documents (their tables have the version trigger: permits/layers.py reads them).
+DATA_VERSION = """
+SELECT (SELECT coalesce(max(id), 0) FROM permits_caseevent),
+       (SELECT coalesce(sum(version), 0) FROM layers_tableversion
+        WHERE table_name IN ('permits_case', 'permits_casetype', 'permits_issued'))
 """
 
 
@@ -92,3 +121,23 @@ def _step_order() -> dict:
         for index, step in enumerate(workflow.definition.get("steps", [])):
             order[(case_type.code, step.get("code"))] = (case_type.order, index, case_type.code)
     return order
+
+
+def step_days() -> list[tuple]:
+    """(case type id, step code, median days, stays) of every step a case left."""
+    with connection.cursor() as cursor:
+        cursor.execute(STEP_DAYS)
+        return cursor.fetchall()
+
+
+def issued_by_month(thresholds: list[dt.datetime]) -> list[tuple]:
+    """(month bucket: 1 = the first threshold's month, kind, issued)."""
+    with connection.cursor() as cursor:
+        cursor.execute(ISSUED_BY_MONTH, {"months": thresholds})
+        return cursor.fetchall()
+
+
+def data_version() -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(DATA_VERSION)
+        return cursor.fetchone()

@@ -25,3 +25,6 @@ class ReportsConfig(AppConfig):
         from reports import layers
 
         layers.register_layers()
+        from reports import dashboards  # its public dashboard panels (transparency)
+
+        dashboards.register()

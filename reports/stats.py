@@ -12,13 +12,13 @@ write to the reports or the categories makes new ones) and the filters."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
+from common import jalali
 from common.jalali import persian_digits
 from reports import workflow
 
@@ -43,13 +43,9 @@ class Filters:
         return f"{self.start}|{self.end}|{self.category_id}|{self.district_id}"
 
 
-@functools.cache
 def month_starts() -> tuple[tuple[int, int, dt.date], ...]:
     """(Jalali year, month, Gregorian first day) of every month FIRST_YEAR..LAST_YEAR."""
-    import jdatetime
-
-    return tuple((y, m, jdatetime.date(y, m, 1).togregorian())
-                 for y in range(FIRST_YEAR, LAST_YEAR + 1) for m in range(1, 13))
+    return jalali.month_starts(FIRST_YEAR, LAST_YEAR)
 
 
 def _midnight(day: dt.date) -> dt.datetime:

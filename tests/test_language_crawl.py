@@ -206,6 +206,9 @@ PAGES = {
     "my reports": lambda pg, base, c: _as_citizen(pg, base, c, "/reports/mine/"),
     "public map of reports": lambda pg, base, c: _open(pg, base, "/reports/map/"),
     "report statistics": lambda pg, base, c: _open(pg, base, "/reports/stats/"),
+    "performance dashboards": lambda pg, base, c: _open(
+        pg, base, "/transparency/dashboards/",
+        "() => window.Chart && [...document.querySelectorAll('canvas[data-panel]')].every(c => Chart.getChart(c))"),
 }
 
 

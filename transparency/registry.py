@@ -11,10 +11,18 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 
+# How a column's values are shown (transparency/dashboards.py `cell`): in the page's language, Persian digits on a
+# Persian page. "name": a value kept in two languages, the row's `<key>` (Persian) and `<key>_en` (English);
+# "month": a Jalali month as "YYYY-MM" (shown "Mordad 1403" / "مرداد ۱۴۰۳"); "year": a Jalali year (no separator).
+COLUMN_KINDS = ("text", "name", "integer", "rials", "days", "year", "month")
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
     label: object            # a (lazy) translated label
+    kind: str = "text"       # one of COLUMN_KINDS
+    missing: object = "—"    # shown for a missing value (a lazy translated text: "Outside the districts")
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,15 @@ class Panel:
     chart: str = "bar"       # "bar" or "line" (Chart.js types)
     group: str = ""          # a column whose values make one chart per value (e.g. the district), optional
     order: int = 100
+    # The rows' data version (a cheap query: a layer's table versions, the newest ids of append-only tables): with
+    # it the dashboards cache the rows under it, so the page costs its SQL only after the data changed. None: the
+    # rows are made at every request (or the app caches them itself, as reports/stats.py does).
+    version: Callable[[], object] | None = None
+    refresh: int = 0         # seconds the cached rows are kept even after the version moved (0: follow every change)
+    # When the data last changed, for the catalogue (None: unknown).
+    modified: Callable[[], dt.datetime | dt.date | None] = lambda: None
+    stacked: bool = False    # the series are stacked (parts of a whole)
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,8 @@ class Distribution:
     url_name: str            # reversed with `args`
     args: tuple = ()
     format: str = ""         # short name shown: "GeoJSON", "CSV", "OGC API Features", "MVT", ...
+    query: str = ""          # a query string added to the reversed URL ("layers=parcels&format=gpkg")
+    service: bool = False    # an API or service endpoint (dcat:accessURL only), not a file to download
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,7 @@ class Dataset:
     theme: str = ""
     order: int = 100
     extra: dict = field(default_factory=dict)
+    page: str = ""           # url name of the page people read about it (the catalogue's dcat:landingPage)
 
 
 PANELS: dict[str, Panel] = {}
@@ -65,6 +85,10 @@ DATASETS: dict[str, Dataset] = {}
 
 
 def register_panel(panel: Panel) -> None:
+    bad = [c.kind for c in panel.columns if c.kind not in COLUMN_KINDS]
+    keys = {c.key for c in panel.columns}
+    if bad or panel.x not in keys or not set(panel.series) <= keys or (panel.group and panel.group not in keys):
+        raise ValueError(f"dashboard panel {panel.key!r}: unknown column kinds {bad} or x/series/group not columns")
     if panel.key in PANELS and PANELS[panel.key] != panel:
         raise ValueError(f"dashboard panel {panel.key!r} is registered twice")
     PANELS[panel.key] = panel
