@@ -83,7 +83,7 @@ def test_the_signature_validates_and_a_changed_byte_breaks_it(note_kind, signing
 
 def test_verification_page_and_json(note_kind, parcel, english, django_capture_on_commit_callbacks):
     doc = issue_and_render(django_capture_on_commit_callbacks, parcel)
-    client = Client()
+    client = Client(HTTP_COOKIE='django_language=en')
     page = client.get(f"/verify/{doc.verification_code}/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -104,7 +104,7 @@ def test_superseded_expired_revoked(note_kind, parcel, english, django_capture_o
                            valid_until=timezone.localdate() - dt.timedelta(days=1))
     assert api.status_of(old) == "expired"
     new = issue_and_render(django_capture_on_commit_callbacks, parcel)
-    client = Client()
+    client = Client(HTTP_COOKIE='django_language=en')
     page = client.get(f"/verify/{old.verification_code}/").content.decode()
     assert 'data-status="superseded"' in page and new.number in page
     api.revoke(new, "Issued on a wrong plan")
@@ -116,7 +116,7 @@ def test_superseded_expired_revoked(note_kind, parcel, english, django_capture_o
 
 def test_unknown_and_mistyped_codes(note_kind, parcel, english, django_capture_on_commit_callbacks):
     doc = issue_and_render(django_capture_on_commit_callbacks, parcel)
-    client = Client()
+    client = Client(HTTP_COOKIE='django_language=en')
     wrong_digit = doc.verification_code[:-1] + str((int(doc.verification_code[-1]) + 1) % 10)
     page = client.get(f"/verify/{wrong_digit}/")
     assert page.status_code == 404 and "wrong digit" in page.content.decode()
@@ -132,7 +132,7 @@ def test_unknown_and_mistyped_codes(note_kind, parcel, english, django_capture_o
 def test_a_file_is_checked_against_the_register(note_kind, parcel, english, django_capture_on_commit_callbacks):
     doc = issue_and_render(django_capture_on_commit_callbacks, parcel)
     original = doc.file.open("rb").read()
-    client = Client()
+    client = Client(HTTP_COOKIE='django_language=en')
     same = client.post(f"/verify/{doc.verification_code}/", {"file": SimpleUploadedFile("d.pdf", original)})
     assert 'data-result="match"' in same.content.decode()
     changed = original.replace(doc.number.encode(), doc.number[:-1].encode() + b"9", 1)
@@ -146,7 +146,7 @@ def test_a_pdf_is_202_while_printing_and_lookups_are_rate_limited(note_kind, par
                                                                    django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         doc = api.issue("test_note", parcel=parcel)
-    client = Client()
+    client = Client(HTTP_COOKIE='django_language=en')
     response = client.get(f"/documents/{doc.verification_code}.pdf")
     assert response.status_code == 202 and response["Retry-After"]
     settings.DOCUMENTS_VERIFY_RATE = ["3/600"]
@@ -160,6 +160,6 @@ def test_a_deleted_parcel_keeps_its_documents_verifiable(note_kind, parcel, engl
                                                          django_capture_on_commit_callbacks):
     doc = issue_and_render(django_capture_on_commit_callbacks, parcel)
     IssuedDocument.objects.filter(pk=doc.pk).update(parcel=None)    # as SET_NULL leaves it when the parcel goes
-    page = Client().get(f"/verify/{doc.verification_code}/").content.decode()
+    page = Client(HTTP_COOKIE='django_language=en').get(f"/verify/{doc.verification_code}/").content.decode()
     assert 'data-status="valid"' in page and parcel.renewal_code in page.translate(
         str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")) and "removed from the cadastre" in page
