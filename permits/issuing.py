@@ -193,7 +193,7 @@ def render(issued_id: int) -> Document | None:
     """Print the issued document to PDF and keep it in the parcel's archive (a Document, issued=True; its SHA-256
     in Issued.sha256). Once: the row is locked while printing, and a document already made is returned as it is.
     None for an id that is not there (the case's transaction was rolled back)."""
-    from common.pdf import print_to_pdf
+    from common.pdf import printer   # the job worker's kept browser
 
     with transaction.atomic():
         issued = (Issued.objects.select_for_update(of=("self",)).select_related("case__workflow", "parcel")
@@ -202,7 +202,7 @@ def render(issued_id: int) -> Document | None:
             return None
         if issued.document_id is not None:
             return issued.document
-        pdf = print_to_pdf(html_of(issued))
+        pdf = printer().print(html_of(issued))
         sha256 = hashlib.sha256(pdf).hexdigest()
         name = f"{issued.number}.pdf"
         document = Document(parcel_id=issued.parcel_id, case=issued.case, kind=issued.kind, name=name,
