@@ -97,7 +97,7 @@ class SigninCode(models.Model):
 
 class RateCounter(models.Model):
     """A fixed-window counter of a rate limit (key = scope:seconds:value), bumped by one upsert
-    (accounts/ratelimit.py)."""
+    (accounts/ratelimit.py). The table is UNLOGGED (migration 0003): no wait for the WAL on every bump."""
 
     key = models.CharField(max_length=120, primary_key=True)
     window_start = models.BigIntegerField(help_text="epoch seconds")

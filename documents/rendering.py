@@ -1,6 +1,7 @@
-"""Printing an issued document once: its kind's page to PDF (common/pdf.py), signed (documents/signing.py), stored
-(the default storage), its SHA-256 kept in the register. Run by the job `documents.render`; a second run finds the
-document made and returns it. A document is immutable once printed: nothing here prints it again."""
+"""Printing an issued document once: its kind's page to PDF (common/pdf.py's Printer: the job worker's kept browser),
+signed (documents/signing.py), stored (the default storage), its SHA-256 kept in the register. Run by the job
+`documents.render`; a second run finds the document made and returns it. A document is immutable once printed: nothing
+here prints it again."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def html_of(doc: IssuedDocument) -> bytes:
 def render(document_id: int) -> IssuedDocument | None:
     """Print, sign and store the document (once; the row is locked meanwhile). None for an id that is not there
     (the issuing transaction was rolled back)."""
-    from common.pdf import print_to_pdf
+    from common.pdf import printer   # the job worker's kept browser
 
     with transaction.atomic():
         doc = IssuedDocument.objects.select_for_update().filter(pk=document_id).first()
@@ -33,7 +34,7 @@ def render(document_id: int) -> IssuedDocument | None:
         if doc.rendered_at is not None:
             return doc
         kind = kinds.get(doc.kind)
-        pdf = print_to_pdf(html_of(doc))
+        pdf = printer().print(html_of(doc))
         signed, key = signing.sign(pdf, reason=f"{kind.name} {doc.number}")
         name = f"{doc.number}.pdf"
         doc.file.save(name, ContentFile(signed), save=False)

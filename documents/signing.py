@@ -92,10 +92,35 @@ def key() -> Key:
             raise SigningError(f"cannot load the signing key {key_path} / {cert_path}: {exc}") from exc
         if signer is None:
             raise SigningError(f"cannot load the signing key {key_path} / {cert_path}")
+        signer = _parsed_key_signer(signer)
         subject = signer.signing_cert.subject.human_friendly
         loaded = Key(signer=signer, subject=subject, demo=demo, cert_path=cert_path)
         _cache[configured] = loaded
         return loaded
+
+
+def _parsed_key_signer(loaded):
+    """pyHanko's SimpleSigner parses its private key again for every signature, twice a document, and cryptography
+    checks an RSA key as it parses it: about 0.45 s each for RSA-3072, 0.9 s of a document's 1 s of signing
+    (bench/documents.py). The same signer with the key parsed once, for RSA PKCS#1 v1.5 (the demo key's and the
+    usual CA-issued key's mechanism); any other mechanism is pyHanko's own."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    class ParsedKeySigner(signers.SimpleSigner):
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+            if mechanism == "rsassa_pkcs1v15" and isinstance(parsed, RSAPrivateKey):
+                return parsed.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+            return super().sign_raw(data, digest_algorithm)
+
+    parsed = serialization.load_der_private_key(loaded.signing_key.dump(), password=None)
+    return ParsedKeySigner(signing_cert=loaded.signing_cert, signing_key=loaded.signing_key,
+                           cert_registry=loaded.cert_registry, signature_mechanism=loaded.signature_mechanism,
+                           prefer_pss=loaded.prefer_pss)
 
 
 def sign(pdf: bytes, reason: str, location: str = "") -> tuple[bytes, Key]:
