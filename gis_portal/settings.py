@@ -127,6 +127,9 @@ TRANSPARENCY_COMMENT_RATE_PER_ADDRESS = env_list("TRANSPARENCY_COMMENT_RATE_PER_
 # Attachments of decisions and projects: at most this many MB each (checked like every upload: common/uploads.py,
 # scanned by the clamd PERMITS_CLAMD names when one is set).
 TRANSPARENCY_ATTACHMENT_MAX_MB = env_int("TRANSPARENCY_ATTACHMENT_MAX_MB", 20)
+# A busy dashboard panel (dues, permits, reports) keeps its rows this many seconds after its data changed (at a million
+# parcels the dues panel's statement takes seconds; payments arrive all day); 0: made again after every change.
+TRANSPARENCY_DASHBOARD_REFRESH_SECONDS = env_int("TRANSPARENCY_DASHBOARD_REFRESH_SECONDS", 600)
 
 # --- Citizens' sign-in, staff two-factor, notices, the job queue (accounts/, notices/, jobs/) -------------
 # One-time sign-in codes sent by SMS: digits, lifetime, wrong tries before the number cools down, and how long.

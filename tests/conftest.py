@@ -150,7 +150,8 @@ def serve_portal(django_db_blocker, gunicorn_args=("--workers", "2"), **extra_en
 def portal_url(demo_city, django_db_blocker):
     """The portal on the test database with the demo city in it. (pytest-django's live_server would make tests
     transactional, and their teardown flushes every table.)"""
-    with serve_portal(django_db_blocker) as base:
+    # dashboards made again as soon as their data changes: a page one test opened must not keep another's figures
+    with serve_portal(django_db_blocker, TRANSPARENCY_DASHBOARD_REFRESH_SECONDS="0") as base:
         yield base
 
 

@@ -12,6 +12,7 @@ import io
 import time
 
 import jdatetime
+from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 
@@ -24,7 +25,8 @@ from transparency.registry import Column, Panel
 # A panel's version names the data it was made from; the newest-id versions of append-only tables (dues) can miss
 # a transaction that committed after a later one, so a cached table is also never kept longer than this.
 MAX_AGE = 15 * 60
-REFRESH = 10 * 60  # what the busy panels (dues, permits, reports) give as their `refresh`
+# what the busy panels (dues, permits, reports) give as their `refresh` (TRANSPARENCY_DASHBOARD_REFRESH_SECONDS)
+REFRESH = settings.TRANSPARENCY_DASHBOARD_REFRESH_SECONDS
 NUMERIC = ("integer", "rials", "days", "year")
 
 
