@@ -8,7 +8,7 @@ On the demo city of that size (bench/common.py) with the demo rulebook, the tari
 1. issue: documents.certificate.issue_for on `--samples` different zoned parcels (every section built: the sheet's
    statement, the map's shapes, zoning's envelope and rules, hazards, the dues bill computed), p50/p95 in ms;
 2. render: documents.rendering.render of each of them, in process, timed in its steps: the page (kind.html), the
-   print (common.pdf.print_to_pdf: Chromium), the signature (pyHanko, PAdES B-B) and the rest (storing, hashing);
+   print (common.pdf's kept Chromium, as the job worker prints), the signature (pyHanko, PAdES B-B) and the rest (storing, hashing);
    p50/p95 of each and of the whole (print + sign = what the brief calls rendering);
 3. one worker: `--worker` more certificates queued, then `manage.py procrastinate worker --queues documents
    --one-shot --concurrency N` (a real worker process, started cold) renders them; certificates per minute from its
@@ -96,9 +96,9 @@ def main() -> None:
             issue_times.append(time.perf_counter() - start)
             made.append(doc.pk)
             docs.append(doc)
-        original = (rendering.html_of, common.pdf.print_to_pdf, signing.sign)
+        original = (rendering.html_of, common.pdf.Printer.print, signing.sign)
         rendering.html_of = timed("html", original[0])
-        common.pdf.print_to_pdf = timed("print", original[1])
+        common.pdf.Printer.print = timed("print", original[1])
         signing.sign = timed("sign", original[2])
         try:
             for doc in docs:
@@ -106,7 +106,7 @@ def main() -> None:
                 rendering.render(doc.pk)
                 timings["render"].append(time.perf_counter() - start)
         finally:
-            rendering.html_of, common.pdf.print_to_pdf, signing.sign = original
+            rendering.html_of, common.pdf.Printer.print, signing.sign = original
         p50, p95 = p50_p95(issue_times)
         print(f"1. issue (every section built), {len(issue_times)} parcels: p50 {ms(p50)} ms, p95 {ms(p95)} ms")
         both = [p + s for p, s in zip(timings["print"], timings["sign"])]
