@@ -5,7 +5,6 @@ stored PDF served without a browser; a bill issued before documents gets its doc
 even under two concurrent requests; and in Chromium, a bill's PDF opened from its page and its barcode decoded."""
 
 import io
-import json
 import re
 import subprocess
 import threading
@@ -27,6 +26,7 @@ from dues.words import persian_words, rials_in_words
 from tests.documents.conftest import signing_key  # noqa: F401  (fixture)
 from tests.documents.scan import pdf_page_png, zbar_decode
 from tests.dues_support import dues_city, forget_documents  # noqa: F401  (fixture)
+from tests.documents.conftest import run_render_jobs
 from tests.test_dues_payments import _owed_parcel
 
 _TO_ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٬", "0123456789,")
@@ -34,19 +34,8 @@ _BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def run_render_jobs_of(doc_ids) -> int:
-    """Run the waiting `documents.render` jobs of these documents as a worker would (only these: jobs other tests
-    left committed are not ours to run)."""
-    from procrastinate.contrib.django import app
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, args FROM procrastinate_jobs WHERE task_name = 'documents.render' "
-                       "AND status = 'todo' AND (args->>'document_id')::int = ANY(%s) ORDER BY id", [list(doc_ids)])
-        jobs = cursor.fetchall()
-    for job_id, args in jobs:
-        app.tasks["documents.render"](**(json.loads(args) if isinstance(args, str) else args))
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = %s", [job_id])
-    return len(jobs)
+    """Run the waiting `documents.render` jobs of these documents only (jobs other tests left are not ours)."""
+    return run_render_jobs(doc_ids)
 
 
 def page_texts(pdf: bytes) -> list[str]:

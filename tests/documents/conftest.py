@@ -6,16 +6,19 @@ import pytest
 from django.db import connection
 
 
-def run_render_jobs(task_name: str = "documents.render") -> int:
-    """Run the jobs of `task_name` waiting in procrastinate's table as a worker would (the test's transaction holds
-    them: no worker process sees them)."""
+def run_render_jobs(doc_ids=None, task_name: str = "documents.render") -> int:
+    """Run the waiting `documents.render` jobs as a worker would (the test's transaction holds them: no worker
+    process sees them): those of `doc_ids`, or else of every document not printed yet (jobs other tests committed
+    and left behind for documents printed since are not ours to run). How many ran."""
     from procrastinate.contrib.django import app
 
     with connection.cursor() as cursor:
-        # only jobs of documents not printed yet (jobs other tests committed and left behind are skipped)
         cursor.execute("SELECT j.id, j.args FROM procrastinate_jobs j JOIN documents_issueddocument d "
-                       "ON d.id = (j.args->>'document_id')::int AND d.rendered_at IS NULL "
-                       "WHERE j.task_name = %s AND j.status = 'todo' ORDER BY j.id", [task_name])
+                       "ON d.id = (j.args->>'document_id')::int "
+                       "WHERE j.task_name = %s AND j.status = 'todo' "
+                       "AND (CASE WHEN %s::int[] IS NULL THEN d.rendered_at IS NULL ELSE d.id = ANY(%s::int[]) END) "
+                       "ORDER BY j.id", [task_name, None if doc_ids is None else list(doc_ids),
+                                         None if doc_ids is None else list(doc_ids)])
         jobs = cursor.fetchall()
     for job_id, args in jobs:
         app.tasks[task_name](**(json.loads(args) if isinstance(args, str) else args))

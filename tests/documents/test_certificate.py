@@ -184,7 +184,7 @@ def test_the_same_day_and_content_reuses_the_certificate(parcel, django_capture_
     assert first["Location"] == second["Location"]
     docs = IssuedDocument.objects.filter(kind="parcel_certificate", parcel=parcel)
     assert docs.count() == 1 and first["Location"] == f"/documents/issued/{docs.get().verification_code}/"
-    assert run_render_jobs() == 1                                  # one certificate, printed once
+    assert run_render_jobs([docs.get().pk]) == 1                   # one certificate, printed once
     page = client.get(first["Location"], HTTP_COOKIE="django_language=en")
     assert page.status_code == 200 and docs.get().number in page.content.decode()
     assert f'href="/documents/{docs.get().verification_code}.pdf"' in page.content.decode()

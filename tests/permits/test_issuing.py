@@ -5,12 +5,10 @@ public verification page and JSON for a valid, revoked, superseded and unknown c
 import datetime as dt
 import hashlib
 import io
-import json
 import unicodedata
 
 import pytest
 import segno
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from PIL import Image
@@ -18,6 +16,7 @@ from pypdf import PdfReader
 
 from permits import files, issuing, service
 from permits.models import Document, Issued
+from tests.documents.conftest import run_render_jobs
 from tests.permits.conftest import a_proposal
 from tests.permits.test_files import pdf_bytes, upload
 
@@ -41,21 +40,10 @@ def issue_now(case, capture, outcome=None):
     return issued
 
 
-def run_deferred_jobs(task_name="documents.render") -> int:
-    """Run the jobs of `task_name` waiting in procrastinate's table as a worker would: the task registered under that
-    name, with the arguments stored in the job's row (the test's transaction holds them: no worker process sees
-    them)."""
-    from procrastinate.contrib.django import app
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, args FROM procrastinate_jobs WHERE task_name = %s AND status = 'todo' ORDER BY id",
-                       [task_name])
-        jobs = cursor.fetchall()
-    for job_id, args in jobs:
-        app.tasks[task_name](**(json.loads(args) if isinstance(args, str) else args))
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = %s", [job_id])
-    return len(jobs)
+def run_deferred_jobs(doc_ids=None) -> int:
+    """Run the waiting print jobs of issued documents as a worker would (tests/documents/conftest.py): of `doc_ids`,
+    or of every document not printed yet."""
+    return run_render_jobs(doc_ids)
 
 
 def qr_matrix_of(image: Image.Image, border=4) -> list[list[bool]]:
@@ -86,7 +74,7 @@ def test_the_job_renders_the_permit_pdf_once_in_persian_with_its_qr_code(issued_
     settings.DOCUMENTS_PUBLIC_URL = "https://gis.example.ir"
     issued = issued_permit
     assert issued.document_id is None
-    assert run_deferred_jobs() == 1
+    assert run_deferred_jobs([issued.record_id]) == 1
     issued.refresh_from_db()
     doc = issued.document
     assert doc.issued and doc.kind == "permit" and doc.parcel_id == issued.parcel_id and doc.case_id == issued.case_id
@@ -121,7 +109,7 @@ def test_the_job_renders_the_permit_pdf_once_in_persian_with_its_qr_code(issued_
     # made once: a second run (a retried job) changes nothing
     issuing.render(issued.pk)
     assert Document.objects.filter(parcel_id=issued.parcel_id, issued=True).count() == 1
-    assert run_deferred_jobs() == 0
+    assert run_deferred_jobs([issued.record_id]) == 0
 
 
 def test_the_page_printed_shows_what_was_approved_the_map_and_the_demo_notice(issued_permit):
