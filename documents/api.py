@@ -93,6 +93,18 @@ def pdf_url(doc: IssuedDocument) -> str:
     return reverse("documents:pdf", args=[doc.verification_code])
 
 
+def stored_pdf_response(handle, filename: str, sha256: str):
+    """The answer that streams a printed document's stored PDF (`handle`: the opened file): inline, under `filename`,
+    cacheable for a year by the holder's browser (a printed document never changes), its SHA-256 as the ETag."""
+    from django.http import FileResponse
+
+    response = FileResponse(handle, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["ETag"] = f'"{sha256}"'
+    return response
+
+
 def qr_png_data_uri(url: str, scale: int = 4) -> str:
     """The QR code of `url` (segno, error correction M) as a PNG data URI."""
     return segno.make(url, error="m", micro=False).png_data_uri(scale=scale, border=4)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -145,8 +145,4 @@ def pdf(request, code: str):
                                 content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "3"
         return response
-    response = FileResponse(IssuedDocument.file.field.storage.open(file_name, "rb"), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{number}.pdf"'
-    response["Cache-Control"] = "private, max-age=31536000, immutable"   # a printed document never changes
-    response["ETag"] = f'"{sha256}"'
-    return response
+    return api.stored_pdf_response(IssuedDocument.file.field.storage.open(file_name, "rb"), f"{number}.pdf", sha256)

@@ -10,7 +10,7 @@ import secrets
 
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from accounts.decorators import staff_otp_required
 from common import params
 from common.edge import json_response
 from common.errors import BadParameter, Forbidden, NotFound
+from documents import api as documents_api
 from dues import billing, fee_bills, gateways, reports
 from dues import documents as bill_documents
 from dues.assessment import what_if
@@ -111,11 +112,8 @@ def bill_pdf(request, bill_ref):
         response["Retry-After"] = str(PRINTING_RETRY)
         response["Cache-Control"] = "no-store"
         return response
-    response = FileResponse(doc.file.open("rb"), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="bill-{bill.bill_id}-{bill.payment_id}.pdf"'
-    response["Cache-Control"] = "private, max-age=31536000, immutable"   # a printed bill never changes
-    response["ETag"] = f'"{doc.sha256}"'
-    return response
+    return documents_api.stored_pdf_response(doc.file.open("rb"), f"bill-{bill.bill_id}-{bill.payment_id}.pdf",
+                                             doc.sha256)
 
 
 @require_POST
