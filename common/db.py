@@ -1,4 +1,4 @@
-"""Database helpers shared by batch jobs."""
+"""Database helpers: batch sessions, the hot reads' prepared statements, the connection reads go to."""
 
 from contextlib import contextmanager
 
@@ -22,25 +22,39 @@ def batch_session():
                 cursor.execute("SET jit = off")
 
 
+def read_connection():
+    """The connection a hot read (a tile, the sheet, a search, an OGC page, an export) goes to: with read replicas
+    configured, the one common/db_router.py chooses for the current request (a healthy replica, or the primary);
+    without, django.db.connection, as before. Writes never go through it."""
+    if not settings.DATABASE_REPLICAS:
+        return connection
+    from common import db_router
+
+    return db_router.read_connection()
+
+
 def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, _all: bool = False):
     """Run one hot read statement (a map click, a vector tile) as a server-side prepared statement and return its
-    first row.
+    first row, on the connection reads go to (read_connection).
 
     Django's cursors bind parameters on the client, so PostgreSQL parses and plans every statement afresh; for
     the parcel sheet that planning cost more than running it (bench/map_click.py). With prepare=True psycopg
     prepares the statement on its first run on a connection and afterwards only binds and executes it. Same
-    connection and transaction as the ORM; not for use through a transaction-pooling proxy (pgbouncer in
-    transaction mode).
+    connection and transaction as the ORM. Behind a transaction-pooling proxy (DATABASE_POOLER=transaction:
+    pgbouncer before 1.21 keeps no prepared statement across transactions) the statement is sent unprepared, in
+    one round trip of the extended protocol, and planned every time.
 
     binary=True has PostgreSQL send the row in binary: a bytea (a vector tile) arrives as it is, instead of as hex
     text that both ends encode and decode."""
     import psycopg
     from django.db import OperationalError
 
+    conn = read_connection()
+    prepare = settings.DATABASE_POOLER != "transaction"
     for attempt in (1, 2):
-        connection.ensure_connection()
-        raw = connection.connection
-        if raw.prepare_threshold is None:
+        conn.ensure_connection()
+        raw = conn.connection
+        if prepare and raw.prepare_threshold is None:
             # Django opens psycopg connections with prepared statements off (prepare_threshold=None), which makes
             # prepare=True a no-op. Django's own cursors bind on the client and are never prepared, so turning the
             # threshold on changes only these statements.
@@ -48,15 +62,22 @@ def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, _a
         try:
             # Django's error wrapper, as its own cursors have: errors become django.db errors, and a failed
             # connection is marked so that the end of the request closes it.
-            with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-                cursor.execute(sql, params, prepare=True, binary=binary)
+            with conn.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+                cursor.execute(sql, params, prepare=prepare, binary=binary)
                 return cursor.fetchall() if _all else cursor.fetchone()
-        except OperationalError:
+        except OperationalError as exc:
             # A persistent connection the server has dropped (a restart, a failover): Django's health check would
-            # have caught it with a SELECT 1 on every request; this read is retried once on a new connection instead.
-            if attempt == 2 or not raw.broken or connection.in_atomic_block:
+            # have caught it with a SELECT 1 on every request; this read is retried once on a new connection instead
+            # (a replica's on the primary, the replica being left alone for a while).
+            if attempt == 2 or not raw.broken or conn.in_atomic_block:
                 raise
-            connection.close()
+            conn.close()
+            if settings.DATABASE_REPLICAS:
+                from common import db_router
+
+                if db_router.is_replica(conn.alias):
+                    db_router.failed(conn.alias, exc)
+                    conn = read_connection()
 
 
 def prepared_fetchall(sql: str, params: dict | list, binary: bool = False) -> list:

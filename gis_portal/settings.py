@@ -233,10 +233,44 @@ _db.setdefault("OPTIONS", {})
 # re-plans the parcel sheet's statement on every click (its generic plan's estimate looks worse), and planning it
 # costs 2 ms, more than running it: generic plans always (measured: bench/map_click.py). Only prepared statements
 # and PL/pgSQL's cached plans are affected; Django's own queries are planned with their values as before.
-_db["OPTIONS"]["options"] = "-c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan"
+_SERVING_OPTIONS = "-c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan"
+# Behind a pooler (pgbouncer) in transaction mode: "transaction". The hot reads are then sent unprepared (pgbouncer
+# 1.18, Debian 12's, keeps no prepared statement across transactions), no server-side cursors, and the serving
+# options above are set by the pooler (deploy/pgbouncer/pgbouncer.ini: connect_query), which refuses them at start-up.
+DATABASE_POOLER = (env_str("DATABASE_POOLER", "") or "").strip().lower()
+if DATABASE_POOLER not in ("", "session", "transaction"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be empty, session or transaction, not {DATABASE_POOLER!r}")
+_db["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLER == "transaction"  # a cursor WITH HOLD outlives its transaction
+if not DATABASE_POOLER:
+    _db["OPTIONS"]["options"] = _SERVING_OPTIONS
 # The SRID is part of the test database's name so suites run with different municipalities don't clash.
 _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{MUNICIPALITY_SRID}"}
 DATABASES = {"default": _db}
+# Read replicas (common/db_router.py): streaming replicas of the primary, comma-separated postgis:// URLs (each may
+# be a pgbouncer in front of one). None: every query goes to DATABASE_URL. The reads of safe requests go to a replica
+# whose replay lag is under DATABASE_REPLICA_MAX_LAG_SECONDS (checked at most every DATABASE_REPLICA_CHECK_SECONDS
+# per process); one that refuses connections is left alone DATABASE_REPLICA_RETRY_SECONDS; a client that wrote
+# reads from the primary for DATABASE_STICKY_SECONDS (a signed cookie).
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
+DATABASE_REPLICA_MAX_LAG_SECONDS = env_float("DATABASE_REPLICA_MAX_LAG_SECONDS", 5.0)
+DATABASE_REPLICA_CHECK_SECONDS = env_float("DATABASE_REPLICA_CHECK_SECONDS", 2.0)
+DATABASE_REPLICA_RETRY_SECONDS = env_float("DATABASE_REPLICA_RETRY_SECONDS", 15.0)
+DATABASE_REPLICA_CONNECT_TIMEOUT = env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2)
+DATABASE_STICKY_SECONDS = env_int("DATABASE_STICKY_SECONDS", 15)
+# The share (0-1) of safe requests that read from the primary anyway: with one replica, 0.5 puts both servers' cores
+# to work on reads (0: reads only from replicas, the primary kept for writes).
+DATABASE_PRIMARY_READ_SHARE = env_float("DATABASE_PRIMARY_READ_SHARE", 0.0)
+# The replicas of each primary (one today; a municipality with its own primary would list its own).
+DATABASE_REPLICAS: dict[str, list[str]] = {}
+for _i, _url in enumerate(DATABASE_REPLICA_URLS, 1):
+    _replica = dj_database_url.parse(_url, engine="django.contrib.gis.db.backends.postgis",
+                                     conn_max_age=_db["CONN_MAX_AGE"], conn_health_checks=True)
+    _replica["OPTIONS"] = {**_db["OPTIONS"], "connect_timeout": DATABASE_REPLICA_CONNECT_TIMEOUT}
+    _replica["DISABLE_SERVER_SIDE_CURSORS"] = _db["DISABLE_SERVER_SIDE_CURSORS"]
+    _replica["TEST"] = {"MIRROR": "default"}  # tests read the test database through it
+    DATABASES[f"replica_{_i}"] = _replica
+    DATABASE_REPLICAS.setdefault("default", []).append(f"replica_{_i}")
+DATABASE_ROUTERS = ["common.db_router.ReplicaRouter"] if DATABASE_REPLICAS else []
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Applications ------------------------------------------------------------------------------
@@ -287,6 +321,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+if DATABASE_REPLICAS:  # reads of safe requests to replicas, read-your-writes (common/db_router.py); before any read
+    MIDDLEWARE.insert(1, "common.db_router.ReadRoutingMiddleware")
 
 # Routes whose answers, errors included, are JSON (common.edge); a new app's API under them needs no code.
 API_PATH_PREFIXES = env_list("API_PATH_PREFIXES", ["/api/", "/ogc/", "/tiles/"])

@@ -33,6 +33,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from common import geo, params
+from common.db import read_connection
 from common.errors import BadParameter
 from layers import qml
 from layers.registry import Layer
@@ -164,7 +165,7 @@ def typed_value(f, value: str):
 
 
 def check_district(code: str) -> str:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute("SELECT 1 FROM parcels_district WHERE code = %s", [code])
         if cursor.fetchone() is None:
             cursor.execute("SELECT string_agg(code, ', ' ORDER BY code) FROM parcels_district")
@@ -224,7 +225,7 @@ def layer_sql(layer: Layer, req: ExportRequest) -> str:
 
 def pg_source() -> tuple[str, dict]:
     """The PostGIS connection for GDAL, and the environment carrying the password (never on the command line)."""
-    db = connection.settings_dict
+    db = read_connection().settings_dict  # a replica's, for the reads of a GET
     parts = [f"dbname='{db['NAME']}'"]
     if db.get("HOST"):
         parts.append(f"host='{db['HOST']}'")
@@ -279,7 +280,7 @@ def written_features(path: Path, layer: str | None) -> int:
 
 
 def expected_features(sql: str) -> int:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({sql}) s")
         return cursor.fetchone()[0]
 
@@ -290,7 +291,7 @@ def export_snapshot():
     features written and the count they are checked against come from the same state of the database."""
     import psycopg
 
-    db = connection.settings_dict
+    db = read_connection().settings_dict  # a replica's, for the reads of a GET
     with psycopg.connect(dbname=db["NAME"], host=db.get("HOST") or None, port=db.get("PORT") or None,
                          user=db.get("USER") or None, password=db.get("PASSWORD") or None) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ

@@ -3,9 +3,9 @@ serialising in Python, PERFORMANCE.md). The bbox is clipped to the city's extent
 the municipality's CRS so the spatial index is used; the table is never transformed. Every response is capped."""
 
 from django.conf import settings
-from django.db import connection
 
 from common import geo
+from common.db import read_connection
 from layers.registry import Layer
 
 
@@ -37,12 +37,12 @@ def features_in_bbox(layer: Layer, bbox: tuple[float, float, float, float], limi
         )::text, count(*)
         FROM hits
     """
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, [*box_params, limit + 1])
         text, count = cursor.fetchone()
     if count > limit:
         # One feature too many was fetched to know the answer was cut; fetch exactly `limit`.
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(sql, [*box_params, limit])
             text, _ = cursor.fetchone()
         return text, True
@@ -63,7 +63,7 @@ def city_extent() -> dict:
     found = cache.get(key)
     if found is not None:
         return found
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
             " SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, %s), 4326) AS e FROM parcels_parcel) x",

@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 
 from common import geo
+from common.db import read_connection
 from layers import tiles, versions
 from layers.registry import Layer
 
@@ -46,7 +46,7 @@ def extent(layer: Layer) -> list[float] | None:
     key = f"ogc-extent:{layer.name}:{tiles.layer_version(layer)}"
     value = cache.get(key)
     if value is None:
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 f'SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Transform(ST_SetSRID('
                 f'ST_Extent(geom)::geometry, %s), 4326) AS e FROM "{layer.table}") x', [settings.MUNICIPALITY_SRID])
@@ -84,7 +84,7 @@ def number_matched(layer: Layer, query: Query, version: int) -> int | None:
     key = "ogc-count:" + hashlib.sha1(f"{layer.name}:{version}:{where}:{params}".encode()).hexdigest()
     count = cache.get(key)
     if count is None:
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f'SELECT count(*) FROM "{layer.table}" t{where}', params)
             count = cursor.fetchone()[0]
         cache.set(key, count, 24 * 3600)
@@ -127,7 +127,7 @@ def page(layer: Layer, query: Query, *, srid: int, lat_first: bool, limit: int, 
     if after is not None:
         where = (where + " AND" if where else " WHERE") + " t.id > %s"
         params = [*params, after]
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(features_sql(layer, where, srid, lat_first), [*params, limit + 1, offset, limit])
         features, returned, last_id, more, version = cursor.fetchone()
     return Page(features, returned, last_id, more, version or 0)
@@ -135,7 +135,7 @@ def page(layer: Layer, query: Query, *, srid: int, lat_first: bool, limit: int, 
 
 def item(layer: Layer, fid: int, *, srid: int, lat_first: bool) -> dict | None:
     """One feature as a GeoJSON dict, or None."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(features_sql(layer, " WHERE t.id = %s", srid, lat_first), [fid, 1, 0, 1])
         features, returned, *_ = cursor.fetchone()
     return json.loads(features)[0] if returned else None

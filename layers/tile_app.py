@@ -20,6 +20,7 @@ from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
+from common import db_router
 from common.db import database_unavailable
 from common.errors import ServerError, ServiceUnavailable
 from layers import tiles
@@ -66,7 +67,8 @@ class TileShortcut:
             if answer is None:  # the database is needed: Django's request life cycle for its connection
                 signals.request_started.send(sender=self.__class__, environ=environ)
                 try:
-                    answer = tiles.database_answer(layer, z, x, y, requested, if_none_match)
+                    with db_router.reads_for(environ):  # a replica's, unless this client wrote a moment ago
+                        answer = tiles.database_answer(layer, z, x, y, requested, if_none_match)
                 finally:
                     signals.request_finished.send(sender=self.__class__)
             status, body, headers = answer

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from common import geo
-from common.db import prepared_fetchone
+from common.db import prepared_fetchone, read_connection
 from layers import versions
 from layers.registry import Layer
 
@@ -91,12 +91,12 @@ def cache_key(layer: Layer, version: int | str, z: int, x: int, y: int) -> str:
 
 def layer_version(layer: Layer) -> int:
     """The layer's data version: it follows every table the layer reads (layers/versions.py)."""
-    return versions.layer_version(layer)
+    return versions.layer_version(layer, read_connection().alias)  # the server the tile is read from
 
 
 def layer_versions(layers) -> dict[str, int]:
     """The data version of every given layer, in one query."""
-    return versions.layer_versions(layers)
+    return versions.layer_versions(layers, read_connection().alias)
 
 
 def etag(layer: Layer, version: int, z: int, x: int, y: int) -> str:

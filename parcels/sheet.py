@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.conf import settings
-from common.db import prepared_fetchone
+from common.db import prepared_fetchone, read_connection
 from parcels.models import Parcel
 
 @dataclass(frozen=True)
@@ -179,9 +179,7 @@ def dumps(data) -> str:
 def near_parcels(lon: float, lat: float, metres: float = 500) -> bool:
     """Whether some parcel lies within `metres` of a WGS84 point: a click that found no parcel was on a street or open
     land of the city, or outside it."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, "
                        "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s), %s))",
                        [lon, lat, settings.MUNICIPALITY_SRID, metres])
