@@ -27,9 +27,10 @@ as_root() {
 # Chromium and Persian fonts always: the app prints bills to PDF with headless Chromium (dues/views.py).
 # GNU gettext: msgfmt compiles the message catalogues below; makemessages needs xgettext.
 # libmagic1: python-magic tells an uploaded photo's type from its content (reports/photos.py).
+# nginx-light: the shared tile cache in front (`./run tilecache`, deploy/nginx/; its proxy_cache is in the light build).
 packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25
           python3 python3-venv nodejs npm ca-certificates chromium fonts-noto-core gettext
-          libmagic1)
+          libmagic1 nginx-light)
 # libatomic1 for the node binary inside the Playwright package (browser tests).
 [ "$WITH_BROWSER" = 1 ] && packages+=(libatomic1)
 # PyQGIS for the tests that open exports and the OGC API in QGIS itself (headless, QT_QPA_PLATFORM=offscreen).
