@@ -411,6 +411,16 @@ BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
 # by default; TILE_CACHE_ENTRIES=0 turns it off. Any Django cache backend can be put here (e.g. memcached).
 TILE_CACHE_ENTRIES = env_int("TILE_CACHE_ENTRIES", 1000)
 OGC_CACHE_ENTRIES = env_int("OGC_CACHE_ENTRIES", 2000)
+# Per-tile versions (layers/versions.py): a write changes the version of the tiles over the edit regions (tiles at
+# TILE_EDIT_ZOOM) its old and new geometries touch; a statement touching more than TILE_EDIT_MAX_REGIONS regions, or
+# a table with more than TILE_EDIT_REGIONS_KEPT regions listed, changes every tile of its layers instead.
+TILE_EDIT_ZOOM = env_int("TILE_EDIT_ZOOM", 16)
+TILE_EDIT_MAX_REGIONS = env_int("TILE_EDIT_MAX_REGIONS", 256)
+TILE_EDIT_REGIONS_KEPT = env_int("TILE_EDIT_REGIONS_KEPT", 1000)
+# Where the low-zoom tiles are asked for after a load, to warm the cache (layers/seeding.py): the tile cache in front
+# (nginx, `./run tilecache`), e.g. http://127.0.0.1:8080; empty: the tiles are made into this app's own tile cache.
+TILE_SEED_BASE_URL = env_str("TILE_SEED_BASE_URL", "")
+TILE_SEED_ZOOMS = (env_int("TILE_SEED_MIN_ZOOM", 10), env_int("TILE_SEED_MAX_ZOOM", 14))
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "tiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tiles",

@@ -20,3 +20,8 @@ class LayersConfig(AppConfig):
         register_kind()  # exports as long jobs (jobs/)
         # every table a registered layer reads gets its data-version trigger (layers/versions.py)
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="layers.version_triggers")
+        # after an import (the demo city's load included), the low-zoom tiles are warmed by a job (layers/seeding.py)
+        from layers.seeding import defer_seeding
+        from parcels.importing.core import data_loaded
+
+        data_loaded.connect(defer_seeding, dispatch_uid="layers.seed_tiles")

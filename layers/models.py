@@ -24,12 +24,33 @@ class Raster(models.Model):
 
 
 class TableVersion(models.Model):
-    """Bumped by a statement-level trigger on every write to a published table: tile URLs and ETags carry it, so
-    cached tiles are invalidated exactly when the data changes. Statement-level, so a bulk import costs one bump."""
+    """Bumped by a statement-level trigger on every write to a published table: layer versions (OGC counts, exports,
+    TileJSON) follow it; tiles follow `base` and the edit regions (TileRegion, layers/versions.py). Statement-level,
+    so a bulk import costs one bump."""
 
     table_name = models.CharField(max_length=100, unique=True)
     version = models.BigIntegerField(default=0)
+    # The version every tile of the table has at least (layers/versions.py): moved up to `version` by writes that are
+    # not traced to edit regions (a table without geometry, a TRUNCATE, a statement touching too many regions).
+    base = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(null=True)
 
     def __str__(self):
         return f"{self.table_name} v{self.version}"
+
+
+class TileRegion(models.Model):
+    """An edit region (a tile at settings.TILE_EDIT_ZOOM) a write touched since the table's base version, and the
+    table's version at that write: the tiles over it are the only ones that changed (layers/versions.py). Written by
+    the tables' statement triggers, never by Django."""
+
+    table_name = models.CharField(max_length=100)
+    x = models.IntegerField()
+    y = models.IntegerField()
+    version = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table_name", "x", "y"], name="layers_tileregion_cell")]
+
+    def __str__(self):
+        return f"{self.table_name} {self.x}/{self.y} v{self.version}"

@@ -23,7 +23,6 @@ from common import geo, params
 from common.errors import BadParameter, NotFound
 from common.i18n import is_persian
 from layers import ogc_provider as provider
-from layers import tiles
 from layers.access import layer_for, request_user
 from layers.exports import check_srid, typed_value
 from layers.registry import Layer, layers_for
@@ -196,11 +195,15 @@ def items(request, name):
     """A page of features. `next` links continue after the page's last id (`after=`), so deep pages cost no more
     than the first (an offset would make the database skip every earlier feature again)."""
     layer = layer_for(request, name)
-    # Pages of public layers are kept under the layer's data version (a write bumps it, so a kept page is never
-    # stale): QGIS asks for the same pages again at every pan and zoom back.
-    cache_key = None
+    query = item_query(layer, request)
+    # Pages of public layers are kept under the data version of what the query sees (provider.data_version: for a
+    # box, the edit regions under it; a write there bumps it, so a kept page is never stale, and an edit elsewhere in
+    # the city leaves it kept): QGIS asks for the same pages again at every pan and zoom back.
+    cache_key, version = None, None
+    if layer.versioned:
+        version = provider.data_version(layer, query)
     if layer.is_public and layer.versioned and not wants_html(request):
-        cache_key = _page_key(layer, tiles.layer_version(layer), request)
+        cache_key = _page_key(layer, version, request)
         hit = caches["ogc"].get(cache_key)
         if hit is not None:
             response = HttpResponse(hit[0], content_type="application/geo+json")
@@ -211,9 +214,8 @@ def items(request, name):
     offset = params.integer(request.GET, "offset", default=0, min=0, max=10**9)
     after = params.integer(request.GET, "after", min=0, max=2**63 - 1)
     srid, lat_first = parse_crs(request, "crs")
-    query = item_query(layer, request)
     page = provider.page(layer, query, srid=srid, lat_first=lat_first, limit=limit, offset=offset, after=after)
-    matched = provider.number_matched(layer, query, page.version)
+    matched = provider.number_matched(layer, query, page.version if version is None else version)
     base = f"/ogc/collections/{layer.name}/items"
     kept = {k: v for k, v in request.GET.items() if k not in ("offset", "after", "f")}  # in every link
     here = {"offset": offset or None, "after": after}
@@ -240,8 +242,8 @@ def items(request, name):
         return respond(request, head, f"{layer.title_en}: features", headers=headers)
     # The features array is spliced in as the text PostGIS made: no parse and re-serialise in Python.
     text = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + page.features + "}"
-    if cache_key is not None:  # under the version the page was read at (the same statement)
-        caches["ogc"].set(_page_key(layer, page.version, request), (text, headers["Content-Crs"]))
+    if cache_key is not None:  # under the version read before the page (a write in between: a key already old)
+        caches["ogc"].set(cache_key, (text, headers["Content-Crs"]))
     response = HttpResponse(text, content_type="application/geo+json")
     response["Content-Crs"] = headers["Content-Crs"]
     return response

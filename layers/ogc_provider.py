@@ -76,6 +76,24 @@ def _where(layer: Layer, query: Query) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
+def data_version(layer: Layer, query: Query) -> int:
+    """The data version of what a query can see, for keys of cached pages and counts: for a query in a WGS84 box,
+    the per-tile version (layers/versions.py) of the edit regions under the box (a feature that matches the box lies
+    over one of them, before and after an edit), so an edit elsewhere in the city leaves the box's pages cached;
+    otherwise the layer's version. Read before the data it keys (a write in between gives the kept data a key that is
+    already old: never a stale answer)."""
+    if query.nothing or query.bbox is None or query.bbox_srid != 4326:
+        return tiles.layer_version(layer)
+    west, south, east, north = query.bbox
+    zr = versions.edit_zoom()
+    x0, y0 = tiles.lonlat_to_tile(west, north, zr)
+    x1, y1 = tiles.lonlat_to_tile(east, south, zr)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {versions.tile_version_sql(layer)}",
+                       {"tv_x0": x0, "tv_x1": x1, "tv_y0": y0, "tv_y1": y1})
+        return cursor.fetchone()[0]
+
+
 def number_matched(layer: Layer, query: Query, version: int) -> int | None:
     """The exact count of a query, cached until the layer's data version changes."""
     if not layer.versioned:

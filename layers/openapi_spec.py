@@ -101,12 +101,29 @@ PATHS = {
         "/api/layers/versions": {"get": {"summary": "The data version of every layer",
                                          "responses": {"200": {"description": "layer name -> version", "content": {
                                              "application/json": {"schema": {"type": "object"}}}}}}},
+        "/api/layers/tile-versions": {"get": {
+            "summary": "How to build the versioned URL of every tile of the public layers (cacheable forever)",
+            "description": "A tile's ?v= is the layer's `base` plus, for its table, the greatest of the table's "
+                           "`base` and of the versions of the regions (tiles at `zoom`) under the tile: from `zoom` on "
+                           "the region the tile lies in; below, the regions inside it or within `margin` (a share of "
+                           "its width, rounded up to whole regions) of it.",
+            "responses": {"200": {"description": "the state of the per-tile versions", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/TileVersions"}}}}}}},
         "/api/city": {"get": {"summary": "The city's extent and size",
                               "responses": {"200": {"description": "bbox (WGS84) and parcel estimate", "content": {
                                   "application/json": {"schema": {"type": "object", "required": ["bbox"]}}}}}}},
 }
 
 SCHEMAS = {
+    "TileVersions": {"type": "object", "required": ["zoom", "margin", "layers", "tables"], "properties": {
+        "zoom": {"type": "integer"}, "margin": {"type": "number"},
+        "layers": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["table", "base"],
+            "properties": {"table": {"type": "string"}, "base": {"type": "integer"}}}},
+        "tables": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["base", "regions"],
+            "properties": {"base": {"type": "integer"}, "regions": {"type": "array", "items": {
+                "type": "array", "items": {"type": "integer"}, "minItems": 3, "maxItems": 3}}}}}}},
     "LayerInfo": {"type": "object", "required": ["name", "title", "title_en", "fields"], "properties": {
         "name": {"type": "string"}, "title": {"type": "string"}, "title_en": {"type": "string"},
         "public": {"type": "boolean"}, "in_portal": {"type": "boolean"}, "geometry": {"type": "string"},

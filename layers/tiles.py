@@ -79,9 +79,10 @@ def render_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
 
 
 def render_tile_with_version(layer: Layer, z: int, x: int, y: int) -> tuple[int, bytes]:
-    """The tile and the data version it was made from, in one statement (one round trip, one snapshot)."""
-    sql = f"SELECT {versions.version_sql(layer)}, ({tile_sql(layer, z)})"
-    version, data = prepared_fetchone(sql, tile_params(layer, z, x, y), binary=True)
+    """The tile and the tile's data version it was made from, in one statement (one round trip, one snapshot)."""
+    sql = f"SELECT {versions.tile_version_sql(layer)}, ({tile_sql(layer, z)})"
+    params = {**tile_params(layer, z, x, y), **versions.tile_version_params(z, x, y)}
+    version, data = prepared_fetchone(sql, params, binary=True)
     return version, bytes(data) if data is not None else b""
 
 
@@ -92,6 +93,11 @@ def cache_key(layer: Layer, version: int | str, z: int, x: int, y: int) -> str:
 def layer_version(layer: Layer) -> int:
     """The layer's data version: it follows every table the layer reads (layers/versions.py)."""
     return versions.layer_version(layer, read_connection().alias)  # the server the tile is read from
+
+
+def tile_version(layer: Layer, z: int, x: int, y: int) -> int:
+    """The data version of one tile: it changes only with edits that touch the tile (layers/versions.py)."""
+    return versions.tile_version(layer, z, x, y)
 
 
 def layer_versions(layers) -> dict[str, int]:
@@ -123,11 +129,15 @@ class Answer(NamedTuple):
 def answer(layer: Layer, z: int, x: int, y: int, requested: str, if_none_match: str | None) -> Answer:
     """The answer to a request for tile z/x/y of a layer the request may see (the caller checks access and range).
 
-    `requested` is the ?v= of the URL: with the layer's current data version the response may be cached forever
-    (the map asks for such URLs); otherwise it is revalidated with its ETag, which changes when the data changes.
-    Tiles made are kept in the "tiles" cache under (layer, data version, z/x/y): a write bumps the version, so a
-    cached tile is never served for data that changed since. A versioned URL whose tile is cached is answered
-    without touching the database (cached_answer); otherwise the tile and the version come from one statement."""
+    `requested` is the ?v= of the URL: with the tile's current data version (layers/versions.py: it changes only
+    with edits that touch the tile) the response may be cached forever, by browsers and by the shared cache in front
+    (deploy/nginx); the map builds such URLs from /api/layers/tile-versions. Any other ?v= (none, an old one, the
+    layer's version) is answered with the current tile, revalidated with its ETag, which changes when the tile's data
+    does: no redirect, which would cost every such client (QGIS, TileJSON readers) a second round trip per tile.
+    Tiles made are kept in the "tiles" cache under (layer, tile version, z/x/y): an edit over the tile bumps its
+    version, so a cached tile is never served for data that changed since. A versioned URL whose tile is cached is
+    answered without touching the database (cached_answer); otherwise the tile and its version come from one
+    statement. Tiles of layers that are not public are `private`: no shared cache keeps them."""
     return cached_answer(layer, z, x, y, requested, if_none_match) or \
         database_answer(layer, z, x, y, requested, if_none_match)
 
@@ -146,8 +156,8 @@ def database_answer(layer: Layer, z: int, x: int, y: int, requested: str, if_non
     """The answer that needs the layer's current data version (and the tile, unless the cache or the client has it)."""
     cache = caches["tiles"]
     if z < layer.tile_min_zoom:
-        return _answer(layer, z, x, y, layer_version(layer), None, requested)
-    version = layer_version(layer) if if_none_match else None
+        return _answer(layer, z, x, y, tile_version(layer, z, x, y), None, requested)
+    version = tile_version(layer, z, x, y) if if_none_match else None
     if version is not None and if_none_match == etag(layer, version, z, x, y):
         data = None  # 304: the client has it
     elif version is not None and (hit := cache.get(cache_key(layer, version, z, x, y))) is not None:
@@ -161,8 +171,8 @@ def database_answer(layer: Layer, z: int, x: int, y: int, requested: str, if_non
 
 def _answer(layer: Layer, z: int, x: int, y: int, version: int, data: bytes | None, requested: str) -> Answer:
     headers = [("ETag", etag(layer, version, z, x, y)), ("X-Layer-Version", str(version)),
-               ("Cache-Control", "public, max-age=31536000, immutable" if requested == str(version)
-                else "public, max-age=0, must-revalidate")]
+               ("Cache-Control", ("public" if layer.is_public else "private")
+                + (", max-age=31536000, immutable" if requested == str(version) else ", max-age=0, must-revalidate"))]
     if z < layer.tile_min_zoom:
         return Answer(204, b"", headers)
     if data is None:

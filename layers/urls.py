@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/layers/<str:layer>.geojson", views.layer_geojson, name="geojson"),
     path("api/city", views.city_info, name="city"),
     path("api/layers/versions", views.layer_versions, name="versions"),
+    path("api/layers/tile-versions", views.tile_versions, name="tile_versions"),
     path("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", views.tile, name="tile"),
     path("tiles/<str:layer>.json", raster_views.vector_tilejson, name="tilejson"),
     path("api/rasters", raster_views.raster_list, name="rasters"),

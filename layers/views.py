@@ -9,7 +9,7 @@ from common import params
 from common.edge import json_response
 from common.errors import BadParameter, ServerError
 from common.i18n import is_persian
-from layers import geojson, tiles
+from layers import geojson, tiles, versions
 from layers.access import layer_for
 from layers.registry import LAYERS
 
@@ -62,6 +62,15 @@ def check_tile(z: int, x: int, y: int) -> None:
 def layer_versions(request):
     """Current data version of every layer, for building cacheable tile URLs."""
     return json_response(tiles.layer_versions(spec for spec in LAYERS.values() if spec.is_public))
+
+
+@require_GET
+def tile_versions(request):
+    """What the map needs to build the current versioned URL of every tile of the public layers
+    (layers/versions.tile_state). Never cached: it is what tells that a tile changed."""
+    response = json_response(versions.tile_state(spec for spec in LAYERS.values() if spec.is_public))
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @require_GET

@@ -7,7 +7,7 @@ from common.i18n import is_persian
 from layers import qml
 from layers.geojson import city_extent
 from layers.registry import portal_layers
-from layers.tiles import layer_versions
+from layers.versions import tile_state
 from parcels.models import LandUse
 from parcels.sheet import sections
 
@@ -27,6 +27,6 @@ def map_page(request):
         "basemap_attribution": settings.BASEMAP_ATTRIBUTION,
         "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
         "land_uses": {lu.code: [lu.name_fa, lu.name_en] for lu in LandUse.objects.all()},
-        "versions": layer_versions(portal_layers()),  # for cacheable tile URLs
+        "versions": tile_state(portal_layers()),  # every tile's versioned URL (layers/static/layers/tile_versions.js)
         "city": city_extent(),  # in the page: the first view needs no extra round trip
     })

@@ -28,9 +28,10 @@ as_root() {
 # GNU gettext: msgfmt compiles the message catalogues below; makemessages needs xgettext.
 # libmagic1: python-magic tells an uploaded photo's type from its content (reports/photos.py).
 # pgbouncer: the connection pooler of the production set-up (./run pgbouncer; the pooling tests in tests/replicas).
+# nginx-light: the shared tile cache in front (`./run tilecache`, deploy/nginx/; its proxy_cache is in the light build).
 packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25
           python3 python3-venv nodejs npm ca-certificates chromium fonts-noto-core gettext
-          libmagic1 pgbouncer)
+          libmagic1 pgbouncer nginx-light)
 # libatomic1 for the node binary inside the Playwright package (browser tests).
 [ "$WITH_BROWSER" = 1 ] && packages+=(libatomic1)
 # PyQGIS for the tests that open exports and the OGC API in QGIS itself (headless, QT_QPA_PLATFORM=offscreen).

@@ -201,3 +201,34 @@ def test_cached_pages_follow_the_data(client, demo_city):
         c.execute("UPDATE parcels_parcel SET land_use_id = %s WHERE id = %s", [new_use, feature["id"]])
     after = client.get(url).json()["features"]
     assert [f["id"] for f in after][0] == feature["id"] and after[0]["properties"]["land_use"] == new_use
+
+
+def test_a_box_page_stays_cached_through_edits_elsewhere(client, demo_city):
+    """A page of a box is kept under the version of the edit regions under the box (layers/versions.py): an edit far
+    from the box leaves it kept (no statement reads the parcels); an edit of a parcel in the box, even one that only
+    moves it out of the box, gives the new data."""
+    with connection.cursor() as c:
+        c.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Transform(ST_SetSRID("
+                  "ST_Extent(geom)::geometry, ST_SRID(min(geom))), 4326) e FROM parcels_parcel) s")
+        west, south, east, north = c.fetchone()
+        c.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_Centroid(geom), 4326) p FROM parcels_parcel "
+                  "ORDER BY geom <-> ST_Transform(ST_SetSRID(ST_Point(%s, %s), 4326), ST_SRID(geom)) LIMIT 1) s",
+                  [west, south])
+        lon, lat = c.fetchone()
+    box = (lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)  # ~200 m around a parcel in a corner of the city
+    url = "/ogc/collections/parcels/items?limit=3&bbox=" + ",".join(f"{v:.6f}" for v in box)
+    first = client.get(url).json()
+    inside = first["features"][0]["id"]
+    with connection.cursor() as c:  # a parcel in the opposite corner
+        c.execute("SELECT id FROM parcels_parcel ORDER BY geom <-> ST_Transform(ST_SetSRID(ST_Point(%s, %s), 4326), "
+                  "ST_SRID(geom)) LIMIT 1", [east, north])
+        far = c.fetchone()[0]
+        c.execute("UPDATE parcels_parcel SET land_use_id = land_use_id WHERE id = %s", [far])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).json()["features"] == first["features"]
+    assert not _reads_parcels(queries.captured_queries)
+    with connection.cursor() as c:  # out of the box: 20 km east
+        c.execute("UPDATE parcels_parcel SET geom = ST_Translate(geom, 20000, 0) WHERE id = %s", [inside])
+    after = client.get(url).json()
+    assert inside not in [f["id"] for f in after["features"]]
+    assert after["numberMatched"] == first["numberMatched"] - 1

@@ -57,8 +57,8 @@ def tile_path(z):
 
 def requests_to_compare():
     """(path, query, headers) of the kinds of tile request the map and QGIS make."""
-    version = tiles.layer_version(LAYERS["parcels"])
     x, y = tiles.lonlat_to_tile(*CENTRE, 18)
+    version = tiles.tile_version(LAYERS["parcels"], 18, x, y)
     current_etag = tiles.etag(LAYERS["parcels"], version, 18, x, y)
     return [
         (tile_path(14), "", {}),
@@ -153,7 +153,8 @@ def test_only_requests_that_need_the_database_go_through_its_life_cycle(demo_cit
     def on_started(**kwargs):
         started.append(True)
     shortcut = TileShortcut(Django())
-    query = f"v={tiles.layer_version(LAYERS['parcels'])}"
+    x, y = tiles.lonlat_to_tile(*CENTRE, 17)
+    query = f"v={tiles.tile_version(LAYERS['parcels'], 17, x, y)}"
     signals.request_started.connect(on_started)
     try:
         first = wsgi_get(shortcut, tile_path(17), query)

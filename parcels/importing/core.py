@@ -32,6 +32,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -45,6 +46,10 @@ from parcels.importing.options import DUPLICATE_POLICIES, ImportOptions
 from parcels.importing.report import ImportReport, UniqueTracker, issue_kind_label
 from parcels.importing.source import Source, open_source
 from parcels.importing.specs import LAYERS, LayerSpec
+
+# Sent inside a committed import's transaction once its rows are written (layer=the spec's name): apps above react
+# to a load without this one naming them (layers/seeding.py defers the warming of the low-zoom tiles).
+data_loaded = Signal()
 
 
 def run_import(opts: ImportOptions) -> ImportReport:
@@ -81,6 +86,8 @@ def run_import(opts: ImportOptions) -> ImportReport:
                 _load(opts, spec, source, transformer, checker, keep_unmapped, report)
                 if not opts.commit:
                     raise _Rollback()
+                if report.inserted or report.updated:
+                    data_loaded.send(sender=run_import, layer=spec.name)
         except _Rollback:
             pass
     report.timings["total"] = time.perf_counter() - started

@@ -183,8 +183,10 @@
       var layer = item.layer;
       var style = {};
       style[layer.name] = STYLES[layer.name];
-      var url = cfg.tileUrl.replace("LAYER", layer.name) + "?v=" + (versions[layer.name] || 0);
+      // each tile's own version (layers/static/layers/tile_versions.js): an edit changes the URLs of its tiles only
+      var url = cfg.tileUrl.replace("LAYER", layer.name) + "?v={v}";
       var grid = L.vectorGrid.protobuf(url, {
+        v: window.TileVersions.option(versions, layer.name),
         vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18,
         maxZoom: layer.name === "blocks" ? parcelsMinZoom - 1 : 21, zIndex: item.z,
         rendererFactory: L.canvas.tile, interactive: false

@@ -1,0 +1,45 @@
+// The versioned URL of every tile, without asking the server per tile (layers/versions.py). `state` is what
+// /api/layers/tile-versions answers (the map page has it inline): a tile's ?v= is its layer's base plus, for the
+// layer's own table, the greatest of the table's base and of the versions of the edit regions (tiles at state.zoom)
+// under the tile: from that zoom on, the region the tile lies in; below it, the regions inside the tile or within
+// its drawing margin. An edit changes only the tiles over the regions it touched, so every other tile keeps its URL
+// and stays in every cache (browser, nginx in front). tests/test_tile_versions.py holds the server to the same sum.
+(function () {
+  "use strict";
+
+  function indexed(table) {  // "x,y" -> version, made once per table
+    if (!table.byRegion) {
+      table.byRegion = {};
+      table.regions.forEach(function (r) { table.byRegion[r[0] + "," + r[1]] = r[2]; });
+    }
+    return table.byRegion;
+  }
+
+  function tileVersion(state, name, z, x, y) {
+    var layer = state.layers[name];
+    if (!layer) { return 0; }
+    var table = state.tables[layer.table] || { base: 0, regions: [] };
+    var zr = state.zoom, best = table.base;
+    if (z >= zr) {
+      var scale = Math.pow(2, z - zr);
+      var v = indexed(table)[Math.floor(x / scale) + "," + Math.floor(y / scale)];
+      if (v !== undefined && v > best) { best = v; }
+    } else {
+      var span = Math.pow(2, zr - z), m = Math.ceil(span * state.margin);
+      var x0 = x * span - m, x1 = (x + 1) * span - 1 + m, y0 = y * span - m, y1 = (y + 1) * span - 1 + m;
+      table.regions.forEach(function (r) {
+        if (r[0] >= x0 && r[0] <= x1 && r[1] >= y0 && r[1] <= y1 && r[2] > best) { best = r[2]; }
+      });
+    }
+    return layer.base + best;
+  }
+
+  window.TileVersions = {
+    of: tileVersion,
+    // For L.vectorGrid.protobuf(url with "?v={v}", {v: TileVersions.option(state, name)}): Leaflet's URL template
+    // calls it with the tile's {x, y, z}.
+    option: function (state, name) {
+      return function (tile) { return tileVersion(state, name, tile.z, tile.x, tile.y); };
+    }
+  };
+})();
