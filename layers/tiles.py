@@ -97,7 +97,7 @@ def layer_version(layer: Layer) -> int:
 
 def tile_version(layer: Layer, z: int, x: int, y: int) -> int:
     """The data version of one tile: it changes only with edits that touch the tile (layers/versions.py)."""
-    return versions.tile_version(layer, z, x, y)
+    return versions.tile_version(layer, z, x, y, read_connection().alias)  # the server the tile is read from
 
 
 def layer_versions(layers) -> dict[str, int]:
