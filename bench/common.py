@@ -37,6 +37,8 @@ class City:
                     "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "gis_portal.settings",
                     "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
                     "DUES_ALLOW_SANDBOX_IN_PRODUCTION": "true"}   # a bench site is staging: the sandbox gateway
+        if os.environ.get("BENCH_SKIP_SETUP") == "1":  # a city made and migrated before (shared: not touched)
+            return
         for command in (["migrate", "-v", "0"], ["load_demo_city", "--if-absent", "--parcels", str(parcels)],
                         ["refresh_overlays", "--if-absent"], *extra):
             subprocess.run([PY, "manage.py", *command], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)

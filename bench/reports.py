@@ -19,10 +19,12 @@ made again only when their number differs), then:
 2. statistics (reports/stats.py): GET /api/reports/stats and the page /reports/stats/ through Django's test client
    in-process, "cold" (the stats cache emptied before each request: every table computed) and "warm", against the
    same three aggregate statements (captured from the app, run with psycopg, prepared). Target: cold <= 2 x SQL;
-3. submission: POST /api/reports (the citizen's endpoint, multipart, signed in) with one phone-size JPEG made by
-   Pillow (--photo-size, 4032x3024 by default: 12 MP, ~7.7 MB), in-process; p50/p95 of the whole request and of its
-   parts (the upload checks, service.submit, and photos.add: keeping the raw upload and deferring its job), and the
-   same without a photo; then the photo's own steps and the job's time per photo (reports.photos.process: decode,
+3. submission: the citizen's endpoints (signed in) with one phone-size JPEG made by Pillow (--photo-size, 4032x3024
+   by default: 12 MP, ~7.7 MB), in alternating rounds: staging the photo (POST /api/reports/photos, what the form
+   does while the citizen types), POST /api/reports with the staged photo's token, without a photo, and with the
+   photo inline (multipart, as Open311 clients send it); in-process (p50/p95 and the parts: the upload checks,
+   service.submit, staging.stage/attach, photos.add) and with --submit-http over HTTP (gunicorn); the statements a
+   submission sends; then the photo's own steps and the job's time per photo (reports.photos.process: decode,
    upright, re-encode, thumbnail) on the photos the submissions left. Target: p50 <= 20 ms. The rate limits are
    raised for the run (one citizen submits them all);
 4. duplicate search: reports.service.nearby at random places of reports (and random categories), and the API
@@ -115,6 +117,7 @@ def bench_tiles(city, args) -> list[dict]:
                                           f"/tiles/reports/clusters/{z}/{x}/{y}.pbf?from={period_start}")
             if z < spec.tile_min_zoom:  # no points below the zoom the map draws them at (empty tiles, 204)
                 del kinds["points"]
+            kinds = {k: v for k, v in kinds.items() if k in args.tile_kinds.split(",")}
             for kind, (sql, params, path) in kinds.items():
                 script = psycopg.ClientCursor(raw).mogrify(sql, params) + ";\n"
                 data = raw.execute(sql, params).fetchone()[0]
@@ -156,6 +159,65 @@ def bench_tiles(city, args) -> list[dict]:
     finally:
         warm.stop()
         cold.stop()
+    return rows
+
+
+def bench_clusters(city, args) -> list[dict]:
+    """In-process, in alternating rounds at the city centre: the cluster tile's statement raw (psycopg, the
+    statement with its numbers written in, prepared: what pgbench runs), clusters.render prepared and unprepared (the
+    statement with its numbers as parameters, planned at each request) and the whole Django view uncached
+    (Django's test client, the tile cache emptied): what the endpoint adds, part by part."""
+    import psycopg
+    from django.core.cache import caches
+    from django.test import Client
+
+    from layers import tiles
+    from reports import clusters
+    from reports.layers import layer
+
+    spec = layer()
+    raw = city.raw_connection()
+    lon, lat = raw.execute(
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(ST_SetSRID(ST_Centroid(ST_Extent(geom)::geometry), %s),"
+        " 4326) c FROM parcels_parcel) x", [city.srid]).fetchone()
+    client = Client()
+    cache = caches["tiles"]
+    rows = []
+    for z in ZOOMS:
+        x, y = tiles.lonlat_to_tile(lon, lat, z)
+        params = clusters.cluster_params(z, x, y)
+        literal = psycopg.ClientCursor(raw).mogrify(clusters.statement(params, categories=False, status=None), params)
+
+        def render(prepared_from):
+            def call():
+                saved, clusters.PREPARED_MIN_ZOOM = clusters.PREPARED_MIN_ZOOM, prepared_from
+                try:
+                    clusters.render(spec, z, x, y)
+                finally:
+                    clusters.PREPARED_MIN_ZOOM = saved
+            return call
+
+        def view():
+            cache.clear()
+            assert client.get(f"/tiles/reports/clusters/{z}/{x}/{y}.pbf").status_code == 200
+
+        calls = {"raw": lambda: raw.execute(literal, prepare=True).fetchone(), "render_prepared": render(0),
+                 "render_unprepared": render(99), "view": view}
+        times = {name: [] for name in calls}
+        for call in calls.values():
+            call()
+            call()
+        samples = max(3, args.cluster_samples if z >= 13 else args.cluster_samples // 4)
+        for _ in range(samples):
+            for name, call in calls.items():
+                t = time.perf_counter()
+                call()
+                times[name].append((time.perf_counter() - t) * 1000)
+        row = {"zoom": z, "tile": f"{z}/{x}/{y}", "samples": samples, "load": load(),
+               **{name: p50_p95(values) for name, values in times.items()}}
+        row["ratio_view"] = round(row["view"][0] / row["raw"][0], 2)
+        rows.append(row)
+        print(f"clusters in-process z{z}: {row}", flush=True)
     return rows
 
 
@@ -229,7 +291,8 @@ class Parts:
         self.views = views
         self.times = {}
         self.saved = []
-        for module, name in ((views.photos, "check_upload"), (views.service, "submit"), (views.photos, "add")):
+        for module, name in ((views.photos, "check_upload"), (views.service, "submit"), (views.photos, "add"),
+                             (views.staging, "attach"), (views.staging, "stage")):
             original = getattr(module, name)
             self.saved.append((module, name, original))
             setattr(module, name, self._wrap(f"{module.__name__.split('.')[-1]}.{name}", original))
@@ -248,17 +311,41 @@ class Parts:
             setattr(module, name, original)
 
 
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    """A multipart/form-data body (as a browser's FormData) and its content type."""
+    boundary = "----bench" + os.urandom(8).hex()
+    out = io.BytesIO()
+    for name, values in fields.items():
+        for value in values if isinstance(values, list) else [values]:
+            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, (filename, data) in files.items():
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                  f"Content-Type: image/jpeg\r\n\r\n".encode())
+        out.write(data)
+        out.write(b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
 def bench_submit(city, args) -> dict:
+    """Staging a photo, the submission with a staged photo, without a photo and with the photo inline, in
+    alternating rounds: in-process (Django's test client) and, with --submit-http, over HTTP (gunicorn, a keep-alive
+    http.client connection signed in with a session cookie); the statements of a submission counted."""
+
     from django.conf import settings
     from django.contrib.auth.models import User
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
     from accounts.models import Citizen
-    from reports.models import Category, Photo, Report
+    from reports.models import Category, Photo, Report, StagedPhoto
 
-    settings.REPORTS_RATE_PER_NUMBER = ["1000000/3600"]  # one citizen submits them all
-    settings.REPORTS_RATE_PER_ADDRESS = ["1000000/3600"]
+    limits = {"REPORTS_RATE_PER_NUMBER": "1000000/3600", "REPORTS_RATE_PER_ADDRESS": "1000000/3600",
+              "REPORTS_PHOTO_RATE_PER_NUMBER": "1000000/3600", "REPORTS_PHOTO_RATE_PER_ADDRESS": "1000000/3600"}
+    for name, value in limits.items():  # one citizen submits them all
+        setattr(settings, name, [value])
     user, _ = User.objects.get_or_create(username="bench-reporter")
     Citizen.objects.get_or_create(user=user, defaults={"mobile": BENCH_PHONE})
     client = Client()
@@ -273,25 +360,57 @@ def bench_submit(city, args) -> dict:
     jpeg = photo_bytes(width, height)
     rng = random.Random(5)
     parts = Parts()
-    out = {"photo_bytes": len(jpeg), "photo_pixels": args.photo_size}
+    out = {"photo_bytes": len(jpeg), "photo_pixels": args.photo_size, "load_start": load()}
 
-    def post(with_photo):
+    def form():
+        lon, lat = rng.choice(places)
+        return {"category": category.code, "description": "bench: a pothole", "lon": f"{lon:.6f}",
+                "lat": f"{lat:.6f}"}
+
+    tokens = []
+
+    def stage():
+        response = client.post("/api/reports/photos", {"photo": SimpleUploadedFile("photo.jpg", jpeg,
+                                                                                   content_type="image/jpeg")})
+        assert response.status_code == 201, (response.status_code, response.content[:300])
+        tokens.append(response.json()["token"])
+
+    def post(kind):
         def call():
-            lon, lat = rng.choice(places)
-            data = {"category": category.code, "description": "bench: a pothole", "lon": f"{lon:.6f}",
-                    "lat": f"{lat:.6f}"}
-            if with_photo:
+            data = form()
+            if kind == "inline":
                 data["photos"] = SimpleUploadedFile("photo.jpg", jpeg, content_type="image/jpeg")
+            elif kind == "staged":
+                data["photo_tokens"] = [tokens.pop()]
             response = client.post("/api/reports", data)
             assert response.status_code == 201, (response.status_code, response.content[:300])
         return call
 
+    calls = {"stage_photo": stage, "submit_staged_photo": post("staged"), "submit_without_photo": post("none"),
+             "submit_inline_photo": post("inline")}
     try:
-        for label, with_photo in (("without_photo", False), ("with_photo", True)):
-            parts.times.clear()
-            out[label] = timed(post(with_photo), args.submit_samples)
-            out[f"{label}_parts"] = {name: p50_p95(times[3:] or times) for name, times in parts.times.items()}
-            print(f"submit {label}: {out[label]} parts {out[f'{label}_parts']}", flush=True)
+        for _ in range(3):  # warm-up
+            for call in calls.values():
+                call()
+        times = {name: [] for name in calls}
+        parts.times.clear()
+        for _ in range(args.submit_samples):  # alternating: each kind at the same moments of the machine's load
+            for name, call in calls.items():
+                t = time.perf_counter()
+                call()
+                times[name].append((time.perf_counter() - t) * 1000)
+        out["in_process"] = {name: p50_p95(values) for name, values in times.items()}
+        out["parts"] = {name: p50_p95(values[3:] or values) for name, values in parts.times.items()}
+        print(f"submit in-process: {out['in_process']} parts {out['parts']}", flush=True)
+        for kind in ("none", "staged", "inline"):  # the statements the app sends (prepared ones are not captured)
+            if kind == "staged":
+                stage()
+            with CaptureQueriesContext(connection) as captured:
+                post(kind)()
+            out[f"statements_{kind}"] = len(captured.captured_queries)
+        out["load_in_process_end"] = load()
+        if args.submit_http:
+            out["http"] = submit_http(city, client, form, jpeg, args)
         # the photo's own steps, outside the request (reports/photos.py's private steps: skipped if they change)
         from reports import photos
 
@@ -322,8 +441,6 @@ def bench_submit(city, args) -> dict:
     finally:
         parts.restore()
         mine = Report.objects.filter(reporter_phone=BENCH_PHONE)
-        from django.db import connection
-
         for photo in Photo.objects.filter(report__in=mine):
             photo.image.delete(save=False)
             photo.thumbnail.delete(save=False)
@@ -331,9 +448,62 @@ def bench_submit(city, args) -> dict:
             with connection.cursor() as cursor:  # its job, if not run above
                 cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'reports.process_photo' AND "
                                "(args->>'photo_id')::bigint = %s", [photo.pk])
+        for staged in StagedPhoto.objects.filter(user=user):
+            staged.incoming.delete(save=False)
+            staged.delete()
         for report in mine:
             report.delete()
+    out["load_end"] = load()
     return out
+
+
+def submit_http(city, client, form, jpeg, args) -> dict:
+    """The same four requests over HTTP to gunicorn (4 workers), alternating, one keep-alive connection signed in
+    with the in-process client's session cookie; p50/p95 of the whole exchange by http.client."""
+    import http.client
+
+    env = {**city.env, **{name: "1000000/3600" for name in (
+        "REPORTS_RATE_PER_NUMBER", "REPORTS_RATE_PER_ADDRESS", "REPORTS_PHOTO_RATE_PER_NUMBER",
+        "REPORTS_PHOTO_RATE_PER_ADDRESS")}}
+    server = Server(env)
+    csrf = "b" * 32
+    cookie = f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}; django_language=en"
+    conn = http.client.HTTPConnection("127.0.0.1", server.port)
+    tokens = []
+
+    def post(path, fields, files):
+        body, content_type = multipart(fields, files)
+        conn.request("POST", path, body=body, headers={"Cookie": cookie, "X-CSRFToken": csrf,
+                                                        "Content-Type": content_type, "Accept": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+        assert response.status == 201, (path, response.status, data[:300])
+        return json.loads(data)
+
+    def stage():
+        tokens.append(post("/api/reports/photos", {}, {"photo": ("photo.jpg", jpeg)})["token"])
+
+    calls = {"stage_photo": stage,
+             "submit_staged_photo": lambda: post("/api/reports", {**form(), "photo_tokens": tokens.pop()}, {}),
+             "submit_without_photo": lambda: post("/api/reports", form(), {}),
+             "submit_inline_photo": lambda: post("/api/reports", form(), {"photos": ("photo.jpg", jpeg)})}
+    try:
+        for _ in range(3):
+            for call in calls.values():
+                call()
+        times = {name: [] for name in calls}
+        for _ in range(args.submit_samples):
+            for name, call in calls.items():
+                t = time.perf_counter()
+                call()
+                times[name].append((time.perf_counter() - t) * 1000)
+    finally:
+        conn.close()
+        server.stop()
+    result = {name: p50_p95(values) for name, values in times.items()}
+    result["load_end"] = load()
+    print(f"submit over HTTP: {result}", flush=True)
+    return result
 
 
 # --- 4. duplicate search --------------------------------------------------------------------------------------------
@@ -401,11 +571,14 @@ def main():
     ap.add_argument("--samples", type=int, default=60)
     ap.add_argument("--city-samples", type=int, default=7, help="runs of each statistics request (median)")
     ap.add_argument("--submit-samples", type=int, default=40)
+    ap.add_argument("--submit-http", action="store_true", help="submission also over HTTP (gunicorn)")
     ap.add_argument("--photo-size", default="4032x3024", help="the submitted JPEG's pixels (a phone's 12 MP)")
     ap.add_argument("--slow-samples", type=int, default=3, help="samples of a tile slower than 0.3 s")
     ap.add_argument("--seconds", type=float, default=8.0, help="duration of each pgbench / wrk latency run")
     ap.add_argument("--rounds", type=int, default=3, help="alternating raw / uncached rounds of a tile (medians)")
-    ap.add_argument("--only", default="tiles,stats,submit,nearby")
+    ap.add_argument("--tile-kinds", default="points,clusters,clusters_year", help="the tiles measured by `tiles`")
+    ap.add_argument("--cluster-samples", type=int, default=40, help="alternating rounds of `clusters` (in-process)")
+    ap.add_argument("--only", default="tiles,stats,submit,nearby", help="also: clusters (in-process, by part)")
     ap.add_argument("--json", help="write the figures as JSON to this file")
     args = ap.parse_args()
     parts = args.only.split(",")
@@ -416,8 +589,8 @@ def main():
     report = {"parcels": args.parcels, "reports": args.reports, "database": city.name, "load_start": load()}
     report["generation"] = ensure_reports(args.reports, args.years, args.seed)
     print(f"setup {time.perf_counter() - started:.0f} s; load average {load()}", flush=True)
-    for name, part in (("tiles", bench_tiles), ("stats", bench_stats), ("submit", bench_submit),
-                       ("nearby", bench_nearby)):
+    for name, part in (("tiles", bench_tiles), ("clusters", bench_clusters), ("stats", bench_stats),
+                       ("submit", bench_submit), ("nearby", bench_nearby)):
         if name in parts:
             try:
                 report[name] = part(city, args)
@@ -448,6 +621,13 @@ def print_report(r: dict) -> None:
                   f" | {t['cached'][0]:>7.2f} {t['cached'][1]:>7.2f} {t['ratio_cached']:>5.2f}  {t['method']}"
                   + (f"; report by report (before) {t['raw_report_by_report'][0]:.0f}"
                      if "raw_report_by_report" in t else ""))
+    if "clusters" in r:
+        print("cluster tiles in-process, alternating rounds (p50): raw statement | render prepared | render unprepared"
+              " | the Django view uncached | view / raw")
+        for c in r["clusters"]:
+            print(f"  z{c['zoom']:<3} {c['raw'][0]:>8.2f} | {c['render_prepared'][0]:>8.2f} | "
+                  f"{c['render_unprepared'][0]:>8.2f} | {c['view'][0]:>8.2f} | {c['ratio_view']:.2f}  "
+                  f"({c['samples']} rounds, load {c['load']})")
     if "stats" in r:
         s = r["stats"]
         print(f"statistics (all reports, no filter): plain SQL ({s['statements']} statements) p50 {s['sql'][0]:.1f}; "
@@ -456,10 +636,15 @@ def print_report(r: dict) -> None:
               f"(target cold <= 2 x SQL)")
     if "submit" in r:
         s = r["submit"]
-        print(f"submission (POST /api/reports, in-process): without photo p50 {s['without_photo'][0]:.1f} "
-              f"p95 {s['without_photo'][1]:.1f}; with a {s['photo_pixels']} JPEG of {s['photo_bytes']:,} bytes "
-              f"p50 {s['with_photo'][0]:.1f} p95 {s['with_photo'][1]:.1f}  (target p50 <= 20)")
-        print("  parts (p50): " + ", ".join(f"{k} {v[0]:.1f}" for k, v in s["with_photo_parts"].items())
+        print(f"submission with a {s['photo_pixels']} JPEG of {s['photo_bytes']:,} bytes (target p50 <= 20), "
+              f"alternating rounds; p50 / p95; load {s['load_start']} -> {s['load_end']}")
+        for where in ("in_process", "http"):
+            if where in s:
+                print(f"  {where:>10}: " + "; ".join(f"{k} {v[0]:.1f} / {v[1]:.1f}" for k, v in s[where].items()
+                                                    if k != "load_end"))
+        print("  statements captured (besides the prepared ones): " + ", ".join(
+            f"{k} {s[f'statements_{k}']}" for k in ("none", "staged", "inline") if f"statements_{k}" in s))
+        print("  parts (p50): " + ", ".join(f"{k} {v[0]:.1f}" for k, v in s["parts"].items())
               + "; photo steps alone: " + ", ".join(f"{k[6:]} {s[k][0]:.1f}" for k in
                                                     ("photo_check", "photo_prepare", "photo_encode", "photo_thumbnail")
                                                     if k in s)

@@ -77,6 +77,11 @@ REPORTS_PHOTO_MAX_PIXELS = env_int("REPORTS_PHOTO_MAX_PIXELS", 2048)
 # Submissions per mobile number and per client address ("count/seconds", all must hold; accounts/ratelimit.py).
 REPORTS_RATE_PER_NUMBER = env_list("REPORTS_RATE_PER_NUMBER", ["5/3600", "20/86400"])
 REPORTS_RATE_PER_ADDRESS = env_list("REPORTS_RATE_PER_ADDRESS", ["20/3600", "100/86400"])
+# Photos uploaded while the form is filled in (POST /api/reports/photos): per number and per address, and how many
+# hours an upload waits to be attached to a report before the periodic job deletes it.
+REPORTS_PHOTO_RATE_PER_NUMBER = env_list("REPORTS_PHOTO_RATE_PER_NUMBER", ["30/3600", "100/86400"])
+REPORTS_PHOTO_RATE_PER_ADDRESS = env_list("REPORTS_PHOTO_RATE_PER_ADDRESS", ["100/3600", "400/86400"])
+REPORTS_STAGED_PHOTO_HOURS = env_int("REPORTS_STAGED_PHOTO_HOURS", 6)
 # Outside blocks, the public place of a report about a private home is the centre of a grid cell this wide (metres).
 REPORTS_PRIVATE_GRID_METRES = env_int("REPORTS_PRIVATE_GRID_METRES", 100)
 # Open311 GeoReport v2 (/open311/v2/, reports/open311.py): the jurisdiction_id apps may send (Open311 suggests the

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/reports/nearby", views.api_nearby, name="api_nearby"),
     path("api/reports/mine", views.api_mine, name="api_mine"),
     path("api/reports", views.api_submit, name="api_submit"),
+    path("api/reports/photos", views.api_stage_photo, name="api_stage_photo"),
     path("api/reports/<report_code:code>", views.api_report, name="api_report"),
     path("api/reports/<report_code:code>/voice", views.api_voice, name="api_voice"),
     path("api/reports/<report_code:code>/rate", views.api_rate, name="api_rate"),

@@ -1,7 +1,8 @@
-"""The citizen's side of reports: the JSON API (categories, duplicates nearby, submitting with photos, adding one's
-voice, the tracking answer, rating, reopening, my reports) and the pages (report a problem, track a report, my
-reports). Thin: request → parameters (common.params) → one service call → public_doc (reports/public.py, the only
-builder of what anyone may see of a report).
+"""The citizen's side of reports: the JSON API (categories, duplicates nearby, photos uploaded while the form is
+filled in (reports/staging.py), submitting with photos, adding one's voice, the tracking answer, rating, reopening,
+my reports) and the pages (report a problem, track a report, my reports). Thin: request → parameters
+(common.params) → one service call → public_doc (reports/public.py, the only builder of what anyone may see of a
+report).
 
 Who reports: a citizen signed in with their mobile number (the accounts app's session; the page signs them in inline
 through /api/accounts/signin/code and /verify). Anyone else gets 401 `signin_needed` on the API. POSTs need the CSRF
@@ -30,7 +31,7 @@ from common.edge import json_response
 from common.errors import ApiError, BadParameter
 from common.i18n import is_persian
 from parcels.models import Parcel
-from reports import photos, public, service, workflow
+from reports import photos, public, service, staging, workflow
 from reports.models import Category, Follower, Photo, Report
 
 MINE_LIMIT = 200
@@ -187,9 +188,25 @@ def api_nearby(request):
 
 
 @require_POST
+def api_stage_photo(request):
+    """One photo uploaded while the form is filled in (multipart `photo`), checked as an attached photo is and kept
+    for REPORTS_STAGED_PHOTO_HOURS (reports/staging.py): its token, for the submission's `photo_tokens`, and the place
+    its EXIF carries (the form offers it)."""
+    citizen = _require_citizen(request)
+    uploads = request.FILES.getlist("photo")
+    if len(uploads) != 1:
+        raise BadParameter(_("Send one photo (the field photo)."))
+    staged = staging.stage(uploads[0], user=request.user, phone=citizen.mobile, request=request)
+    place = {"lon": staged.lon, "lat": staged.lat} if staged.lon is not None else None
+    return json_response({"token": str(staged.token), "width": staged.width, "height": staged.height,
+                          "location": place, "expires_at": staged.expires_at.isoformat()}, status=201)
+
+
+@require_POST
 def api_submit(request):
-    """A new report (multipart: fields and up to REPORTS_PHOTOS_MAX photos), recorded with its photos in one
-    transaction: a bad photo and nothing is kept."""
+    """A new report (multipart or a form: fields, up to REPORTS_PHOTOS_MAX photos as `photo_tokens` of photos
+    uploaded beforehand (api_stage_photo) and/or as files in `photos`), recorded with its photos in one
+    transaction: a bad photo or token and nothing is kept."""
     citizen = _require_citizen(request)
     body = request.POST
     category = _category(params.text(body, "category", required=True, max_length=40))
@@ -197,17 +214,21 @@ def api_submit(request):
     address = params.text(body, "address", max_length=300)
     parcel_id = params.integer(body, "parcel_id", min=1, max=params.ID_MAX)
     uploads = request.FILES.getlist("photos")
-    if len(uploads) > settings.REPORTS_PHOTOS_MAX:
+    tokens = staging.tokens_of(body.getlist("photo_tokens")[:settings.REPORTS_PHOTOS_MAX + 1])
+    if len(uploads) + len(tokens) > settings.REPORTS_PHOTOS_MAX:
         raise BadParameter(_("At most %(max)s photos may be attached.") % {"max": settings.REPORTS_PHOTOS_MAX})
     for uploaded in uploads:  # every photo checked before anything is written (400 / 413)
         photos.check_upload(uploaded)
     lon, lat = _lonlat(body, required=False)
-    if lon is None:
-        for uploaded in uploads:
+    if lon is None:  # the place of the first photo that carries one (the tokens are checked again when attached)
+        staged = staging.waiting(tokens, user=request.user, request=request)
+        found = next(((s.lon, s.lat) for s in staged if s.lon is not None), None)
+        for uploaded in uploads if found is None else ():
             found = photos.location_of(uploaded)
             if found is not None:
-                lon, lat = found
                 break
+        if found is not None:
+            lon, lat = found
     if lon is None:
         raise BadParameter(_("Pick the place on the map (lon and lat), or attach a photo that carries its place."))
     point = _point(lon, lat)
@@ -220,6 +241,7 @@ def api_submit(request):
     with transaction.atomic():
         report = service.submit(category=category, point=point, description=description, reporter=reporter,
                                 address=address, parcel_id=parcel_id, request=request)
+        staging.attach(report, tokens, user=request.user, request=request)
         for uploaded in uploads:  # counted above (at most REPORTS_PHOTOS_MAX); the report is this transaction's
             uploaded.seek(0)
             photos.add(report, uploaded, kind=Photo.Kind.REPORT, by=request.user, new_report=True)
@@ -309,7 +331,8 @@ def new_page(request):
     config = {**_map_config(request), "signedIn": citizen is not None,
               "photosMax": settings.REPORTS_PHOTOS_MAX, "photoMaxBytes": settings.REPORTS_PHOTO_MAX_BYTES,
               "categories": {c.code: category_doc(c) for c in categories},
-              "urls": {"submit": reverse("reports:api_submit"), "nearby": reverse("reports:api_nearby"),
+              "urls": {"submit": reverse("reports:api_submit"), "photos": reverse("reports:api_stage_photo"),
+                       "nearby": reverse("reports:api_nearby"),
                        "voice": "/api/reports/CODE/voice", "search": reverse("parcels:search"),
                        "signinCode": reverse("accounts:api_signin_code"),
                        "signinVerify": reverse("accounts:api_signin_verify")}}

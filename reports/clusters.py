@@ -20,8 +20,9 @@ One statement per tile, with no transform per report (a z12 tile of the city cen
   approximation fine for clusters: cells are 300 m and more at z14). The table has no dates: with a period
   (`from`/`to`) every zoom counts report by report (exact to the day, slower at low zoom);
 - count per cell and category, then per cell (a second aggregate over at most 64 × categories rows) the total, the
-  mean place and the most frequent category; the tile's numbers are parameters of an unprepared statement, so the
-  planner sees the real box (no CTE-hidden envelope guessed at 97 rows).
+  mean place and the most frequent category; the tile's numbers are parameters: of an unprepared statement below
+  PREPARED_MIN_ZOOM, so the planner sees the real box (no CTE-hidden envelope guessed at 97 rows), and of a prepared
+  one from it, where the generic plan is the same and planning would be a fixed cost of every tile.
 Tiles are cached in the "tiles" cache under the reports layer's data version and the filters, like the layers' tiles
 (layers/tiles.py). bench/reports.py measures them."""
 
@@ -38,6 +39,7 @@ from django.utils import timezone
 import numpy as np
 
 from common import geo
+from common.db import prepared_fetchone
 from layers import tiles, versions
 from reports import workflow
 
@@ -49,6 +51,7 @@ OPEN = sorted(workflow.OPEN)
 VISIBLE_CLOSED = sorted(set(workflow.STATUSES) - workflow.OPEN - {workflow.MERGED})
 
 
+@functools.lru_cache(maxsize=128)  # a few dozen texts (one per set of filters), made once each
 def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool, cells: bool = False,
                 months: bool = False, months_end: bool = False) -> str:
     """The statement for one set of filters (each set is its own statement text: no `OR param IS NULL`); `cells`:
@@ -57,8 +60,9 @@ def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool,
     "m1" when `months_end`) as sums and its partial months' reports one by one.
 
     Every number of the tile (its box, the search box in the city's CRS, the affine map and the band width) comes
-    from cluster_params as a parameter of an unprepared statement, so PostgreSQL plans it with the real values (the
-    GiST index's estimate of the reports in the box: a hash aggregate for a city of reports, no sort)."""
+    from cluster_params as a parameter; below PREPARED_MIN_ZOOM the statement is unprepared, so PostgreSQL plans it
+    with the real values (the GiST index's estimate of the reports in the box: a hash aggregate for a city of
+    reports, no sort); from it, prepared (render)."""
     filters = ["r.status <> 'merged'"]
     if categories:
         filters.append("r.category_id = ANY(%(categories)s)")
@@ -354,19 +358,31 @@ def statement(params: dict, *, categories: bool, status: str | None) -> str:
                        months_end=params["months_end"])
 
 
+# From this zoom the tile's statement is a server-side prepared statement (common.db.prepared_fetchone) and runs
+# its generic plan: its few thousand reports are aggregated by the same plan PostgreSQL makes for the real numbers
+# (bitmap scans of the strips and squares, a sort of a few thousand rows), and planning it (1-2 ms, measured on the
+# 1M-parcel city) was a fixed cost of every tile, 2-4 % of a z14 tile. Below it a tile holds tens of thousands of
+# squares and reports and the plan made for its real box counts them in a hash aggregate, where the generic plan
+# (the box's rows guessed at a few hundred) would sort them: planning is under 1 % of such a tile.
+PREPARED_MIN_ZOOM = 13
+
+
 def render(layer, z: int, x: int, y: int, *, categories=(), status=None, start=None, end=None) -> tuple[int, bytes]:
-    """The cluster tile and the reports layer's data version it was made from, in one statement. Not prepared: its
-    numbers differ per tile, and the plan must be made for them (a generic plan guesses the rows in the box)."""
+    """The cluster tile and the reports layer's data version it was made from, in one statement: prepared from
+    PREPARED_MIN_ZOOM, planned for the tile's own numbers below it."""
     import psycopg
 
     params = cluster_params(z, x, y, categories=categories, status=status, start=start, end=end)
     if params is None:
         return versions.layer_version(layer), b""
-    sql = statement(params, categories=bool(categories), status=status)
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(f"SELECT {versions.version_sql(layer)}, ({sql})", params, binary=True)
-        version, data = cursor.fetchone()
+    sql = f"SELECT {versions.version_sql(layer)}, ({statement(params, categories=bool(categories), status=status)})"
+    if z >= PREPARED_MIN_ZOOM:
+        version, data = prepared_fetchone(sql, params, binary=True)
+    else:
+        connection.ensure_connection()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params, binary=True)
+            version, data = cursor.fetchone()
     return version, bytes(data) if data is not None else b""
 
 

@@ -229,6 +229,34 @@ def incoming_path(photo, filename):
     return f"reports/incoming/{photo.public_id}"
 
 
+def staged_path(staged, filename):
+    """A photo uploaded while its form is filled in: kept as it came under reports/incoming/ (nothing serves it), the
+    same place as a photo's raw upload, so that attaching it to a report moves nothing."""
+    return f"reports/incoming/{staged.token}"
+
+
+class StagedPhoto(models.Model):
+    """A photo uploaded while its reporter still fills in the form (POST /api/reports/photos: checked as an attached
+    photo is, its EXIF place read), waiting to be attached to their report by its `token` (reports/staging.py). The
+    token works once, only for the citizen and the session that uploaded it, until `expires_at`; the periodic job
+    reports.purge_staged_photos deletes the rows and raw files of the ones never attached."""
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session = models.CharField(max_length=64)  # SHA-256 of the session key it was uploaded in
+    incoming = models.FileField(upload_to=staged_path, max_length=200)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    lon = models.FloatField(null=True, blank=True)  # the place in its EXIF (WGS84), if any
+    lat = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("staged photo")
+        verbose_name_plural = _("staged photos")
+
+
 class Photo(models.Model):
     """A photo as stored: re-encoded as JPEG without any metadata (reports/photos.py), and its thumbnail. Public
     only once approved by a moderator; the reporter and staff see it before.

@@ -60,9 +60,11 @@ PATHS = {
     "/api/reports": {"post": {
         "summary": "Report a problem (a signed-in citizen), with up to REPORTS_PHOTOS_MAX photos",
         "description": "The report and its photos are recorded in one transaction: a photo that is not an image "
-                       "(or too large) and nothing is kept. `lon`/`lat` may be left out when a photo carries its "
-                       "place (EXIF GPS): the first such photo's is used. A place outside the city is refused "
-                       "(400). The reporter gets an SMS with the tracking code (`reports.received`).",
+                       "(or too large), or a photo token not this session's to use, and nothing is kept. Photos "
+                       "come as files (`photos`) or, uploaded beforehand, as `photo_tokens` (POST "
+                       "/api/reports/photos: what the report form does). `lon`/`lat` may be left out when a photo "
+                       "carries its place (EXIF GPS): the first such photo's is used. A place outside the city is "
+                       "refused (400). The reporter gets an SMS with the tracking code (`reports.received`).",
         "parameters": [_CSRF],
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["category", "description"], "properties": {
@@ -76,13 +78,39 @@ PATHS = {
                                              "of the place (else 400); left out, the parcel at the point"},
                 "photos": {"type": "array", "maxItems": settings.REPORTS_PHOTOS_MAX,
                            "items": {"type": "string", "format": "binary"},
-                           "description": "JPEG, PNG, WebP or HEIC; every metadata field is removed"}}}}}},
+                           "description": "JPEG, PNG, WebP or HEIC; every metadata field is removed"},
+                "photo_tokens": {"type": "array", "maxItems": settings.REPORTS_PHOTOS_MAX,
+                                 "items": {"type": "string", "format": "uuid"},
+                                 "description": "photos uploaded beforehand (POST /api/reports/photos), counted "
+                                                "with `photos` against REPORTS_PHOTOS_MAX"}}}}}},
         "responses": {"201": _json("CitizenTracking", "Recorded: the report as its reporter sees it, with its "
                                                      "tracking code and page"),
                       **error(400, "A missing or bad field, an unknown category, a place outside the city or none, "
-                                   "too many photos, a file that is not an image (`bad_parameter`)"),
+                                   "too many photos, a file that is not an image, a photo token that is not this "
+                                   "session's to use (unknown, used or expired) (`bad_parameter`)"),
                       **_401, **_403_CSRF,
                       **error(413, "A photo larger than REPORTS_PHOTO_MAX_BYTES (`photo_too_large`)"), **_429},
+    }},
+    "/api/reports/photos": {"post": {
+        "summary": "Upload one photo for a report still being written (a signed-in citizen): its token",
+        "description": "The report form uploads each photo as soon as it is picked; the submission then names it "
+                       "in `photo_tokens` instead of sending its bytes. The photo is checked as one sent with the "
+                       "report (JPEG, PNG, WebP or HEIC by its content; size; header; shape) and kept as it came, "
+                       "served to nobody. `location`: the place its EXIF carries (WGS84), null when none, offered "
+                       "by the form. A token is used once, only by the citizen and the session that uploaded it, "
+                       "until `expires_at` (REPORTS_STAGED_PHOTO_HOURS); uploads never attached are then deleted.",
+        "parameters": [_CSRF],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["photo"], "properties": {
+                "photo": {"type": "string", "format": "binary", "description": "JPEG, PNG, WebP or HEIC"}}}}}},
+        "responses": {"201": _json("CitizenStagedPhoto", "Kept: the token for the submission"),
+                      **error(400, "No photo, more than one, or a file that is not an image we take "
+                                   "(`bad_parameter`)"),
+                      **_401, **_403_CSRF,
+                      **error(413, "A photo larger than REPORTS_PHOTO_MAX_BYTES (`photo_too_large`)"),
+                      **error(429, "Too many photos from this number or address (`rate_limited`; "
+                                   "REPORTS_PHOTO_RATE_PER_NUMBER and REPORTS_PHOTO_RATE_PER_ADDRESS); Retry-After "
+                                   "says when to try again")},
     }},
     "/api/reports/mine": {"get": {
         "summary": "The signed-in citizen's reports and the ones they added their voice to, newest first",
@@ -188,6 +216,13 @@ SCHEMAS = {
                     "properties": {k: {"type": "boolean"} for k in ("signed_in", "follower", "reporter", "may_voice",
                                                                     "may_rate", "may_reopen")}},
             "url": {"type": "string", "description": "the report's tracking page"}}}]},
+    "CitizenStagedPhoto": {"type": "object", "required": ["token", "width", "height", "location", "expires_at"],
+                           "properties": {
+        "token": {"type": "string", "format": "uuid", "description": "for the submission's `photo_tokens`"},
+        "width": {"type": "integer"}, "height": {"type": "integer"},
+        "location": {"type": ["object", "null"], "required": ["lon", "lat"], "properties": {
+            "lon": {"type": "number"}, "lat": {"type": "number"}}},
+        "expires_at": {"type": "string", "format": "date-time"}}},
     "CitizenVoice": {"type": "object", "required": ["tracking_code", "added", "voices", "url"], "properties": {
         "tracking_code": {"type": "string"}, "added": {"type": "boolean"}, "voices": {"type": "integer"},
         "url": {"type": "string"}}},

@@ -1,4 +1,5 @@
-"""The reports' procrastinate tasks (autodiscovered): making the clean JPEG of an uploaded photo."""
+"""The reports' procrastinate tasks (autodiscovered): making the clean JPEG of an uploaded photo, and deleting the
+photos uploaded for a report form that was never sent."""
 
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
@@ -14,3 +15,13 @@ def process_photo(photo_id: int) -> str:
     from reports import photos
 
     return photos.process(photo_id)
+
+
+@app.periodic(cron="*/30 * * * *", periodic_id="reports.purge_staged_photos")
+@app.task(name="reports.purge_staged_photos", queue="reports", queueing_lock="reports.purge_staged_photos")
+def purge_staged_photos(timestamp: int) -> int:
+    """Delete the photos uploaded while a form was filled in and never attached, once REPORTS_STAGED_PHOTO_HOURS
+    have passed (reports.staging.purge)."""
+    from reports import staging
+
+    return staging.purge()

@@ -149,6 +149,10 @@ def test_a_citizen_reports_a_pothole_on_a_phone_and_rates_the_fix(browser, porta
         page.set_input_files('[data-testid="photos"]', files=[
             {"name": "pothole.jpg", "mimeType": "image/jpeg", "buffer": _photo_bytes()}])
         page.wait_for_selector('[data-testid="previews"][data-count="1"] img')
+        # the report itself carries the photo's token, not its bytes: uploaded beforehand (here after signing in)
+        sent = []
+        page.on("request", lambda r: sent.append(r.post_data_buffer or b"") if (
+            r.method == "POST" and r.url.endswith("/api/reports")) else None)
 
         # offered the report already open nearby; submits anyway
         offered = page.wait_for_selector(f'[data-testid="nearby-item"][data-code="{first.tracking_code}"]')
@@ -168,6 +172,9 @@ def test_a_citizen_reports_a_pothole_on_a_phone_and_rates_the_fix(browser, porta
         page.tap('[data-testid="signin-verify"]')
 
         done = page.wait_for_selector('[data-testid="done"]', state="visible", timeout=20000)
+        assert page.get_attribute('[data-testid="previews"] figure', "data-state") == "uploaded"
+        (body,) = sent
+        assert b'name="photo_tokens"' in body and b"image/jpeg" not in body and len(body) < 4000
         shown = page.inner_text('[data-testid="tracking-code"]')
         assert re.fullmatch("[۰-۹]{10}", shown), shown  # Persian digits
         tracking = shown.translate(ASCII)

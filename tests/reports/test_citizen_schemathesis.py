@@ -18,7 +18,7 @@ def _citizen_operations():
     from gis_portal.wsgi import application
 
     schema = schemathesis.openapi.from_dict(full_spec()).include(
-        path_regex=r"^/api/reports(/categories|/nearby|/mine|/\{code\}(/voice|/rate|/reopen)?)?$")
+        path_regex=r"^/api/reports(/categories|/nearby|/mine|/photos|/\{code\}(/voice|/rate|/reopen)?)?$")
     schema.app = application
     return schema
 

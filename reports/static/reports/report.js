@@ -1,6 +1,7 @@
 // The citizen's report pages (reports/templates/reports/citizen_*.html), phone first:
 // - report a problem: pick the place on a Leaflet map (tap, drag the marker, "use my location", or the search box),
-//   a category, a description and up to N photos (previewed); reports of the same category already open nearby are
+//   a category, a description and up to N photos (previewed, and uploaded while the citizen types: the report then
+//   carries their tokens, not their bytes); reports of the same category already open nearby are
 //   offered ("add my voice" instead); a citizen not signed in signs in with an SMS code on the page itself
 //   (/api/accounts/signin/code and /verify), then the report is sent; the tracking code is shown.
 // - a report's tracking page: its place on a small map; the reporter rates the fix or reopens it.
@@ -78,7 +79,7 @@
     var previews = document.getElementById("previews");
     var place = null;          // {lat, lng}
     var parcelId = null;       // from a search result, for reports about a parcel
-    var files = [];
+    var photos = [];           // {file, fig, bar, token, failed, pending}: the photos picked, uploaded or not yet
     var nearbyShown = [];      // the open reports nearby, while the citizen has not chosen
     var nearbyDismissed = "";  // "category|lat|lng" the citizen said "submit anyway" for
     var signedIn = !!cfg.signedIn;
@@ -173,7 +174,9 @@
       checkNearby();
     });
 
-    // Photos: at most cfg.photosMax, previewed (a blob: URL; nothing leaves the phone before sending).
+    // Photos: at most cfg.photosMax, previewed (a blob: URL), and uploaded as soon as they are picked when the citizen
+    // is signed in (POST cfg.urls.photos, its progress under the preview): the report then carries only their tokens,
+    // so the big upload happens while the citizen types. Not signed in yet: uploaded after the sign-in, on sending.
     photoInput.addEventListener("change", function () {
       var chosen = Array.prototype.slice.call(photoInput.files || []);
       showError("");
@@ -187,27 +190,94 @@
         showError(interpolate(gettext("A photo is larger than %s MB."), [megabytes]));
         chosen = chosen.filter(function (f) { return f.size <= cfg.photoMaxBytes; });
       }
-      files = chosen;
+      photos.forEach(function (p) { if (p.xhr) { p.xhr.abort(); } });
+      photos = [];
       previews.innerHTML = "";
-      files.forEach(function (f, i) {
+      chosen.forEach(function (f, i) {
+        var entry = { file: f, token: "", failed: "", pending: null, xhr: null };
         var fig = document.createElement("figure");
         var img = document.createElement("img");
         img.src = URL.createObjectURL(f);
         img.alt = interpolate(gettext("Photo %s"), [num(i + 1)]);
         fig.appendChild(img);
+        var bar = document.createElement("progress");
+        bar.max = 1;
+        bar.value = 0;
+        bar.setAttribute("aria-label", interpolate(gettext("Uploading photo %s"), [num(i + 1)]));
+        fig.appendChild(bar);
         var remove = document.createElement("button");
         remove.type = "button";
         remove.className = "link";
         remove.textContent = gettext("Remove");
         remove.addEventListener("click", function () {
-          files.splice(files.indexOf(f), 1);
+          if (entry.xhr) { entry.xhr.abort(); }
+          photos.splice(photos.indexOf(entry), 1);
           fig.remove();
+          previews.dataset.count = String(photos.length);
         });
         fig.appendChild(remove);
         previews.appendChild(fig);
+        entry.fig = fig;
+        entry.bar = bar;
+        photos.push(entry);
+        if (signedIn) { upload(entry); }
       });
-      previews.dataset.count = String(files.length);
+      previews.dataset.count = String(photos.length);
     });
+
+    // One photo to the server: a promise of the entry, with its token or why it failed.
+    function upload(entry) {
+      if (entry.pending) { return entry.pending; }
+      entry.failed = "";
+      entry.fig.dataset.state = "uploading";
+      entry.pending = new Promise(function (resolve) {
+        var xhr = new XMLHttpRequest();
+        var data = new FormData();
+        data.append("photo", entry.file, entry.file.name);
+        entry.xhr = xhr;
+        xhr.open("POST", cfg.urls.photos);
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.setRequestHeader("X-CSRFToken", csrfToken());
+        xhr.upload.addEventListener("progress", function (e) {
+          if (e.lengthComputable) { entry.bar.value = e.loaded / e.total; }
+        });
+        function finish(res) {
+          entry.xhr = null;
+          entry.pending = null;
+          if (res.status === 201) {
+            entry.token = res.body.token;
+            entry.bar.value = 1;
+            entry.fig.dataset.state = "uploaded";
+            offerPlace(res.body.location);
+          } else {
+            if (res.status === 401) { signedIn = false; }
+            entry.failed = message(res);
+            entry.fig.dataset.state = "failed";
+          }
+          resolve(entry);
+        }
+        xhr.addEventListener("load", function () {
+          var body = {};
+          try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
+          finish({ status: xhr.status, body: body, retryAfter: xhr.getResponseHeader("Retry-After") });
+        });
+        xhr.addEventListener("error", function () {
+          var text = gettext("The server cannot be reached. Check your connection and try again.");
+          finish({ status: 0, body: { message: text } });
+        });
+        xhr.addEventListener("abort", function () { entry.xhr = null; entry.pending = null; resolve(entry); });
+        xhr.send(data);
+      });
+      return entry.pending;
+    }
+    // The place a photo carries, offered when none is picked yet (the marker can be dragged to correct it).
+    function offerPlace(where) {
+      if (place || !where) { return; }
+      var ll = L.latLng(where.lat, where.lon);
+      map.setView(ll, 18);
+      setPlace(ll, false);
+      state.textContent = gettext("The place was read from the photo. Drag the marker to correct it.");
+    }
 
     // Already reported nearby: shown as soon as the category and the place are set.
     function nearbyKey() {
@@ -282,7 +352,7 @@
     });
 
     function validate() {
-      if (!place && !files.length) { return gettext("Tap the map where the problem is."); }
+      if (!place && !photos.length) { return gettext("Tap the map where the problem is."); }
       if (!category.value) { return gettext("Choose a category."); }
       if (!document.getElementById("description").value.trim()) { return gettext("Describe the problem."); }
       return "";
@@ -294,16 +364,32 @@
       if (problem || sending) { return; }
       if (nearbyShown.length && nearbyDismissed !== nearbyKey()) { renderNearby(); nearbyBox.scrollIntoView(); return; }
       if (!signedIn) { askSignin(send); return; }
+      sending = true;
+      submitButton.disabled = true;
+      form.setAttribute("aria-busy", "true");
+      // the photos not uploaded yet (picked before signing in, or failed) first; then the report with their tokens
+      Promise.all(photos.map(function (p) { return p.token ? p : upload(p); })).then(function (done) {
+        var failed = done.filter(function (p) { return !p.token; });
+        if (failed.length) {
+          sending = false;
+          submitButton.disabled = false;
+          form.removeAttribute("aria-busy");
+          if (!signedIn) { askSignin(send); return; }
+          showError(failed[0].failed || gettext("Something went wrong; please try again."));
+          return;
+        }
+        submit();
+      });
+    }
+
+    function submit() {
       var data = new FormData();
       data.append("category", category.value);
       data.append("description", document.getElementById("description").value);
       data.append("address", document.getElementById("address").value);
       if (place) { data.append("lon", place.lng.toFixed(7)); data.append("lat", place.lat.toFixed(7)); }
       if (parcelId) { data.append("parcel_id", String(parcelId)); }
-      files.forEach(function (f) { data.append("photos", f, f.name); });
-      sending = true;
-      submitButton.disabled = true;
-      form.setAttribute("aria-busy", "true");
+      photos.forEach(function (p) { data.append("photo_tokens", p.token); });
       call("POST", cfg.urls.submit, data).then(function (res) {
         sending = false;
         submitButton.disabled = false;
