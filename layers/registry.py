@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from parcels import overview
+
 PERSONAL_DATA_PERMISSION = "parcels.view_personal_data"
 
 
@@ -56,6 +58,26 @@ class Style:
 
 
 @dataclass(frozen=True)
+class Overview:
+    """A generalised copy of a layer that its vector tiles read at low zooms (layers/tiles.py) instead of the layer's
+    table: rows in EPSG:3857 (the tiles' CRS), already simplified, in bands: a `band` column holds the zoom a row is
+    made for, and a tile at zoom z reads the rows of the largest band <= z; above the last band, the layer's table.
+    `columns` are the attribute columns of the copy (the layer's overview_fields, by the same names). The app that
+    owns the data builds and keeps it current (parcels/overview.py); its table is one of the layer's sources, so
+    the layer's data version, ETags and tile caches follow it too."""
+
+    table: str
+    bands: tuple[int, ...]  # ascending
+    columns: tuple[str, ...]
+
+    def band(self, z: int) -> int | None:
+        """The band a tile at zoom z reads (None: above the overview, or below its first band: the layer's table)."""
+        if not self.bands or z > self.bands[-1] or z < self.bands[0]:
+            return None
+        return max(b for b in self.bands if b <= z)
+
+
+@dataclass(frozen=True)
 class Layer:
     name: str
     title: str
@@ -70,6 +92,7 @@ class Layer:
     # ~10,000 parcels, and their codes and areas tripled its size for nothing the map can show at that scale.
     detail_zoom: int = 0
     overview_fields: tuple[str, ...] = ()
+    overview: Overview | None = None  # a generalised copy its tiles read at low zooms instead of `table`
     permission: str | None = None  # None: public; otherwise the Django permission needed to see the layer
     in_portal: bool = True  # drawn as vector tiles in the portal's layer switcher
     # Other tables the layer's SQL reads (subqueries of its fields; a view's base tables): its version follows them too.
@@ -92,7 +115,7 @@ class Layer:
     @property
     def sources(self) -> tuple[str, ...]:
         """Every table (or view) the layer reads: its version is theirs (layers/versions.py)."""
-        return (self.table, *self.reads)
+        return (self.table, *self.reads, *((self.overview.table,) if self.overview else ()))
 
     @property
     def is_public(self) -> bool:
@@ -175,8 +198,10 @@ register(Layer(
      Field("widest_street_width", "t.widest_street_width", "real", "عرض عریض‌ترین معبر (م)",
            "Widest street width (m)")),
     Style("polygon", "#5d4037", 0.2, fill="#d7ccc8", fill_opacity=0.75, by="land_use",
-          classes=tuple((code, colour, "", "") for code, colour in LAND_USE_COLOURS)), 5000, 14,
+          classes=tuple((code, colour, "", "") for code, colour in LAND_USE_COLOURS)), 5000, 10,
     detail_zoom=16, overview_fields=("land_use",),
+    # z10-z14: the land-use overview (parcels merged by block and use at z14, a land-use mosaic below; parcels/overview.py)
+    overview=Overview(overview.TABLE, overview.BANDS, ("land_use",)),
     draw_order=50,
 ))
 register(Layer(

@@ -38,6 +38,8 @@ def simplify_tolerance(z: int) -> float:
 
 
 def tile_sql(layer: Layer, z: int) -> str:
+    if layer.overview is not None and (band := layer.overview.band(z)) is not None:
+        return overview_tile_sql(layer, z, band)
     cols = "".join(f"{c}, " for c in layer.tile_columns(z))
     return f"""
         WITH env AS MATERIALIZED (  -- made once per tile: inlined, a generic plan would remake it per row
@@ -58,6 +60,34 @@ def tile_sql(layer: Layer, z: int) -> str:
                 WHERE t.geom && env.local
             ) clipped
             WHERE mvtgeom IS NOT NULL  -- a box that overlaps but a shape that does not: not a feature of the tile
+            LIMIT %(cap)s
+        )
+        SELECT ST_AsMVT(features.*, %(name)s, {EXTENT}, 'mvtgeom') FROM features
+    """
+
+
+def overview_tile_sql(layer: Layer, z: int, band: int) -> str:
+    """The tile from the layer's generalised copy (registry.Overview): already in EPSG:3857 and simplified for the
+    band, so nothing is transformed or simplified per row, and no clipping to the city is needed (the copy holds
+    only the city). The band is written into the SQL, so its partial spatial index serves a generic plan too. Rows
+    are found with the tile's box narrowed by two grid cells (the index compares single-precision boxes): a copy cut
+    along the tiles of its band (the land-use mosaic) gives no row of a neighbouring tile; rows are drawn in id
+    order (the copy decides what lies under what)."""
+    overview = layer.overview
+    cols = "".join(f't."{c}", ' for c in overview.columns)
+    return f"""
+        WITH env AS MATERIALIZED (
+            SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
+                   ST_Expand(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), -2 * {WEB_MERCATOR_WIDTH} / 2^%(z)s / {EXTENT}) AS inner
+        ),
+        features AS (
+            SELECT * FROM (
+                SELECT {cols}ST_AsMVTGeom(t.geom, env.tile, {EXTENT}, {BUFFER}, true) AS mvtgeom
+                FROM "{overview.table}" t, env
+                WHERE t.band = {int(band)} AND t.geom && env.inner
+                ORDER BY t.id
+            ) clipped
+            WHERE mvtgeom IS NOT NULL
             LIMIT %(cap)s
         )
         SELECT ST_AsMVT(features.*, %(name)s, {EXTENT}, 'mvtgeom') FROM features

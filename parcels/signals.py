@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from parcels import derived
+from parcels import derived, overview
 from parcels.models import Parcel, Street
 
 
@@ -27,6 +27,41 @@ def parcel_saved(sender, instance, raw=False, update_fields=None, **kwargs):
     if raw or (update_fields and "geom" not in update_fields):
         return
     _refresh_later([instance.pk])
+
+
+# The land-use overview of the tiles (parcels/overview.py): the band-14 shapes of the parcel's old and new block are
+# rebuilt in the edit's own transaction (a deleted or moved parcel leaves z14 with the edit); they and the mosaic
+# regions (z10-z13) it touched are marked stale for the job queued here, which runs once the edit commits (and for a
+# rebuild running meanwhile, which applies them again after its swap).
+_OVERVIEW_FIELDS = {"geom", "land_use", "land_use_id", "block", "block_id"}
+
+
+@receiver(pre_save, sender=Parcel)
+def parcel_before_save(sender, instance, raw=False, update_fields=None, **kwargs):
+    if raw or instance.pk is None or (update_fields and not _OVERVIEW_FIELDS & set(update_fields)):
+        return
+    instance._overview_before = Parcel.objects.filter(pk=instance.pk).values_list("block_id", "geom").first()
+
+
+@receiver(post_save, sender=Parcel)
+def parcel_overview_saved(sender, instance, raw=False, update_fields=None, **kwargs):
+    if raw or (update_fields and not _OVERVIEW_FIELDS & set(update_fields)):
+        return
+    _overview_changed([getattr(instance, "_overview_before", None), (instance.block_id, instance.geom)])
+
+
+@receiver(post_delete, sender=Parcel)
+def parcel_overview_deleted(sender, instance, **kwargs):
+    _overview_changed([(instance.block_id, instance.geom)])
+
+
+def _overview_changed(states) -> None:
+    states = [s for s in states if s is not None]
+    overview.refresh_blocks(block_ids=[block for block, _ in states])
+    points = [p for p in (overview.centroid_3857(geom) for _, geom in states) if p is not None]
+    blocks = [block for block, _ in states]
+    if overview.mark_stale(blocks, points, detail_regions=None in blocks):
+        overview.queue_refresh()
 
 
 @receiver(post_save, sender=Street)

@@ -55,6 +55,10 @@ def migrations_with(srid):
     return loader, state
 
 
+# the land-use overview of the tiles, kept in their CRS on purpose (parcels/overview.py; gis_portal.checks allows it)
+TILE_COPIES = {("parcels", "0007_landuse_overview", 3857)}
+
+
 def test_every_migration_follows_the_setting():
     from django.contrib.gis.db.models import GeometryField
 
@@ -71,7 +75,7 @@ def test_every_migration_follows_the_setting():
             if isinstance(op, RunSQL):
                 sql = op.sql if isinstance(op.sql, str) else " ".join(map(str, op.sql))
                 found += [(app, name, n) for m in written.finditer(sql) for n in m.groups()
-                          if n and int(n) != OTHER_SRID]
+                          if n and int(n) != OTHER_SRID and (app, name, int(n)) not in TILE_COPIES]
     assert found == []
 
 

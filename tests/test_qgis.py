@@ -73,5 +73,5 @@ def test_qgis_opens_geopackage_with_styles_and_ogc_api(demo_city, portal_url, co
     assert project["layers"]["streets"]["valid"] and project["layers"]["streets"]["count"] == streets
     assert found["oapif"]["valid"] and found["oapif"]["count"] == parcels
     assert "renewal_code" in found["oapif"]["fields"]
-    assert found["vector_tiles"] == {"valid": True, "zmin": 14, "zmax": 18}  # from the TileJSON
+    assert found["vector_tiles"] == {"valid": True, "zmin": 10, "zmax": 18}  # from the TileJSON
     assert found["protected"]["valid"] and found["protected"]["count"] == parcels  # HTTP basic from the URI

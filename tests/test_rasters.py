@@ -126,7 +126,7 @@ def test_tilejson(client, demo_city):
     doc = client.get("/tiles/parcels.json").json()
     version = client.get("/api/layers/versions").json()["parcels"]
     assert doc["tilejson"] == "3.0.0" and doc["tiles"][0].endswith(f"/tiles/parcels/{{z}}/{{x}}/{{y}}.pbf?v={version}")
-    assert doc["vector_layers"][0]["id"] == "parcels" and doc["minzoom"] == 14
+    assert doc["vector_layers"][0]["id"] == "parcels" and doc["minzoom"] == 10  # z10-z14 from the overview
     assert doc["vector_layers"][0]["fields"]["measured_area"] == "Number"
     minx, miny, maxx, maxy = doc["bounds"]
     assert minx < doc["center"][0] < maxx and miny < doc["center"][1] < maxy

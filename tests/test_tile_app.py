@@ -67,7 +67,7 @@ def requests_to_compare():
         (tile_path(18), f"v={version + 1}", {}),  # a version that is not the current one
         (tile_path(18), "", {"HTTP_IF_NONE_MATCH": current_etag}),  # 304
         (tile_path(18), "", {"HTTP_IF_NONE_MATCH": '"stale"'}),
-        (tile_path(10), "", {}),  # below the layer's zoom range: 204
+        (tile_path(9), "", {}),  # below the layer's zoom range: 204
         (f"/tiles/streets/{18}/{x}/{y}.pbf", "", {}),
     ]
 

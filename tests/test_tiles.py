@@ -31,7 +31,7 @@ def parcels_in_tile(z, x, y) -> int:
         return c.fetchone()[0]
 
 
-@pytest.mark.parametrize("z", [14, 16, 18])
+@pytest.mark.parametrize("z", [15, 16, 18])  # z10-z14: the land-use overview (tests/test_overview.py)
 def test_parcel_tile_matches_postgis(client, demo_city, tmp_path, z):
     x, y = tiles.lonlat_to_tile(*CENTRE, z)
     response = client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf")
@@ -60,7 +60,7 @@ def _raw_tile(parcel_id: int, z: int, x: int, y: int) -> bytes:
 
 def test_geometry_simplified_at_low_zoom(demo_city, tmp_path):
     """A parcel with a finely surveyed boundary (a 400-vertex circle of 50 m) is drawn with far fewer vertices at
-    zoom 14 than PostGIS gives without simplification, yet within a metre of it; from zoom 17 it is drawn as
+    zoom 15 (z10-z14: the land-use overview, tests/test_overview.py) than PostGIS gives without simplification, yet within a metre of it; from zoom 17 it is drawn as
     surveyed (the same vertices as the unsimplified tile)."""
     import shapely
 
@@ -71,7 +71,7 @@ def test_geometry_simplified_at_low_zoom(demo_city, tmp_path):
                   " ST_SRID(geom)), 50, 100)) WHERE id = %s", [lon, lat, parcel.pk])
     (tmp_path / "app").mkdir()
     (tmp_path / "raw").mkdir()
-    for z, simplified in ((14, True), (17, False)):
+    for z, simplified in ((15, True), (17, False)):
         x, y = tiles.lonlat_to_tile(lon, lat, z)
         app = decode(tiles.render_tile(LAYERS["parcels"], z, x, y), z, x, y, tmp_path / "app", "parcels")
         raw = decode(_raw_tile(parcel.pk, z, x, y), z, x, y, tmp_path / "raw", "parcels")
@@ -122,7 +122,7 @@ def test_caching_follows_the_data(client, demo_city):
 
 
 def test_below_min_zoom_is_empty(client, demo_city):
-    assert client.get("/tiles/parcels/10/680/430.pbf").status_code == 204
+    assert client.get("/tiles/parcels/9/340/215.pbf").status_code == 204  # from z10 (the land-use overview)
 
 
 @pytest.mark.parametrize("url, status", [

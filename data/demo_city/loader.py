@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from common.db import batch_session
+from parcels import overview
 from parcels.importing import ImportOptions, run_import
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ def load_city(gpkg: Path, dem: Path | None, progress: bool = False, stdout=None)
             counts.update(_load_owners(gpkg))
         if dem is not None and dem.exists():
             _register_dem(dem)
+        with batch_session():  # the tiles' land-use overview now, so the demo's low zooms show at once
+            overview.rebuild()
     say("  " + _("demo city loaded in %(seconds).1fs") % {"seconds": time.perf_counter() - started})
     return counts
 

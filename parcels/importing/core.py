@@ -18,7 +18,8 @@ Data flow, in one transaction:
    rebuilds indexes and constraints, or the merge path runs one INSERT … ON CONFLICT (key) DO UPDATE, which
    updates changed rows in place (history kept) and leaves equal rows alone; a re-import that changes nothing
    issues no write at all (no statement trigger fires, no layer version moves, no cache is flushed);
-6. post-load steps (links to blocks and districts, derived frontages) run set-based (postload.py);
+6. post-load steps (links to blocks and districts, derived frontages) run set-based (postload.py); a load of
+   parcels queues the rebuild of the tiles' land-use overview (parcels/overview.py), which runs once it commits;
 7. a dry run (the default) does all of this and rolls back.
 
 Messages people read (errors, row problems, the summary) are in the active language (a command's --language).
@@ -38,6 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from common.db import batch_session
+from parcels import overview
 from parcels.importing import bulkload, dedupe, merge, postload
 from parcels.importing import fields as field_rules
 from parcels.importing.batches import prepared_batches
@@ -180,6 +182,8 @@ def _load(opts: ImportOptions, spec: LayerSpec, source: Source, transformer, che
             t2 = time.perf_counter()
             report.post_load = postload.run(spec, cursor, report)
             report.timings["post_load"] = time.perf_counter() - t2
+        if run is not None and spec.table == overview.SOURCE_TABLE and (report.inserted or report.updated):
+            overview.queue_rebuild()  # the tiles' land-use overview, once this commits (a job: minutes at 1M)
         if run is not None:
             report.committed = True
             run.committed = True
