@@ -17,6 +17,8 @@ def map_page(request):
     english = not is_persian()
     layers = [  # a layer coloured by a field carries its legend (zoning: the colours and names of the zones loaded)
         {"name": l.name, "title": l.title, "title_en": l.title_en, "min_zoom": l.tile_min_zoom,
+         # the zoom from which the layer's own features are drawn (below: its generalised overview, if it has one)
+         "detail_zoom": l.overview.bands[-1] + 1 if l.overview else l.tile_min_zoom,
          "legend": qml.legend(l, english) if l.style.by else []}
         for l in portal_layers()
     ]

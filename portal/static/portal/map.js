@@ -175,7 +175,8 @@
   var FIRST = { parcels: 0, streets: 1 };
   function addTileLayers(versions) {
     var grids = {};
-    var parcelsMinZoom = (layers.filter(function (l) { return l.name === "parcels"; })[0] || {}).min_zoom || 22;
+    // blocks are drawn until the parcels themselves are (under the parcels' land-use overview at low zooms)
+    var parcelsDetailZoom = (layers.filter(function (l) { return l.name === "parcels"; })[0] || {}).detail_zoom || 22;
     layers.map(function (layer, index) { return { layer: layer, z: index + 1 }; }).sort(function (a, b) {
       var fa_ = a.layer.name in FIRST ? FIRST[a.layer.name] : 9, fb = b.layer.name in FIRST ? FIRST[b.layer.name] : 9;
       return fa_ - fb || a.z - b.z;
@@ -188,7 +189,7 @@
       var grid = L.vectorGrid.protobuf(url, {
         v: window.TileVersions.option(versions, layer.name),
         vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18,
-        maxZoom: layer.name === "blocks" ? parcelsMinZoom - 1 : 21, zIndex: item.z,
+        maxZoom: layer.name === "blocks" ? parcelsDetailZoom - 1 : 21, zIndex: item.z,
         rendererFactory: L.canvas.tile, interactive: false
       });
       grid.on("tileload", function () {  // tiles drawn so far, per layer (tests and diagnostics read it)
