@@ -88,7 +88,7 @@ def data_version(layer: Layer, query: Query) -> int:
     zr = versions.edit_zoom()
     x0, y0 = tiles.lonlat_to_tile(west, north, zr)
     x1, y1 = tiles.lonlat_to_tile(east, south, zr)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:  # the server the page is read from
         cursor.execute(f"SELECT {versions.tile_version_sql(layer)}",
                        {"tv_x0": x0, "tv_x1": x1, "tv_y0": y0, "tv_y1": y1})
         return cursor.fetchone()[0]

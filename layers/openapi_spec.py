@@ -103,7 +103,7 @@ PATHS = {
                                              "application/json": {"schema": {"type": "object"}}}}}}},
         "/api/layers/tile-versions": {"get": {
             "summary": "How to build the versioned URL of every tile of the public layers (cacheable forever)",
-            "description": "A tile's ?v= is the layer's `base` plus, for its table, the greatest of the table's "
+            "description": "A tile's ?v= is the layer's `base` plus, for each of its `tables`, the greatest of the table's "
                            "`base` and of the versions of the regions (tiles at `zoom`) under the tile: from `zoom` on "
                            "the region the tile lies in; below, the regions inside it or within `margin` (a share of "
                            "its width, rounded up to whole regions) of it.",
@@ -118,8 +118,8 @@ SCHEMAS = {
     "TileVersions": {"type": "object", "required": ["zoom", "margin", "layers", "tables"], "properties": {
         "zoom": {"type": "integer"}, "margin": {"type": "number"},
         "layers": {"type": "object", "additionalProperties": {
-            "type": "object", "required": ["table", "base"],
-            "properties": {"table": {"type": "string"}, "base": {"type": "integer"}}}},
+            "type": "object", "required": ["tables", "base"],
+            "properties": {"tables": {"type": "array", "items": {"type": "string"}}, "base": {"type": "integer"}}}},
         "tables": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["base", "regions"],
             "properties": {"base": {"type": "integer"}, "regions": {"type": "array", "items": {

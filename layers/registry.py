@@ -118,6 +118,12 @@ class Layer:
         return (self.table, *self.reads, *((self.overview.table,) if self.overview else ()))
 
     @property
+    def regional_tables(self) -> tuple[str, ...]:
+        """The tables whose edits are kept per edit region (layers/versions.py): the layer's own table and its
+        overview's, both drawn on its tiles; an edit of either changes only the tiles over it."""
+        return (self.table, *((self.overview.table,) if self.overview else ()))
+
+    @property
     def is_public(self) -> bool:
         return self.permission is None
 

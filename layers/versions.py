@@ -99,7 +99,8 @@ def regions_under(z: int, x: int, y: int, zr: int | None = None) -> tuple[int, i
 def tile_version_sql(layer) -> str:
     """An SQL expression: the version of one tile of the layer (parameters of tile_version_params)."""
     names = ", ".join(f"'{name}'" for name in layer.sources)  # names checked by registry.register
-    return f"""(SELECT coalesce(sum(CASE WHEN tv.table_name = '{layer.table}' THEN greatest(tv.base, (
+    regional = ", ".join(f"'{name}'" for name in layer.regional_tables)
+    return f"""(SELECT coalesce(sum(CASE WHEN tv.table_name IN ({regional}) THEN greatest(tv.base, (
                     SELECT max(r.version) FROM layers_tileregion r WHERE r.table_name = tv.table_name
                        AND r.x BETWEEN %(tv_x0)s AND %(tv_x1)s AND r.y BETWEEN %(tv_y0)s AND %(tv_y1)s))
                   ELSE tv.version END), 0)::bigint
@@ -122,7 +123,7 @@ def tile_state(layers, using: str = "default") -> dict:
     for each layer the sum of the versions of the other tables it reads and its own table; for each such table its
     base and the regions edited since, as [x, y, version]."""
     layers = list(layers)
-    own = sorted({layer.table for layer in layers})
+    own = sorted({name for layer in layers for name in layer.regional_tables})
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT table_name, version, base FROM layers_tableversion")
         rows = {name: (version, base) for name, version, base in cursor.fetchall()}
@@ -133,8 +134,9 @@ def tile_state(layers, using: str = "default") -> dict:
             regions.setdefault(name, []).append([x, y, version])
     return {
         "zoom": edit_zoom(), "margin": DRAWING_MARGIN,
-        "layers": {layer.name: {"table": layer.table,
-                                "base": sum(rows.get(name, (0, 0))[0] for name in layer.reads if name != layer.table)}
+        "layers": {layer.name: {"tables": list(layer.regional_tables),
+                                "base": sum(rows.get(name, (0, 0))[0] for name in layer.sources
+                                            if name not in layer.regional_tables)}
                    for layer in layers},
         "tables": {name: {"base": rows.get(name, (0, 0))[1], "regions": regions.get(name, [])} for name in own},
     }
@@ -143,10 +145,11 @@ def tile_state(layers, using: str = "default") -> dict:
 def version_in_state(state: dict, name: str, z: int, x: int, y: int) -> int:
     """The version of tile z/x/y of layer `name` from a tile_state (what tile_versions.js computes in the map)."""
     layer = state["layers"][name]
-    table = state["tables"].get(layer["table"], {"base": 0, "regions": []})
     x0, x1, y0, y1 = regions_under(z, x, y, state["zoom"])
-    return layer["base"] + max([table["base"], *(v for rx, ry, v in table["regions"]
-                                                   if x0 <= rx <= x1 and y0 <= ry <= y1)])
+    version = layer["base"]
+    for table in (state["tables"].get(t, {"base": 0, "regions": []}) for t in layer["tables"]):
+        version += max([table["base"], *(v for rx, ry, v in table["regions"] if x0 <= rx <= x1 and y0 <= ry <= y1)])
+    return version
 
 
 def tables_read(layers) -> list[str]:
@@ -162,7 +165,7 @@ def _wanted_triggers(layers, cursor) -> dict[str, dict[str, list[str]]]:
                       SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'geom'
                          AND NOT a.attisdropped AND a.atttypid = 'geometry'::regtype)
            FROM pg_class c WHERE c.relname = ANY(%s) AND c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid)""",
-        [sorted({layer.table for layer in layers}), tables_read(layers)])
+        [sorted({name for layer in layers for name in layer.regional_tables}), tables_read(layers)])
     wanted = {}
     for table, regions in cursor.fetchall():
         triggers = {f"{table}_bump_version": ["regions"] if regions else []}

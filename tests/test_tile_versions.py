@@ -21,7 +21,6 @@ def version_from_state(state: dict, name: str, z: int, x: int, y: int) -> int:
     """What the map's JavaScript computes (layers/static/layers/tile_versions.js), written again from the API's
     description: the server must agree with it for every tile."""
     layer = state["layers"][name]
-    table = state["tables"].get(layer["table"], {"base": 0, "regions": []})
     zr = state["zoom"]
     if z >= zr:
         x0 = x1 = x >> (z - zr)
@@ -30,8 +29,11 @@ def version_from_state(state: dict, name: str, z: int, x: int, y: int) -> int:
         span = 2 ** (zr - z)
         m = math.ceil(span * state["margin"])
         x0, x1, y0, y1 = x * span - m, (x + 1) * span - 1 + m, y * span - m, (y + 1) * span - 1 + m
-    touched = [v for rx, ry, v in table["regions"] if x0 <= rx <= x1 and y0 <= ry <= y1]
-    return layer["base"] + max([table["base"], *touched])
+    version = layer["base"]
+    for table in (state["tables"].get(t, {"base": 0, "regions": []}) for t in layer["tables"]):
+        touched = [v for rx, ry, v in table["regions"] if x0 <= rx <= x1 and y0 <= ry <= y1]
+        version += max([table["base"], *touched])
+    return version
 
 
 def _centroid(pk):

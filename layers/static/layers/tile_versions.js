@@ -1,6 +1,6 @@
 // The versioned URL of every tile, without asking the server per tile (layers/versions.py). `state` is what
-// /api/layers/tile-versions answers (the map page has it inline): a tile's ?v= is its layer's base plus, for the
-// layer's own table, the greatest of the table's base and of the versions of the edit regions (tiles at state.zoom)
+// /api/layers/tile-versions answers (the map page has it inline): a tile's ?v= is its layer's base plus, for each
+// table kept per edit region (the layer's own, its overview's), the greatest of the table's base and of the versions of the edit regions (tiles at state.zoom)
 // under the tile: from that zoom on, the region the tile lies in; below it, the regions inside the tile or within
 // its drawing margin. An edit changes only the tiles over the regions it touched, so every other tile keeps its URL
 // and stays in every cache (browser, nginx in front). tests/test_tile_versions.py holds the server to the same sum.
@@ -15,10 +15,7 @@
     return table.byRegion;
   }
 
-  function tileVersion(state, name, z, x, y) {
-    var layer = state.layers[name];
-    if (!layer) { return 0; }
-    var table = state.tables[layer.table] || { base: 0, regions: [] };
+  function tableVersion(state, table, z, x, y) {  // the greatest of the table's base and its regions under the tile
     var zr = state.zoom, best = table.base;
     if (z >= zr) {
       var scale = Math.pow(2, z - zr);
@@ -31,7 +28,16 @@
         if (r[0] >= x0 && r[0] <= x1 && r[1] >= y0 && r[1] <= y1 && r[2] > best) { best = r[2]; }
       });
     }
-    return layer.base + best;
+    return best;
+  }
+
+  // the layer's base plus, for each table kept per region (its own table, its low-zoom overview's), that table's part
+  function tileVersion(state, name, z, x, y) {
+    var layer = state.layers[name];
+    if (!layer) { return 0; }
+    return layer.tables.reduce(function (sum, t) {
+      return sum + tableVersion(state, state.tables[t] || { base: 0, regions: [] }, z, x, y);
+    }, layer.base);
   }
 
   window.TileVersions = {
