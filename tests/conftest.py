@@ -18,6 +18,16 @@ SECOND_CITY_SRID = 32639  # a generated city in the next UTM zone (39N): the sec
 OTHER_CITY_SRID = 26986  # Massachusetts State Plane (metres): the real Cambridge data, the third run
 
 
+def pytest_ignore_collect(collection_path, config):
+    """The later runs of ./run test (`-m other_city`) import only the test modules that name the other_city marker:
+    importing every module (Schemathesis's schemas, Hypothesis) cost those runs about 25 s of CPU each, to deselect
+    all but a few tests. pytest_collection_modifyitems checks, in the full run, that no marked test lies elsewhere."""
+    if (config.getoption("markexpr") == "other_city" and collection_path.suffix == ".py"
+            and collection_path.name.startswith("test_") and "other_city" not in collection_path.read_text()):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked other_city run with another municipality's CRS, the rest with the reference one (Darab). A test
     marked other_city(srid=N) needs that CRS (its data lies there) and runs only in the run of ./run test with
@@ -27,6 +37,10 @@ def pytest_collection_modifyitems(config, items):
                                         "first run of ./run test)")
     for item in items:
         marker = item.get_closest_marker("other_city")
+        if marker is not None and "other_city" not in item.path.read_text():
+            # pytest_ignore_collect would leave this test out of the other-city runs
+            raise pytest.UsageError(f"{item.nodeid} is marked other_city, but its module's text does not say so "
+                                    "(mark it in the module: pytestmark or a decorator)")
         if marker is None:
             if srid != REFERENCE_SRID:
                 item.add_marker(skip_main)
