@@ -33,7 +33,8 @@ def read_connection():
     return db_router.read_connection()
 
 
-def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, _all: bool = False):
+def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, prepare: bool = True,
+                      _all: bool = False):
     """Run one hot read statement (a map click, a vector tile) as a server-side prepared statement and return its
     first row, on the connection reads go to (read_connection).
 
@@ -45,7 +46,13 @@ def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, _a
     one round trip of the extended protocol, and planned every time.
 
     binary=True has PostgreSQL send the row in binary: a bytea (a vector tile) arrives as it is, instead of as hex
-    text that both ends encode and decode."""
+    text that both ends encode and decode.
+
+    prepare=False binds the values into the statement's text on the client, as Django's cursors do, so that
+    PostgreSQL plans it for its values: for statements whose best plan depends on them (an OGC page's bbox: a generic
+    plan cannot see the box and was 50x slower on a small one, 1,000x on the whole city). Sent with parameters, even
+    unprepared, it would get the generic plan the serving connections force (plan_cache_mode). Either way one round
+    trip, with no health-check query before it."""
     import psycopg
     from django.db import OperationalError
 
@@ -62,7 +69,8 @@ def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, _a
         try:
             # Django's error wrapper, as its own cursors have: errors become django.db errors, and a failed
             # connection is marked so that the end of the request closes it.
-            with conn.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+            kind = psycopg.Cursor if prepare else psycopg.ClientCursor
+            with conn.wrap_database_errors, kind(raw) as cursor:
                 cursor.execute(sql, params, prepare=prepare, binary=binary)
                 return cursor.fetchall() if _all else cursor.fetchone()
         except OperationalError as exc:

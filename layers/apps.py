@@ -18,6 +18,11 @@ class LayersConfig(AppConfig):
         from layers.versions import install_after_migrate
 
         register_kind()  # exports as long jobs (jobs/)
+        from common import front
+        from layers.ogc import front_items
+
+        # OGC API items pages of public layers answered before Django's request cycle (common/front.py)
+        front.register(r"/ogc/collections/(?P<name>[^/]+)/items", front_items)
         # every table a registered layer reads gets its data-version trigger (layers/versions.py)
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="layers.version_triggers")
         # after an import (the demo city's load included), the low-zoom tiles are warmed by a job (layers/seeding.py)

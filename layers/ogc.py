@@ -25,7 +25,7 @@ from common.i18n import is_persian
 from layers import ogc_provider as provider
 from layers.access import layer_for, request_user
 from layers.exports import check_srid, typed_value
-from layers.registry import Layer, layers_for
+from layers.registry import LAYERS, Layer, layers_for
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -195,27 +195,62 @@ def items(request, name):
     """A page of features. `next` links continue after the page's last id (`after=`), so deep pages cost no more
     than the first (an offset would make the database skip every earlier feature again)."""
     layer = layer_for(request, name)
-    query = item_query(layer, request)
+    if wants_html(request):
+        head, features, crs, _ = items_page(request, layer)
+        head["features"] = json.loads(features)
+        return respond(request, head, f"{layer.title_en}: features", headers={"Content-Crs": crs})
+    text, crs = items_json(request, layer)
+    response = HttpResponse(text, content_type="application/geo+json")
+    response["Content-Crs"] = crs
+    return response
+
+
+def front_items(request, name):
+    """The lean front path's answer (common/front.py) to an anonymous JSON items request of a public layer: what
+    `items` answers, without Django's request cycle. Anything else (HTML, protected or unknown layers) is left to
+    Django (None)."""
+    from common.front import json_answer
+
+    layer = LAYERS.get(name)
+    if layer is None or not layer.is_public or wants_html(request):
+        return None
+    text, crs = items_json(request, layer)
+    return json_answer(text, "application/geo+json", [("Content-Crs", crs)])
+
+
+def items_json(request, layer: Layer) -> tuple[str, str]:
+    """The items page as GeoJSON text and its Content-Crs header."""
     # Pages of public layers are kept under the data version of what the query sees (provider.data_version: for a
     # box, the edit regions under it; a write there bumps it, so a kept page is never stale, and an edit elsewhere in
     # the city leaves it kept): QGIS asks for the same pages again at every pan and zoom back.
-    cache_key, version = None, None
-    if layer.versioned:
-        version = provider.data_version(layer, query)
-    if layer.is_public and layer.versioned and not wants_html(request):
-        cache_key = _page_key(layer, version, request)
-        hit = caches["ogc"].get(cache_key)
+    version = None
+    if layer.is_public and layer.versioned:
+        version = provider.data_version(layer, item_query(layer, request))
+        hit = caches["ogc"].get(_page_key(layer, version, request))
         if hit is not None:
-            response = HttpResponse(hit[0], content_type="application/geo+json")
-            response["Content-Crs"] = hit[1]
-            return response
+            return hit
+    head, features, crs, read_at = items_page(request, layer, version)
+    # The features array is spliced in as the text PostGIS made: no parse and re-serialise in Python.
+    text = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + features + "}"
+    if version is not None:  # under the version the page was read at (the same statement)
+        caches["ogc"].set(_page_key(layer, read_at, request), (text, crs))
+    return text, crs
+
+
+def items_page(request, layer: Layer, version: int | None = None) -> tuple[dict, str, str, int]:
+    """The page's head (FeatureCollection members but the features), its features as GeoJSON text, its Content-Crs
+    header and the layer's data version it was read at, in one statement (the count too, when none is kept for the
+    layer's data `version`)."""
     limit = params.integer(request.GET, "limit", default=min(DEFAULT_LIMIT, layer.max_features), min=1,
                            max=layer.max_features)
     offset = params.integer(request.GET, "offset", default=0, min=0, max=10**9)
     after = params.integer(request.GET, "after", min=0, max=2**63 - 1)
     srid, lat_first = parse_crs(request, "crs")
-    page = provider.page(layer, query, srid=srid, lat_first=lat_first, limit=limit, offset=offset, after=after)
-    matched = provider.number_matched(layer, query, page.version if version is None else version)
+    query = item_query(layer, request)
+    count = version is not None and provider.cached_count(layer, query, version) is None
+    page = provider.page(layer, query, srid=srid, lat_first=lat_first, limit=limit, offset=offset, after=after,
+                         count=count)
+    matched = provider.number_matched(layer, query, page.version, page.matched)
     base = f"/ogc/collections/{layer.name}/items"
     kept = {k: v for k, v in request.GET.items() if k not in ("offset", "after", "f")}  # in every link
     here = {"offset": offset or None, "after": after}
@@ -236,17 +271,7 @@ def items(request, name):
     if matched is not None:
         head["numberMatched"] = matched
     crs_uri = CRS84 if srid == 4326 and not lat_first else f"{EPSG}{srid}"
-    headers = {"Content-Crs": f"<{crs_uri}>"}
-    if wants_html(request):
-        head["features"] = json.loads(page.features)
-        return respond(request, head, f"{layer.title_en}: features", headers=headers)
-    # The features array is spliced in as the text PostGIS made: no parse and re-serialise in Python.
-    text = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + page.features + "}"
-    if cache_key is not None:  # under the version read before the page (a write in between: a key already old)
-        caches["ogc"].set(cache_key, (text, headers["Content-Crs"]))
-    response = HttpResponse(text, content_type="application/geo+json")
-    response["Content-Crs"] = headers["Content-Crs"]
-    return response
+    return head, page.features, f"<{crs_uri}>", page.version
 
 
 def _page_key(layer: Layer, version: int, request) -> str:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from common import geo
-from common.db import read_connection
+from common.db import prepared_fetchone, read_connection
 from layers import tiles, versions
 from layers.registry import Layer
 
@@ -39,6 +39,7 @@ class Page(NamedTuple):
     last_id: int | None
     more: bool  # whether features follow the page
     version: int  # the layer table's data version, read in the same statement
+    matched: int | None = None  # the query's count, when the statement was asked for it (count=True)
 
 
 def extent(layer: Layer) -> list[float] | None:
@@ -76,32 +77,52 @@ def _where(layer: Layer, query: Query) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
-def data_version(layer: Layer, query: Query) -> int:
-    """The data version of what a query can see, for keys of cached pages and counts: for a query in a WGS84 box,
-    the per-tile version (layers/versions.py) of the edit regions under the box (a feature that matches the box lies
-    over one of them, before and after an edit), so an edit elsewhere in the city leaves the box's pages cached;
-    otherwise the layer's version. Read before the data it keys (a write in between gives the kept data a key that is
-    already old: never a stale answer)."""
+def data_version_sql(layer: Layer, query: Query) -> str:
+    """An SQL expression: the data version of what a query can see, for keys of cached pages and counts. For a query
+    in a WGS84 box, the per-tile version (layers/versions.py) of the edit regions under the box (a feature that
+    matches the box lies over one of them, before and after an edit), so an edit elsewhere in the city leaves the
+    box's pages cached; otherwise the layer's version. The region numbers are written into the text (integers made
+    here), so the expression also fits a statement with positional parameters (a page's)."""
     if query.nothing or query.bbox is None or query.bbox_srid != 4326:
-        return tiles.layer_version(layer)
+        return versions.version_sql(layer)
     west, south, east, north = query.bbox
     zr = versions.edit_zoom()
     x0, y0 = tiles.lonlat_to_tile(west, north, zr)
     x1, y1 = tiles.lonlat_to_tile(east, south, zr)
-    with read_connection().cursor() as cursor:  # the server the page is read from
-        cursor.execute(f"SELECT {versions.tile_version_sql(layer)}",
-                       {"tv_x0": x0, "tv_x1": x1, "tv_y0": y0, "tv_y1": y1})
-        return cursor.fetchone()[0]
+    sql = versions.tile_version_sql(layer)
+    for name, value in (("tv_x0", x0), ("tv_x1", x1), ("tv_y0", y0), ("tv_y1", y1)):
+        sql = sql.replace(f"%({name})s", str(int(value)))
+    return sql
 
 
-def number_matched(layer: Layer, query: Query, version: int) -> int | None:
-    """The exact count of a query, cached until the layer's data version changes."""
+def data_version(layer: Layer, query: Query) -> int:
+    """The data version of what a query can see (data_version_sql), read on the server the page is read from, before
+    the data it keys (a write in between gives the kept data a key that is already old: never a stale answer)."""
+    return prepared_fetchone(f"SELECT {data_version_sql(layer, query)}", [], prepare=False)[0]
+
+
+def _count_key(layer: Layer, query: Query, version: int) -> str:
+    where, params = _where(layer, query)
+    return "ogc-count:" + hashlib.sha1(f"{layer.name}:{version}:{where}:{params}".encode()).hexdigest()
+
+
+def cached_count(layer: Layer, query: Query, version: int) -> int | None:
+    """The query's count kept under the layer's data version `version`, if any."""
+    return cache.get(_count_key(layer, query, version)) if layer.versioned else None
+
+
+def number_matched(layer: Layer, query: Query, version: int, counted: int | None = None) -> int | None:
+    """The exact count of a query, cached until the layer's data version changes; `counted` is the count a page
+    statement made at that version (Page.matched), kept for the next pages."""
     if not layer.versioned:
         return None  # a view without a data version: a cached count could go stale
-    where, params = _where(layer, query)
-    key = "ogc-count:" + hashlib.sha1(f"{layer.name}:{version}:{where}:{params}".encode()).hexdigest()
+    key = _count_key(layer, query, version)
+    if counted is not None:
+        cache.set(key, counted, 24 * 3600)
+        return counted
     count = cache.get(key)
     if count is None:
+        where, params = _where(layer, query)
         with read_connection().cursor() as cursor:
             cursor.execute(f'SELECT count(*) FROM "{layer.table}" t{where}', params)
             count = cursor.fetchone()[0]
@@ -109,46 +130,67 @@ def number_matched(layer: Layer, query: Query, version: int) -> int | None:
     return count
 
 
-def features_sql(layer: Layer, where: str, srid: int, lat_first: bool) -> str:
+def features_sql(layer: Layer, where: str, srid: int, lat_first: bool, *, after: bool = False,
+                 count: bool = False, version: str | None = None) -> str:
     """A page of features as GeoJSON text made in PostGIS, ordered by id, and (returned, last id, more after it,
-    the table's data version: read in the same round trip, for the cached count).
-    Parameters: the where clause's, then limit + 1, offset, limit (one row more than the page tells whether a
-    next page exists without a count)."""
+    the data version `version` (an SQL expression; default: the layer's), the count of the `where` or NULL): one
+    round trip.
+    Parameters: the where clause's, then with `after` the id the page starts after, then limit + 1, offset, limit
+    (one row more than the page tells whether a next page exists without a count).
+
+    The page's ids are chosen first and only they are read whole and encoded: the bbox test runs on each candidate
+    once, and nothing of the candidates that do not make the page is read. With `count` the ids matching `where` are
+    kept (MATERIALIZED) and counted in the same statement, instead of a second statement testing every candidate
+    again (numberMatched of a page never asked before). Without it PostgreSQL may walk the id index instead, which is
+    what a box holding most of the city wants: so the statement is planned for its values (prepare=False)."""
     digits = 7 if srid == 4326 else 2
-    geom = f"ST_Transform(hits.geom, {int(srid)})"
+    geom = f"ST_Transform(t.geom, {int(srid)})"
     # Named fields, not to_jsonb(row) minus the geometry: that would encode every geometry as hex only to drop it.
     properties = ", ".join(f"'{f.name}', hits.{f.name}" for f in layer.fields)
     if lat_first:
         geom = f"ST_FlipCoordinates({geom})"
+    after_sql = ' WHERE "__pid" > %s' if after else ""
+    if count:
+        ids = f"""matched AS MATERIALIZED (SELECT t.id AS "__pid" FROM "{layer.table}" t{where}),
+        ids AS (SELECT "__pid" FROM matched{after_sql} ORDER BY "__pid" LIMIT %s OFFSET %s)"""
+        counted = "(SELECT count(*) FROM matched)"
+    else:
+        where_after = where + ((" AND" if where else " WHERE") + " t.id > %s" if after else "")
+        ids = f"""ids AS (SELECT t.id AS "__pid" FROM "{layer.table}" t{where_after}
+                ORDER BY t.id LIMIT %s OFFSET %s)"""
+        counted = "NULL::bigint"
     return f"""
-        WITH page AS (
-            SELECT {", ".join(layer.columns)}, t.id AS "__fid", t.geom FROM "{layer.table}" t{where}
-            ORDER BY t.id LIMIT %s OFFSET %s
-        ),
-        hits AS (SELECT * FROM page ORDER BY "__fid" LIMIT %s)
+        WITH {ids},
+        hits AS (
+            SELECT {", ".join(layer.columns)}, t.id AS "__fid",
+                   ST_AsGeoJSON({geom}, {digits}) AS "__geometry"
+            FROM (SELECT "__pid" FROM ids ORDER BY "__pid" LIMIT %s) page
+            JOIN "{layer.table}" t ON t.id = page."__pid"
+        )
         SELECT COALESCE(json_agg(json_build_object(
             'type', 'Feature', 'id', hits."__fid",
-            'geometry', ST_AsGeoJSON({geom}, {digits})::json,
+            'geometry', hits."__geometry"::json,
             'properties', json_build_object({properties})
         ) ORDER BY hits."__fid"), '[]'::json)::text, count(*), max(hits."__fid"),
-        (SELECT count(*) FROM page) > count(*),
-        {versions.version_sql(layer)}
+        (SELECT count(*) FROM ids) > count(*),
+        {version or versions.version_sql(layer)}, {counted}
         FROM hits
     """
 
 
 def page(layer: Layer, query: Query, *, srid: int, lat_first: bool, limit: int, offset: int = 0,
-         after: int | None = None) -> Page:
+         after: int | None = None, count: bool = False) -> Page:
     """Up to `limit` features of the query in the CRS `srid`, after `offset` features or after the id `after`
-    (keyset paging: a deep page costs what the first one does)."""
+    (keyset paging: a deep page costs what the first one does); with `count`, the query's count too (Page.matched).
+    One statement, planned for its values, on the connection without Django's cursor (common.db)."""
     where, params = _where(layer, query)
     if after is not None:
-        where = (where + " AND" if where else " WHERE") + " t.id > %s"
         params = [*params, after]
-    with read_connection().cursor() as cursor:
-        cursor.execute(features_sql(layer, where, srid, lat_first), [*params, limit + 1, offset, limit])
-        features, returned, last_id, more, version = cursor.fetchone()
-    return Page(features, returned, last_id, more, version or 0)
+    sql = features_sql(layer, where, srid, lat_first, after=after is not None, count=count,
+                       version=data_version_sql(layer, query))
+    features, returned, last_id, more, version, matched = prepared_fetchone(
+        sql, [*params, limit + 1, offset, limit], prepare=False)
+    return Page(features, returned, last_id, more, version or 0, matched)
 
 
 def item(layer: Layer, fid: int, *, srid: int, lat_first: bool) -> dict | None:

@@ -28,8 +28,11 @@ def _coordinate(request, name: str, low: float, high: float) -> float:
     return params.number(request.GET, name, required=True, min=low, max=high)
 
 
-@require_GET
-def parcel_at(request):
+# Each answer is made by one function that both the Django view and the lean front path (common/front.py: anonymous
+# GETs answered before Django's request cycle) call: the same text, the same errors.
+
+def sheet_at(request) -> str:
+    """The sheet of the parcel at the request's lon/lat, as JSON text; OutsideCity or NotFound otherwise."""
     lon = _coordinate(request, "lon", -180, 180)
     lat = _coordinate(request, "lat", -90, 90)
     point = {"lon": lon, "lat": lat}
@@ -40,19 +43,17 @@ def parcel_at(request):
         if not near_parcels(lon, lat):
             raise OutsideCity(_("The point (%(lon)s, %(lat)s) is outside the city.") % point)
         raise NotFound(_("No parcel at (%(lon)s, %(lat)s): a street or open land.") % point)
-    return _sheet(text)
+    return text
 
 
-@require_GET
-def parcel_by_id(request, parcel_id):
+def sheet_by_id(parcel_id: int) -> str:
     text = sheet_json("id", parcel_id)
     if text is None:  # never there, or deleted since the link was made
         raise NotFound(_("No parcel with id %(id)s.") % {"id": parcel_id})
-    return _sheet(text)
+    return text
 
 
-@require_GET
-def parcel_by_code(request, code):
+def sheet_by_code(code: str) -> str:
     try:
         canonical = identifiers.normalize_renewal_code(code)
     except identifiers.ValidationError as exc:
@@ -60,7 +61,35 @@ def parcel_by_code(request, code):
     text = sheet_json("renewal_code", canonical)
     if text is None:
         raise NotFound(_("No parcel with renewal code %(code)s.") % {"code": canonical})
-    return _sheet(text)
+    return text
+
+
+@require_GET
+def parcel_at(request):
+    return _sheet(sheet_at(request))
+
+
+@require_GET
+def parcel_by_id(request, parcel_id):
+    return _sheet(sheet_by_id(parcel_id))
+
+
+@require_GET
+def parcel_by_code(request, code):
+    return _sheet(sheet_by_code(code))
+
+
+def register_front_routes() -> None:
+    """The sheet's routes on the lean front path (common/front.py), as gis_portal/urls.py + parcels/urls.py route
+    them to the views above (tests/test_front.py checks both resolve alike)."""
+    from common import front
+
+    front.register(r"/api/parcels/at", lambda request: front.json_answer(sheet_at(request)))
+    front.register(r"/api/parcels/(?P<parcel_id>[0-9]+)",
+                   lambda request, parcel_id: front.json_answer(sheet_by_id(int(parcel_id))))
+    # <str:code>: any text without a slash, as Django's str converter
+    front.register(r"/api/parcels/code/(?P<code>[^/]+)",
+                   lambda request, code: front.json_answer(sheet_by_code(code)))
 
 
 @require_GET

@@ -22,3 +22,6 @@ class ParcelsConfig(AppConfig):
 
     def ready(self):
         from parcels import signals  # noqa: F401  (keeps derived facts fresh, history baselines)
+        from parcels.api import register_front_routes
+
+        register_front_routes()  # the sheet answered before Django's request cycle (common/front.py)
