@@ -57,7 +57,10 @@ def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, pr
     from django.db import OperationalError
 
     conn = read_connection()
-    prepare = settings.DATABASE_POOLER != "transaction"
+    # the caller's prepare=False binds on the client (planned for its values); behind a transaction pooler the rest
+    # are bound on the server but not prepared
+    kind = psycopg.Cursor if prepare else psycopg.ClientCursor
+    prepare = prepare and settings.DATABASE_POOLER != "transaction"
     for attempt in (1, 2):
         conn.ensure_connection()
         raw = conn.connection
@@ -69,7 +72,6 @@ def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, pr
         try:
             # Django's error wrapper, as its own cursors have: errors become django.db errors, and a failed
             # connection is marked so that the end of the request closes it.
-            kind = psycopg.Cursor if prepare else psycopg.ClientCursor
             with conn.wrap_database_errors, kind(raw) as cursor:
                 cursor.execute(sql, params, prepare=prepare, binary=binary)
                 return cursor.fetchall() if _all else cursor.fetchone()
