@@ -45,6 +45,7 @@ FILE_COLUMNS = (("layers_raster", "path"), ("jobs_job", "result_path"))
 # holding the file's name in the storage. With STORAGE_BACKEND=filesystem they are files under MEDIA_ROOT, backed up like the others and restored
 # under VAR_DIR/media, where the default MEDIA_ROOT finds them by the same names; object storage (s3) has its own.
 STORAGE_COLUMNS = (("reports_photo", "image"), ("reports_photo", "thumbnail"), ("reports_photo", "incoming"),
+                   ("reports_stagedphoto", "incoming"),  # photos of forms being filled in: a restored row keeps its file
                    ("permits_document", "file"), ("documents_issueddocument", "file"),
                    ("transparency_attachment", "file"))
 
