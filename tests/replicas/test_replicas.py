@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
+from tests.faults.conftest import wait_for
 from tests.replicas.conftest import Logs, Portal, portal_env, reads
 
 pytestmark = [pytest.mark.replicas, pytest.mark.django_db]
@@ -122,10 +123,8 @@ def test_a_lagging_replica_is_skipped(portal, cluster):
         assert "behind the primary" in log_text(server)
     finally:
         replica.sql("SELECT pg_wal_replay_resume()")
-    deadline = time.monotonic() + 15
-    while not everywhere(served_by(server, logs), "replica"):
-        assert time.monotonic() < deadline, "the replica was not used again after catching up"
-        time.sleep(0.2)
+    wait_for(lambda: everywhere(served_by(server, logs), "replica"), 15, "the replica to be used after catching up",
+             interval=0.2)
     assert "caught up" in log_text(server)
 
 
@@ -149,10 +148,8 @@ def test_reads_fall_back_to_the_primary_while_the_replica_is_down(cluster, tmp_p
             assert "Replica replica_1 cannot be read" in log_text(server)
         finally:
             replica.pg_ctl("start")
-        deadline = time.monotonic() + 20
-        while not everywhere(served_by(server, logs), "replica"):
-            assert time.monotonic() < deadline, "the replica was not used again after it came back"
-            time.sleep(0.3)
+        wait_for(lambda: everywhere(served_by(server, logs), "replica"), 20,
+                 "the replica to be used after it came back", interval=0.3)
     finally:
         server.stop()
 
