@@ -4,11 +4,13 @@ Everything that differs between machines or municipalities comes from the enviro
 "Configuration"). The local demo works with nothing set; production refuses to start without a secret key.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from common.municipality import read_file as read_municipalities, slug_of
 from gis_portal.env import csp_origin as _csp_origin, env_bool, env_float, env_int, env_list, env_str
 from gis_portal.env import env_time_zone
 
@@ -29,14 +31,28 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # --- The municipality --------------------------------------------------------------------------
+# The municipalities this deployment serves (common/municipality.py): from the TOML file MUNICIPALITIES_FILE names
+# (README, "Many municipalities"), the default one first; without it, the one municipality of the settings below.
+# App code reads these values from common.municipality.current(); the settings below are the default municipality's.
+MUNICIPALITIES_FILE = env_str("MUNICIPALITIES_FILE", "")
+MUNICIPALITIES = read_municipalities(MUNICIPALITIES_FILE) if MUNICIPALITIES_FILE else None
+_PER_MUNICIPALITY = ("MUNICIPALITY_SLUG", "MUNICIPALITY_SRID", "MUNICIPALITY_NAME", "MUNICIPALITY_NAME_EN",
+                     "RENEWAL_CODE_WIDTHS", "TIME_ZONE", "DUES_BILL_COMPANY_CODE", "REPORTS_OPEN311_JURISDICTION")
+if MUNICIPALITIES and any(os.environ.get(name) for name in _PER_MUNICIPALITY):
+    raise ImproperlyConfigured(
+        f"MUNICIPALITIES_FILE is set: {', '.join(n for n in _PER_MUNICIPALITY if os.environ.get(n))} must be given "
+        "in that file (each municipality's table), not in the environment")
+_DEFAULT = MUNICIPALITIES[0] if MUNICIPALITIES else None
 # Its projected CRS: every geometry is stored in it, areas and lengths are measured in it (metres).
 # Set before the first `migrate`: the geometry columns are created with it.
-MUNICIPALITY_SRID = env_int("MUNICIPALITY_SRID", 32640)  # UTM 40N, Darab
-MUNICIPALITY_NAME = env_str("MUNICIPALITY_NAME", "شهرداری داراب")
-MUNICIPALITY_NAME_EN = env_str("MUNICIPALITY_NAME_EN", "Darab Municipality")
+MUNICIPALITY_SRID = _DEFAULT.srid if _DEFAULT else env_int("MUNICIPALITY_SRID", 32640)  # UTM 40N, Darab
+MUNICIPALITY_NAME = _DEFAULT.name if _DEFAULT else env_str("MUNICIPALITY_NAME", "شهرداری داراب")
+MUNICIPALITY_NAME_EN = _DEFAULT.name_en if _DEFAULT else env_str("MUNICIPALITY_NAME_EN", "Darab Municipality")
+MUNICIPALITY_SLUG = _DEFAULT.slug if _DEFAULT else env_str("MUNICIPALITY_SLUG", slug_of(MUNICIPALITY_NAME_EN) or "city")
 # Digits per segment of the renewal code (district-zone-block-property-building-apartment-business).
 # Widths differ between cities (DOMAIN.md, confidence L), hence a setting.
-RENEWAL_CODE_WIDTHS = [int(w) for w in env_list("RENEWAL_CODE_WIDTHS", ["1", "1", "3", "3", "1", "1", "1"])]
+RENEWAL_CODE_WIDTHS = list(_DEFAULT.renewal_code_widths) if _DEFAULT else [
+    int(w) for w in env_list("RENEWAL_CODE_WIDTHS", ["1", "1", "3", "3", "1", "1", "1"])]
 # A parcel whose measured area differs from its deed area by more than this share is flagged.
 AREA_MISMATCH_TOLERANCE = env_float("AREA_MISMATCH_TOLERANCE", 0.10)
 # Frontage: a parcel fronts a street when its boundary runs within half the street's width plus this
@@ -51,7 +67,7 @@ BATCH_PARALLEL_WORKERS = env_int("BATCH_PARALLEL_WORKERS", 2)
 # network), and the payment gateway backend (the local sandbox until a bank's backend is configured).
 # Unset, bills use the placeholder 401 (dues.billid.PLACEHOLDER_COMPANY_CODE): fine for the demo, refused in production
 # by the system check dues.E002.
-DUES_BILL_COMPANY_CODE = env_str("DUES_BILL_COMPANY_CODE", "")
+DUES_BILL_COMPANY_CODE = _DEFAULT.bill_company_code if _DEFAULT else env_str("DUES_BILL_COMPANY_CODE", "")
 DUES_GATEWAY = env_str("DUES_GATEWAY", "dues.gateways.SandboxGateway")
 # The sandbox marks bills paid without money: with DEBUG off it is refused (system check dues.E001, and the sandbox
 # pages answer 404) unless the site is declared a staging or demo site here (`./run demo` does); its pages say so.
@@ -87,9 +103,8 @@ REPORTS_PRIVATE_GRID_METRES = env_int("REPORTS_PRIVATE_GRID_METRES", 100)
 # Open311 GeoReport v2 (/open311/v2/, reports/open311.py): the jurisdiction_id apps may send (Open311 suggests the
 # city's web domain, e.g. darab.ir; default: the municipality's English name as a slug), what discovery.json tells
 # about contact and keys, and the submissions each app's API key may make ("count/seconds", all must hold).
-REPORTS_OPEN311_JURISDICTION = env_str(
-    "REPORTS_OPEN311_JURISDICTION",
-    "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in MUNICIPALITY_NAME_EN.lower()).split()) or "city")
+REPORTS_OPEN311_JURISDICTION = _DEFAULT.open311_jurisdiction if _DEFAULT else env_str(
+    "REPORTS_OPEN311_JURISDICTION", slug_of(MUNICIPALITY_NAME_EN) or "city")
 REPORTS_OPEN311_CONTACT = env_str("REPORTS_OPEN311_CONTACT", "")
 REPORTS_OPEN311_RATE_PER_KEY = env_list("REPORTS_OPEN311_RATE_PER_KEY", ["300/3600", "3000/86400"])
 # Permits, the citizen's side (permits/citizen_views.py, permits/consent.py): tries of the public status page per
@@ -367,7 +382,7 @@ LANGUAGES = [("fa", "فارسی"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 # The municipality's time zone (an IANA name): dates on bills and pages, the Jalali year's end, "today" for dues.
-TIME_ZONE = env_time_zone("TIME_ZONE", "Asia/Tehran")
+TIME_ZONE = _DEFAULT.time_zone if _DEFAULT else env_time_zone("TIME_ZONE", "Asia/Tehran")
 USE_TZ = True
 
 # --- Static files: front-end packages come from npm (package-lock.json) and are served by the app ----

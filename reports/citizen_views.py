@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import SignInNeeded, citizen_required
 from accounts.models import Citizen
-from common import params
+from common import municipality, params
 from common.edge import json_response
 from common.errors import ApiError, BadParameter
 from common.i18n import is_persian
@@ -86,7 +86,7 @@ def _point(lon: float, lat: float) -> Point:
 
     point = Point(lon, lat, srid=4326)
     try:
-        point.transform(settings.MUNICIPALITY_SRID)
+        point.transform(municipality.current().srid)
     except GDALException:
         raise BadParameter(_("This place is outside the city.")) from None
     if not (math.isfinite(point.x) and math.isfinite(point.y)):

@@ -32,13 +32,12 @@ import hashlib
 import math
 import time
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 import numpy as np
 
-from common import geo
+from common import geo, municipality
 from common.db import prepared_fetchone
 from layers import tiles, versions
 from reports import workflow
@@ -214,7 +213,7 @@ def _reports_box(srid: int) -> tuple[float, float, float, float] | None:
 def tile_frame(z: int, x: int, y: int, *, squares: bool = False) -> dict | None:
     """_frame (below) for the tile, kept per tile and reports' extent: the same numbers every time the tile is asked
     (a few hundred points transformed and two least-squares fits, ~0.5 ms, are not redone); a copy."""
-    srid = settings.MUNICIPALITY_SRID
+    srid = municipality.current().srid
     frame = _frame(z, x, y, squares, srid, geo.city_extent(), _reports_box(srid))
     return dict(frame) if frame is not None else None
 

@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyogrio.raw
 import shapely
-from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from common import municipality
 from parcels.importing import fields as field_rules
 from parcels.importing import geometry
 from parcels.importing.errors import ImportAborted, ImportError_
@@ -138,7 +138,7 @@ def prepare_batch(table: pa.Table, geom_col: str, fid_col: str, fid_start: int, 
     size = None
     if opts.duplicates == "largest":
         size = np.nan_to_num(shapely.area(geoms) if spec.geometry == "polygon" else shapely.length(geoms))
-    return Batch(n, fids, rows.ok, ewkb_hex(geoms, settings.MUNICIPALITY_SRID), values, attributes, key_array,
+    return Batch(n, fids, rows.ok, ewkb_hex(geoms, municipality.current().srid), values, attributes, key_array,
                  size=size)
 
 
