@@ -51,8 +51,9 @@ def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, pr
     prepare=False binds the values into the statement's text on the client, as Django's cursors do, so that
     PostgreSQL plans it for its values: for statements whose best plan depends on them (an OGC page's bbox: a generic
     plan cannot see the box and was 50x slower on a small one, 1,000x on the whole city). Sent with parameters, even
-    unprepared, it would get the generic plan the serving connections force (plan_cache_mode). Either way one round
-    trip, with no health-check query before it."""
+    unprepared, it would get the generic plan the serving connections force (plan_cache_mode). With binary=True too
+    the text is made on the client (mogrify) and sent as a statement with no parameters. Either way one round trip,
+    with no health-check query before it."""
     import psycopg
     from django.db import OperationalError
 
@@ -73,6 +74,12 @@ def prepared_fetchone(sql: str, params: dict | list, binary: bool = False, *, pr
             # Django's error wrapper, as its own cursors have: errors become django.db errors, and a failed
             # connection is marked so that the end of the request closes it.
             with conn.wrap_database_errors, kind(raw) as cursor:
+                if binary and kind is psycopg.ClientCursor:
+                    # a client-bound statement with a binary answer (psycopg's ClientCursor gives none): the values
+                    # bound into the text on the client, the text sent with no parameters on a plain cursor
+                    with psycopg.Cursor(raw) as plain:
+                        plain.execute(cursor.mogrify(sql, params), binary=True)
+                        return plain.fetchall() if _all else plain.fetchone()
                 cursor.execute(sql, params, prepare=prepare, binary=binary)
                 return cursor.fetchall() if _all else cursor.fetchone()
         except OperationalError as exc:

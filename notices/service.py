@@ -45,13 +45,14 @@ def notify(event: str, recipient: Recipient, context: dict, key: str | None = No
     the Message ids (the existing ones when `key` was used before: the same key never makes a second message).
 
     Call it inside the transaction of the change that causes it (it opens its own atomic block, so it also works
-    alone). Raises LookupError for an unregistered event and rendering.NoTemplate when none of the chosen channels
-    has a template."""
+    alone): without a savepoint of its own (two round trips less for a citizen waiting on a submission), so an error
+    here fails the caller's whole transaction, the change with its notice. Raises LookupError for an unregistered
+    event and rendering.NoTemplate when none of the chosen channels has a template."""
     ev = events.get(event)
     context = json.loads(json.dumps(context or {}, ensure_ascii=False, default=str))  # what is stored is what renders
     key = key or uuid.uuid4().hex
     phone = _mobile(recipient.phone)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # two statements before the inserts (raw SQL: this runs inside the request that causes the notice)
         cursor.execute(queries.PREFERENCE, {"user_id": recipient.user_id, "phone": phone})
         row = cursor.fetchone()

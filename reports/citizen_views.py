@@ -132,21 +132,24 @@ def you(report: Report, citizen: Citizen | None, follower: bool, is_reporter: bo
             "may_reopen": is_reporter and within}
 
 
-def tracking_doc(report: Report, request, citizen: Citizen | None, *, submitted: bool = False) -> dict:
+def tracking_doc(report: Report, request, citizen: Citizen | None, *, submitted: list[Photo] | None = None) -> dict:
     """The public view of the report, plus what concerns the asking citizen: their own photos waiting for
-    moderation (a follower's) and what they may do. `submitted`: the asking citizen has just made it (its reporter:
-    every photo of it is theirs, nothing to look up)."""
-    report = (Report.objects.select_related("category", "district", "merged_into").prefetch_related("photos")
-              .get(pk=report.pk))
-    doc = public.public_doc(report)
-    follower = is_reporter = submitted
-    if citizen is not None and not submitted:
+    moderation (a follower's) and what they may do. `submitted`: the asking citizen has just made it, with these
+    photos (its reporter: every photo of it is theirs; the report as service.submit left it, with its district, and
+    its first event: nothing to read back)."""
+    if submitted is not None:
+        doc = public.public_doc(report, events=[service.first_event(report)], photos=submitted)
+    else:
+        report = (Report.objects.select_related("category", "district", "merged_into").prefetch_related("photos")
+                  .get(pk=report.pk))
+        doc = public.public_doc(report)
+    follower = is_reporter = submitted is not None
+    if citizen is not None and submitted is None:
         reporter = _reporter(request, citizen)
         is_reporter = service.is_follower(report, reporter, reporter_only=True)
         follower = is_reporter or service.is_follower(report, reporter)
-    if submitted:
-        doc["pending_photos"] = [_own_photo(photo) for photo in sorted(report.photos.all(),
-                                                                       key=lambda p: (p.created_at, p.id))
+    if submitted is not None:
+        doc["pending_photos"] = [_own_photo(photo) for photo in sorted(submitted, key=lambda p: (p.created_at, p.id))
                                  if not _public_now(photo)]
     else:
         doc["pending_photos"] = own_photos(report, request, _reporter(request, citizen)) if follower else []
@@ -241,11 +244,11 @@ def api_submit(request):
     with transaction.atomic():
         report = service.submit(category=category, point=point, description=description, reporter=reporter,
                                 address=address, parcel_id=parcel_id, request=request)
-        staging.attach(report, tokens, user=request.user, request=request)
+        made = staging.attach(report, tokens, user=request.user, request=request)
         for uploaded in uploads:  # counted above (at most REPORTS_PHOTOS_MAX); the report is this transaction's
             uploaded.seek(0)
-            photos.add(report, uploaded, kind=Photo.Kind.REPORT, by=request.user, new_report=True)
-    return json_response(tracking_doc(report, request, citizen, submitted=True), status=201)
+            made.append(photos.add(report, uploaded, kind=Photo.Kind.REPORT, by=request.user, new_report=True))
+    return json_response(tracking_doc(report, request, citizen, submitted=made), status=201)
 
 
 @require_POST

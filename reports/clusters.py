@@ -369,19 +369,13 @@ PREPARED_MIN_ZOOM = 13
 def render(layer, z: int, x: int, y: int, *, categories=(), status=None, start=None, end=None) -> tuple[int, bytes]:
     """The cluster tile and the reports layer's data version it was made from, in one statement: prepared from
     PREPARED_MIN_ZOOM, planned for the tile's own numbers below it."""
-    import psycopg
-
     params = cluster_params(z, x, y, categories=categories, status=status, start=start, end=end)
     if params is None:
         return versions.layer_version(layer), b""
     sql = f"SELECT {versions.version_sql(layer)}, ({statement(params, categories=bool(categories), status=status)})"
-    if z >= PREPARED_MIN_ZOOM:
-        version, data = prepared_fetchone(sql, params, binary=True)
-    else:
-        connection.ensure_connection()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, binary=True)
-            version, data = cursor.fetchone()
+    # below PREPARED_MIN_ZOOM the values are bound on the client: sent as parameters, even unprepared, the statement
+    # would get the generic plan the serving connections force (plan_cache_mode), which sorts the box's squares
+    version, data = prepared_fetchone(sql, params, binary=True, prepare=z >= PREPARED_MIN_ZOOM)
     return version, bytes(data) if data is not None else b""
 
 

@@ -27,11 +27,11 @@ def photo_url(photo: Photo, thumb: bool = False) -> str:
     return f"/reports/photos/{photo.public_id}{'-thumb' if thumb else ''}.jpg"
 
 
-def public_photos(report: Report) -> list[dict]:
+def public_photos(report: Report, photos=None) -> list[dict]:
     """The report's approved photos (a photo is public only once a moderator approved it, and once processed: see
     reports/photos.py). A list of reports may prefetch_related("photos"): then no query per report, the same filter
-    and order."""
-    cached = getattr(report, "_prefetched_objects_cache", {}).get("photos")
+    and order; so may the caller that holds them all (`photos`: a report just made)."""
+    cached = photos if photos is not None else getattr(report, "_prefetched_objects_cache", {}).get("photos")
     if cached is not None:
         photos = sorted((p for p in cached if p.moderation == Photo.Moderation.APPROVED
                          and p.state == Photo.State.READY), key=lambda p: (p.created_at, p.id))
@@ -42,19 +42,25 @@ def public_photos(report: Report) -> list[dict]:
              "height": p.height} for p in photos]
 
 
-def timeline(report: Report) -> list[dict]:
-    """The public steps: when it changed status (with the staff's public word), was reopened, merged or rated."""
+def timeline(report: Report, events=None) -> list[dict]:
+    """The public steps: when it changed status (with the staff's public word), was reopened, merged or rated.
+    `events`: the report's events when the caller has them all (a report just made), instead of reading them."""
     labels = dict(Report.Status.choices)
     out = []
-    for e in Event.objects.filter(report=report, public=True, kind__in=PUBLIC_EVENT_KINDS).order_by("at", "id"):
+    if events is None:
+        events = Event.objects.filter(report=report, public=True, kind__in=PUBLIC_EVENT_KINDS).order_by("at", "id")
+    else:
+        events = sorted((e for e in events if e.public and e.kind in PUBLIC_EVENT_KINDS), key=lambda e: (e.at, e.pk or 0))
+    for e in events:
         out.append({"at": _iso(e.at), "kind": e.kind, "status": e.to_status or None,
                     "status_label": str(labels.get(e.to_status, "")) if e.to_status else None,
                     "note": e.note if e.kind in ("status", "reopen", "merge") else None})
     return out
 
 
-def public_doc(report: Report, *, with_timeline: bool = True) -> dict:
-    """The public view of one report (JSON-ready). The place is `public_geom` (a home's report: its block)."""
+def public_doc(report: Report, *, with_timeline: bool = True, events=None, photos=None) -> dict:
+    """The public view of one report (JSON-ready). The place is `public_geom` (a home's report: its block).
+    `events`, `photos`: all of them, when the caller holds them (a report just made; see timeline)."""
     lon, lat = lonlat(report.public_geom)
     category = report.category
     doc = {
@@ -76,10 +82,10 @@ def public_doc(report: Report, *, with_timeline: bool = True) -> dict:
         "status_note": report.status_note or None,
         "merged_into": report.merged_into.tracking_code if report.merged_into_id else None,
         "rating": report.rating,
-        "photos": public_photos(report),
+        "photos": public_photos(report, photos),
     }
     if with_timeline:
-        doc["timeline"] = timeline(report)
+        doc["timeline"] = timeline(report, events)
     return doc
 
 

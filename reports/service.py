@@ -25,6 +25,7 @@ from common import municipality
 from common.db import prepared_fetchone
 from common.errors import ApiError, BadParameter, Forbidden, NotFound
 from notices.service import Recipient, notify
+from parcels.models import District
 from reports import codes, workflow
 from reports.models import Category, Event, Follower, Report, Routing
 
@@ -146,27 +147,29 @@ def check_rate(reporter: Reporter, request=None) -> None:
 
 _WHERE = """
 SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, p.pt, %(near)s)),
-       d.id,
+       d.id, d.name, d.name_en,
        (SELECT id FROM parcels_parcel x WHERE ST_Intersects(x.geom, p.pt) ORDER BY id LIMIT 1),
        (SELECT ARRAY[ST_X(s.pt), ST_Y(s.pt)] FROM (SELECT ST_PointOnSurface(b.geom) AS pt FROM parcels_block b
          WHERE ST_Intersects(b.geom, p.pt) ORDER BY id LIMIT 1) s),
        coalesce((SELECT r.department_id FROM reports_routing r WHERE r.category_id = %(category)s
                  AND r.district_id = d.id ORDER BY r.id LIMIT 1), %(department)s)
 FROM (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), %(srid)s) AS pt) p
-LEFT JOIN LATERAL (SELECT id FROM parcels_district d WHERE ST_Intersects(d.geom, p.pt) ORDER BY id LIMIT 1) d ON true
+LEFT JOIN LATERAL (SELECT id, name, name_en FROM parcels_district d WHERE ST_Intersects(d.geom, p.pt)
+                   ORDER BY id LIMIT 1) d ON true
 """
 CITY_METRES = 500  # a place within this of a parcel is in the city (parcels.sheet.near_parcels' default, as in_city)
 
 
-def _where(category: Category, point: Point) -> tuple[bool, Place, int]:
+def _where(category: Category, point: Point) -> tuple[bool, Place, int, District | None]:
     """in_city, place_of and route for a new report, in one prepared statement: whether `point` is in the city, its
-    place, and the department the report goes to."""
+    place, the department the report goes to, and its district's names (for the answer: no second look-up)."""
     srid = municipality.current().srid
-    near, district_id, parcel_id, block, department_id = prepared_fetchone(_WHERE, {
+    near, district_id, name, name_en, parcel_id, block, department_id = prepared_fetchone(_WHERE, {
         "near": CITY_METRES, "x": point.x, "y": point.y, "srid": srid,
         "category": category.pk, "department": category.department_id})
     block_point = Point(block[0], block[1], srid=srid) if block is not None else None
-    return near, Place(district_id, parcel_id, block_point), department_id
+    district = District(pk=district_id, name=name, name_en=name_en) if district_id is not None else None
+    return near, Place(district_id, parcel_id, block_point), department_id, district
 
 
 # A new report, its first event and its reporter as its first follower, in one statement; a tracking code taken
@@ -212,7 +215,7 @@ def submit(*, category: Category, point: Point, description: str, reporter: Repo
         raise BadParameter(_("Describe the problem."))
     if len(description) > DESCRIPTION_MAX:
         raise BadParameter(_("The description is longer than %(max)s characters.") % {"max": DESCRIPTION_MAX})
-    near, place, department_id = _where(category, point)
+    near, place, department_id, district = _where(category, point)
     if not near:
         raise BadParameter(_("This place is outside the city."))
     if category.needs_parcel:
@@ -246,8 +249,15 @@ def submit(*, category: Category, point: Point, description: str, reporter: Repo
             raise RuntimeError("no free tracking code after 20 tries")
         report.pk = row[0]
         report._state.adding, report._state.db = False, connection.alias
+        report.district = district  # named by _where: the answer needs no look-up
         _tell(report, RECEIVED, [_recipient_of(reporter)], key=f"reports:{report.pk}:received")
     return report
+
+
+def first_event(report: Report) -> Event:
+    """The event _INSERT recorded with a new report, as it recorded it (for its answer, without reading it back)."""
+    return Event(report=report, at=report.created_at, actor_id=report.reporter_id, kind="status", from_status="",
+                 to_status=report.status, note="", public=True)
 
 
 def _recipient_of(reporter: Reporter) -> Recipient:

@@ -27,7 +27,7 @@ from accounts.service import TooManyRequests
 from accounts.signin import parse_limits
 from common.errors import BadParameter
 from reports import photos
-from reports.models import Report, StagedPhoto
+from reports.models import Photo, Report, StagedPhoto
 
 
 def session_of(request) -> str:
@@ -112,17 +112,17 @@ photo AS (
            'pending', %(now)s
       FROM claimed c JOIN unnest(%(tokens)s::uuid[]) WITH ORDINALITY t(token, n) ON t.token = c.token
      ORDER BY t.n
-    RETURNING id, public_id
+    RETURNING id, public_id, incoming, width, height
 ),
 event AS (
     INSERT INTO reports_event (report_id, at, actor_id, kind, from_status, to_status, note, public)
     SELECT %(report)s, %(now)s, %(user)s, 'photo', '', '', 'report:' || p.public_id, false FROM photo p
 )
-SELECT id FROM photo ORDER BY id
+SELECT id, public_id, incoming, width, height FROM photo ORDER BY id
 """
 
 
-def attach(report: Report, tokens: list[uuid.UUID], *, user, request) -> list[int]:
+def attach(report: Report, tokens: list[uuid.UUID], *, user, request) -> list[Photo]:
     """Make the staged photos of `tokens` photos of the new `report` (a citizen's, waiting for moderation,
     processing), with their events and jobs, in the caller's transaction: one statement and the jobs' one. 400 when
     a token is not this citizen's and session's to use (unknown, used, expired; or used meanwhile by a submission
@@ -131,14 +131,18 @@ def attach(report: Report, tokens: list[uuid.UUID], *, user, request) -> list[in
 
     if not tokens:
         return []
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_ATTACH, {"tokens": tokens, "user": user.pk, "session": session_of(request),
-                                 "now": timezone.now(), "report": report.pk})
-        ids = [row[0] for row in cursor.fetchall()]
-    if len(ids) != len(tokens):
+        cursor.execute(_ATTACH, {"tokens": tokens, "user": user.pk, "session": session_of(request), "now": now,
+                                 "report": report.pk})
+        rows = cursor.fetchall()
+    if len(rows) != len(tokens):
         raise _unknown()
-    app.configure_task(photos.PROCESS_TASK).batch_defer(*({"photo_id": pk} for pk in ids))
-    return ids
+    app.configure_task(photos.PROCESS_TASK).batch_defer(*({"photo_id": row[0]} for row in rows))
+    # as recorded (the submission's answer lists them without reading them back)
+    return [Photo(pk=pk, public_id=public_id, report=report, kind=Photo.Kind.REPORT, state=Photo.State.PROCESSING,
+                  incoming=incoming, width=width, height=height, moderation=Photo.Moderation.PENDING, created_at=now)
+            for pk, public_id, incoming, width, height in rows]
 
 
 def purge(now: dt.datetime | None = None, limit: int = 1000) -> int:

@@ -18,13 +18,27 @@ SECOND_CITY_SRID = 32639  # a generated city in the next UTM zone (39N): the sec
 OTHER_CITY_SRID = 26986  # Massachusetts State Plane (metres): the real Cambridge data, the third run
 
 
+# The tests that run their own PostgreSQL clusters, job workers and servers (kill -9 mid-way, restarts, replicas,
+# backups restored into new databases): they spend most of their time waiting on those, so ./run test runs them in
+# a pytest of their own beside the rest (TEST_PART=isolated and TEST_PART=main; unset: all of them), with a test
+# database, VAR_DIR and media of its own.
+ISOLATED = ("faults/", "replicas/", "notices/test_workers.py", "jobs/test_worker.py", "test_backup_restore.py")
+
+
 def pytest_ignore_collect(collection_path, config):
     """The later runs of ./run test (`-m other_city`) import only the test modules that name the other_city marker:
     importing every module (Schemathesis's schemas, Hypothesis) cost those runs about 25 s of CPU each, to deselect
-    all but a few tests. pytest_collection_modifyitems checks, in the full run, that no marked test lies elsewhere."""
-    if (config.getoption("markexpr") == "other_city" and collection_path.suffix == ".py"
-            and collection_path.name.startswith("test_") and "other_city" not in collection_path.read_text()):
+    all but a few tests. pytest_collection_modifyitems checks, in the full run, that no marked test lies elsewhere.
+    TEST_PART picks the ISOLATED modules or the others."""
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    if config.getoption("markexpr") == "other_city" and "other_city" not in collection_path.read_text():
         return True
+    part = os.environ.get("TEST_PART", "")
+    if part in ("isolated", "main"):
+        relative = collection_path.resolve().relative_to(ROOT / "tests").as_posix()
+        if relative.startswith(ISOLATED) != (part == "isolated"):
+            return True
     return None
 
 

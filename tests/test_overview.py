@@ -4,12 +4,13 @@ with the edit or the rebuild; a parcels import queues the rebuild job), read by 
 every low-zoom tile of the test city under 100 KB; and in the second city's CRS (EPSG:32639)."""
 
 import pytest
+from django.contrib.gis.geos import MultiPolygon
 from django.db import connection, transaction
 
 from layers import tiles
 from layers.registry import LAYERS
 from parcels import overview
-from parcels.models import Parcel
+from parcels.models import LandUse, Parcel
 from tests import test_second_city
 
 pytestmark = pytest.mark.django_db
@@ -42,10 +43,11 @@ def city_tiles(z):
     return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
 
 
-def covered(parcel):
-    """Whether a band-14 shape of the overview covers a point inside the parcel."""
-    return rows(f"SELECT EXISTS (SELECT 1 FROM {overview.TABLE} WHERE band = 14 AND "
-                "ST_Intersects(geom, ST_Transform(ST_PointOnSurface(%s::geometry), 3857)))", [parcel.geom.ewkt])[0][0]
+def covered(parcel, use=None):
+    """Whether a band-14 shape of the overview (of the parcel's use, with `use`) covers a point inside the parcel."""
+    return rows(f"SELECT EXISTS (SELECT 1 FROM {overview.TABLE} WHERE band = 14 AND (%s IS NULL OR land_use = %s) "
+                "AND ST_Intersects(geom, ST_Transform(ST_PointOnSurface(%s::geometry), 3857)))",
+                [use, use, parcel.geom.ewkt])[0][0]
 
 
 def test_the_overview_holds_every_block_and_use_with_the_parcels_counts_and_areas(demo_city):
@@ -58,16 +60,23 @@ def test_the_overview_holds_every_block_and_use_with_the_parcels_counts_and_area
 
 
 def test_a_deleted_parcel_leaves_the_overview_with_the_edit_and_its_mosaic_cells_are_queued(demo_city):
-    # a parcel no committed assessment refers to (other tests assess the city; assessments protect their parcels)
-    parcel = Parcel.objects.filter(block__isnull=False).extra(
-        where=["NOT EXISTS (SELECT 1 FROM dues_assessment a WHERE a.parcel_id = parcels_parcel.id)"]
-    ).order_by("-measured_area").first()
-    # marks and jobs other tests committed (edits through the live server) are not this test's: gone with its rollback
+    # a parcel of this test's own (other tests' committed assessments protect the city's parcels from deletion): a
+    # square of 800 m² (no speck the block's largest shape absorbs: overview.SPECK_AREA) on the largest parcel of a
+    # block, of a use the block has nowhere else, saved through the ORM
+    host = Parcel.objects.filter(block__isnull=False).order_by("-measured_area").first()
+    uses = set(Parcel.objects.filter(block=host.block).values_list("land_use_id", flat=True))
+    use = LandUse.objects.exclude(code__in=uses).order_by("code").first()
+    centre = host.geom.point_on_surface
+    code = next(c for c in (host.renewal_code[:-1] + d for d in "987654321")
+                if not Parcel.objects.filter(renewal_code=c).exists())
+    parcel = Parcel.objects.create(renewal_code=code, block=host.block, district=host.district, zone=host.zone,
+                                   land_use=use, geom=MultiPolygon(centre.buffer(20, quadsegs=1), srid=host.geom.srid))
+    assert covered(parcel, use.code)  # made with the save
+    # marks and jobs of the save and of other tests' committed edits (through the live server) are not this test's
     rows(f"DELETE FROM {overview.STALE_TABLE}")
     rows("DELETE FROM procrastinate_jobs WHERE task_name = 'parcels.refresh_overview'")
-    assert covered(parcel)
     parcel.delete()
-    assert not covered(parcel)  # the block's shapes were rebuilt in the edit's own transaction
+    assert not covered(parcel, use.code) and covered(host)  # the block's shapes were rebuilt in the edit's own transaction
     built, truth = detail_totals()
     assert built == truth
     stale = rows(f"SELECT band, block_id FROM {overview.STALE_TABLE} ORDER BY band")
