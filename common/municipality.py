@@ -13,8 +13,11 @@ text or a default argument would freeze the first municipality's values for ever
   whose start and end are two calls (a middleware).
 - `get(slug)`: one municipality, UnknownMunicipality for a slug the registry does not hold.
 
-Per-request selection (by host or path prefix) and each municipality's own database come with later stages; the
-fields `hosts`, `path_prefix` and `database` are read and checked here for them.
+Each municipality has its own database (the connection alias `database`, built by the settings from its
+`database_url`): common/tenancy.py makes Django's connection "default" that of the current municipality, and picks
+the municipality of each request by host name or path prefix (README, "Many municipalities"). A process that is not
+a request (a job worker, a command) works for the municipality the environment variable MUNICIPALITY names
+(settings.MUNICIPALITY), else for the first one.
 """
 
 import re
@@ -23,7 +26,7 @@ import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from django.conf import settings
@@ -52,6 +55,9 @@ class Municipality:
     path_prefix: str = ""
     bill_company_code: str = ""  # the bank network's 3-digit code for its bills; "" until one is given
     open311_jurisdiction: str = ""  # the jurisdiction_id Open311 apps send (its web domain, or its slug)
+    # its database (postgis://…); "" for the first: DATABASE_URL; for another: DATABASE_URL's server, database
+    # <DATABASE_URL's name>_<slug> (settings.py builds DATABASES[database] from it)
+    database_url: str = field(default="", repr=False)  # it may hold a password
 
 
 class UnknownMunicipality(LookupError):
@@ -65,7 +71,7 @@ def slug_of(name_en: str) -> str:
 
 # -- the registry -------------------------------------------------------------------------------------------------
 
-_SOURCE_SETTINGS = {"MUNICIPALITIES", "MUNICIPALITY_SLUG", "MUNICIPALITY_SRID", "MUNICIPALITY_NAME",
+_SOURCE_SETTINGS = {"MUNICIPALITIES", "MUNICIPALITY", "MUNICIPALITY_SLUG", "MUNICIPALITY_SRID", "MUNICIPALITY_NAME",
                     "MUNICIPALITY_NAME_EN", "RENEWAL_CODE_WIDTHS", "TIME_ZONE", "DUES_BILL_COMPANY_CODE",
                     "REPORTS_OPEN311_JURISDICTION"}
 _registry: dict[str, Municipality] | None = None
@@ -89,9 +95,9 @@ def _from_settings() -> Municipality:
 
 
 def _forget_registry(*, setting, **kwargs):
-    global _registry
+    global _registry, _process_default
     if setting in _SOURCE_SETTINGS:
-        _registry = None
+        _registry = _process_default = None
 
 
 setting_changed.connect(_forget_registry)
@@ -110,13 +116,29 @@ def first() -> Municipality:
     return next(iter(registry().values()))
 
 
+def several() -> bool:
+    """Whether this deployment serves more than one municipality."""
+    return len(registry()) > 1
+
+
 # -- the current municipality -------------------------------------------------------------------------------------
 
 _current: ContextVar[Municipality | None] = ContextVar("municipality", default=None)
+_process_default: Municipality | None = None
+
+
+def process_default() -> Municipality:
+    """The municipality of code outside any request or `activate`: the one settings.MUNICIPALITY (the environment
+    variable MUNICIPALITY) names, so that `MUNICIPALITY=shiraz manage.py …` works for Shiraz; else the first."""
+    global _process_default
+    if _process_default is None:
+        slug = getattr(settings, "MUNICIPALITY", "")
+        _process_default = get(slug) if slug else first()
+    return _process_default
 
 
 def current() -> Municipality:
-    return _current.get() or first()
+    return _current.get() or _process_default or process_default()
 
 
 def set_current(municipality: Municipality | str) -> Token:
@@ -226,11 +248,46 @@ def _parse(table, index: int, path) -> Municipality:
     if code and not (len(code) == 3 and code.isascii() and code.isdigit()):
         raise ImproperlyConfigured(f"{where}: bill_company_code must be 3 digits, not {code!r}")
     name_en = text("name_en")
+    database_url = text("database_url")
+    if database_url and "://" not in database_url:
+        raise ImproperlyConfigured(f"{where}: database_url must be a URL (postgis://user:password@host:port/name)")
     return Municipality(
         slug=slug, name=text("name"), name_en=name_en, srid=srid, renewal_code_widths=tuple(widths),
         time_zone=time_zone, database=text("database", "default" if index == 0 else slug),
         hosts=tuple(h.strip().lower() for h in hosts), path_prefix=path_prefix, bill_company_code=code,
-        open311_jurisdiction=text("open311_jurisdiction", slug_of(name_en) or slug))
+        open311_jurisdiction=text("open311_jurisdiction", slug_of(name_en) or slug), database_url=database_url)
+
+
+def toml_table(m: Municipality) -> str:
+    """`m` as a [[municipality]] table of MUNICIPALITIES_FILE (what read_file reads back as `m`)."""
+    import json
+
+    def value(v):
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)  # a JSON string is a TOML basic string
+        if isinstance(v, (tuple, list)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return str(v)
+
+    lines = ["[[municipality]]"]
+    for f in fields(Municipality):
+        v = getattr(m, f.name)
+        if f.name == "database" and v in ("default", m.slug):
+            continue  # what the file gives without it
+        if v in ("", ()) and f.name not in _REQUIRED:
+            continue
+        lines.append(f"{f.name} = {value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def database_url_for(base_url: str, slug: str) -> str:
+    """The database URL of a municipality whose table gives none: the server of `base_url` (DATABASE_URL), the
+    database <base_url's database>_<slug with '_' for '-'>."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)
+    name = parts.path.lstrip("/") or "postgres"
+    return urlunsplit(parts._replace(path=f"/{name}_{slug.replace('-', '_')}"))
 
 
 def srid_problem(srid: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import datetime as dt
 import io
 import threading
@@ -147,4 +148,5 @@ def _run(make_coroutine):
     except RuntimeError:
         return asyncio.run(make_coroutine())
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+        # in this context (the municipality signing)
+        return pool.submit(contextvars.copy_context().run, lambda: asyncio.run(make_coroutine())).result()

@@ -164,6 +164,8 @@ def _srid_of_database(alias: str) -> int | None:
     """The CRS of the municipality whose database (or a replica of it) `alias` is."""
     from common import municipality
 
+    if alias == "default":  # the current municipality's connection (common/tenancy.py)
+        alias = municipality.current().database
     for city in municipality.registry().values():
         if alias == city.database or alias in settings.DATABASE_REPLICAS.get(city.database, []):
             return city.srid

@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from common.municipality import read_file as read_municipalities, slug_of
+from common.municipality import database_url_for as municipal_database_url, read_file as read_municipalities, slug_of
 from gis_portal.env import csp_origin as _csp_origin, env_bool, env_float, env_int, env_list, env_str
 from gis_portal.env import env_time_zone
 
@@ -233,7 +233,8 @@ PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": JOBS_HEARTBEAT_SEC
 EXPORT_SYNC_MAX_FEATURES = env_int("EXPORT_SYNC_MAX_FEATURES", 50000)
 
 # --- Database ----------------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL")
+# The first municipality's database: DATABASE_URL, or the database_url of its table in MUNICIPALITIES_FILE.
+DATABASE_URL = (_DEFAULT.database_url if _DEFAULT else "") or env_str("DATABASE_URL")
 if not DATABASE_URL:
     raise ImproperlyConfigured(
         "DATABASE_URL is not set. `./run demo` and `./run test` start a project-local PostgreSQL and set it; "
@@ -266,6 +267,26 @@ if not DATABASE_POOLER:
 # The SRID is part of the test database's name so suites run with different municipalities don't clash.
 _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{MUNICIPALITY_SRID}"}
 DATABASES = {"default": _db}
+# Every other municipality's database (common/tenancy.py makes "default" the current municipality's): its
+# database_url, or DATABASE_URL's server with the database <its name>_<slug>; the same options as the first's.
+for _m in (MUNICIPALITIES or ())[1:]:
+    _other = dj_database_url.parse(_m.database_url or municipal_database_url(DATABASE_URL, _m.slug),
+                                   engine="django.contrib.gis.db.backends.postgis",
+                                   conn_max_age=_db["CONN_MAX_AGE"], conn_health_checks=True)
+    _other["OPTIONS"] = {**_db["OPTIONS"], **_other.get("OPTIONS", {})}
+    _other["DISABLE_SERVER_SIDE_CURSORS"] = _db["DISABLE_SERVER_SIDE_CURSORS"]
+    _other["TEST"] = {"NAME": f"test_{_other['NAME']}_{_m.srid}{os.environ.get('TEST_DATABASE_SUFFIX', '')}"}
+    DATABASES[_m.database] = _other
+# The municipality of this process outside requests (a job worker, a command): `MUNICIPALITY=shiraz manage.py …`;
+# unset: the first. Requests are each for the municipality of their host or path prefix (common/tenancy.py).
+MUNICIPALITY = env_str("MUNICIPALITY", "")
+if MUNICIPALITY and MUNICIPALITY not in ([m.slug for m in MUNICIPALITIES] if MUNICIPALITIES else [MUNICIPALITY_SLUG]):
+    raise ImproperlyConfigured(
+        f"MUNICIPALITY={MUNICIPALITY!r} is not a municipality of this deployment "
+        f"({', '.join(m.slug for m in MUNICIPALITIES) if MUNICIPALITIES else MUNICIPALITY_SLUG})")
+# Each municipality's host names are hosts of this site.
+if "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS += [h for m in MUNICIPALITIES or () for h in m.hosts if h not in ALLOWED_HOSTS]
 # Read replicas (common/db_router.py): streaming replicas of the primary, comma-separated postgis:// URLs (each may
 # be a pgbouncer in front of one). None: every query goes to DATABASE_URL. The reads of safe requests go to a replica
 # whose replay lag is under DATABASE_REPLICA_MAX_LAG_SECONDS (checked at most every DATABASE_REPLICA_CHECK_SECONDS
@@ -441,6 +462,7 @@ TILE_EDIT_REGIONS_KEPT = env_int("TILE_EDIT_REGIONS_KEPT", 1000)
 # (nginx, `./run tilecache`), e.g. http://127.0.0.1:8080; empty: the tiles are made into this app's own tile cache.
 TILE_SEED_BASE_URL = env_str("TILE_SEED_BASE_URL", "")
 TILE_SEED_ZOOMS = (env_int("TILE_SEED_MIN_ZOOM", 10), env_int("TILE_SEED_MAX_ZOOM", 14))
+# Every cache's keys carry the municipality (common.tenancy.cache_key: the first one's stay as they were).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "tiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tiles",
@@ -451,6 +473,8 @@ CACHES = {
             "TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": OGC_CACHE_ENTRIES, "CULL_FREQUENCY": 4}}
     if OGC_CACHE_ENTRIES > 0 else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
 }
+for _cache in CACHES.values():
+    _cache["KEY_FUNCTION"] = "common.tenancy.cache_key"
 
 # --- Map ---------------------------------------------------------------------------------------
 # An XYZ base map for online use; empty means the map shows only the city's own layers (closed networks).

@@ -190,14 +190,15 @@ def _to_city(srid: int):
 
 
 _BOX_SECONDS = 300
-_box_cache: dict[int, tuple[float, tuple | None]] = {}
+_box_cache: dict[tuple[str, int], tuple[float, tuple | None]] = {}
 
 
 def _reports_box(srid: int) -> tuple[float, float, float, float] | None:
     """The reports' extent in Web Mercator, from the planner's statistics (ST_EstimatedExtent: cheap, may be a
     little out of date, None before the table was ever analysed), 2 km wider; kept for _BOX_SECONDS."""
     now = time.monotonic()
-    cached = _box_cache.get(srid)
+    key = (municipality.current().database, srid)  # each municipality's reports
+    cached = _box_cache.get(key)
     if cached is not None and now - cached[0] < _BOX_SECONDS:
         return cached[1]
     with connection.cursor() as cursor:
@@ -206,7 +207,7 @@ def _reports_box(srid: int) -> tuple[float, float, float, float] | None:
                        "3857) AS b) q", [srid])
         row = cursor.fetchone()
     box = tuple(row) if row and row[0] is not None else None
-    _box_cache[srid] = (now, box)
+    _box_cache[key] = (now, box)
     return box
 
 

@@ -3,6 +3,7 @@ one city, `activate`, and what follows the current municipality: the geometry fi
 migrate), renewal codes and the names shown. Two cities: Darab (EPSG:32640, the test database's) and a second one
 in the next UTM zone (EPSG:32639) with other code widths and names."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -51,15 +52,19 @@ def write(tmp_path, text, name="municipalities.toml"):
 
 @pytest.fixture
 def two_cities(tmp_path, settings):
-    """The registry of a deployment serving Darab (the default) and Estahban, from a TOML file."""
-    settings.MUNICIPALITIES = municipality.read_file(write(tmp_path, DARAB + SECOND))
+    """The registry of a deployment serving Darab (the default) and Estahban, from a TOML file; Estahban's database
+    is the test database here (what follows the CRS is tested without a second database: test_many_municipalities
+    has one)."""
+    darab, second = municipality.read_file(write(tmp_path, DARAB + SECOND))
+    settings.MUNICIPALITIES = (darab, dataclasses.replace(second, database="default"))
     return municipality.get("darab"), municipality.get("estahban")
 
 
 # --- the registry ------------------------------------------------------------------------------------------------
 
-def test_the_registry_of_a_file(two_cities):
-    darab, second = two_cities
+def test_the_registry_of_a_file(tmp_path, settings):
+    settings.MUNICIPALITIES = municipality.read_file(write(tmp_path, DARAB + SECOND))
+    darab, second = municipality.get("darab"), municipality.get("estahban")
     assert list(municipality.registry()) == ["darab", "estahban"]
     assert municipality.first() == darab and municipality.current() == darab
     assert (second.name, second.name_en, second.srid) == ("شهرداری استهبان", "Estahban Municipality", 32639)

@@ -8,6 +8,7 @@ access stays in the calling thread.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 import time
@@ -72,7 +73,9 @@ def prepared_batches(opts: ImportOptions, spec: LayerSpec, source: Source, trans
             out.put(exc)
         out.put(done)
 
-    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    # in the caller's context: its municipality (the CRS and widths the rows are prepared for) and language
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="import-reader",
+                              daemon=True)
     worker.start()
     waited = 0.0
     try:
