@@ -54,6 +54,16 @@ def staff_otp_required(view):
     return wrapped
 
 
+def citizen_of(user) -> Citizen | None:
+    """The user's citizen profile; None for anonymous users and staff without one."""
+    if user is None or not user.is_authenticated:
+        return None
+    try:
+        return user.citizen
+    except Citizen.DoesNotExist:
+        return None
+
+
 def citizen_required(view):
     """A signed-in citizen (a user with a Citizen profile); others are sent to the sign-in page. Sets
     request.citizen."""
@@ -61,7 +71,7 @@ def citizen_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         user = request.user
-        citizen = Citizen.objects.filter(user=user).first() if user.is_authenticated else None
+        citizen = citizen_of(user)
         if citizen is None:
             if is_api(request):
                 raise SignInNeeded(_("Sign in with your mobile number first."))

@@ -17,6 +17,15 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 SERVING_OPTIONS = "-c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan"
 
 
+def ensure_tools() -> None:
+    """The load generators the benchmarks drive (wrk for HTTP, pgbench for SQL): installed by scripts/setup.sh
+    --with-bench when missing (a fresh machine has neither wrk nor, without PostgreSQL 15, pgbench)."""
+    import shutil
+
+    if not (shutil.which("wrk") and shutil.which("pgbench")):
+        subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh"), "--with-bench"], check=True)
+
+
 class City:
     """The demo city of `parcels` parcels in <DATABASE_URL's name>_bench_<N>, shared by every benchmark: generated and
     loaded if absent, migrated, with the derived facts ./run demo makes (zoning overlays), then `extra` manage.py
@@ -24,6 +33,8 @@ class City:
 
     def __init__(self, parcels: int, extra: list[list[str]] = ()):
         import psycopg
+
+        ensure_tools()
 
         base = urlparse(os.environ["DATABASE_URL"])
         self.name = f"{base.path.lstrip('/')}_bench_{parcels}"

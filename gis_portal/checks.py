@@ -170,3 +170,30 @@ def _srid_of_database(alias: str) -> int | None:
         if alias == city.database or alias in settings.DATABASE_REPLICAS.get(city.database, []):
             return city.srid
     return None
+
+
+# Numbers that would run but mean nothing (a share above 1, an edit zoom no tile is made at, a sticky time below
+# zero): refused at start, with the setting's name, instead of routing or invalidating strangely. (name, low, high)
+RANGES = (
+    ("DATABASE_PRIMARY_READ_SHARE", 0.0, 1.0),
+    ("DATABASE_STICKY_SECONDS", 0, 3600),
+    ("DATABASE_REPLICA_MAX_LAG_SECONDS", 0.0, 3600.0),
+    ("DATABASE_REPLICA_CHECK_SECONDS", 0.0, 3600.0),
+    ("TILE_EDIT_ZOOM", 10, 22),
+    ("TILE_EDIT_MAX_REGIONS", 1, 100_000),
+    ("TILE_EDIT_REGIONS_KEPT", 1, 10_000_000),
+)
+
+
+@register()
+def settings_in_range(app_configs, **kwargs):
+    errors = []
+    for name, low, high in RANGES:
+        value = getattr(settings, name, None)
+        if value is not None and not low <= value <= high:
+            errors.append(Error(f"{name} is {value}; it must lie between {low} and {high}.", id="gis_portal.E030"))
+    if settings.TILE_EDIT_REGIONS_KEPT < settings.TILE_EDIT_MAX_REGIONS:
+        errors.append(Error(f"TILE_EDIT_REGIONS_KEPT ({settings.TILE_EDIT_REGIONS_KEPT}) is below TILE_EDIT_MAX_REGIONS "
+                            f"({settings.TILE_EDIT_MAX_REGIONS}): one edit could list more regions than are kept.",
+                            id="gis_portal.E031"))
+    return errors

@@ -1,36 +1,48 @@
 """Every SQL statement of the notices (the outbox, its claim, campaigns, the local backend's store)."""
 
 # One message of notify(); nothing when the key exists (the caller then reads the existing id).
-INSERT_MESSAGE = """
-INSERT INTO notices_message (idempotency_key, event, kind, priority, channel, phone, email, user_id, language,
-                             subject, body, context, status, attempts, not_before, claimed_by, provider, provider_id,
-                             error_kind, error, created_at, delivered_at)
-VALUES (%(key)s, %(event)s, %(kind)s, %(priority)s, %(channel)s, %(phone)s, %(email)s, %(user_id)s, %(language)s,
-        %(subject)s, %(body)s, %(context)s::jsonb, %(status)s, 0, now(), '', %(provider)s, '', '', '', now(),
-        CASE WHEN %(status)s = 'delivered' THEN now() END)
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id
+# notify()'s messages, one row per channel (row_sql, numbered), in one statement that also says whether a wake-up
+# job is waiting already (wake_workers: none to defer then). A key used before inserts nothing (its row is not
+# returned): notify looks its message up.
+MESSAGE_ROW = """(%(key{i})s, %(event)s, %(kind)s, %(priority)s, %(channel{i})s, %(phone{i})s, %(email{i})s, %(user_id)s,
+  %(language)s, %(subject{i})s, %(body{i})s, %(context)s::jsonb, %(status{i})s, 0, now(), '', %(provider{i})s, '', '', '',
+  now(), CASE WHEN %(status{i})s = 'delivered' THEN now() END)"""
+
+INSERT_MESSAGES = """
+WITH made AS (
+    INSERT INTO notices_message (idempotency_key, event, kind, priority, channel, phone, email, user_id, language,
+                                 subject, body, context, status, attempts, not_before, claimed_by, provider,
+                                 provider_id, error_kind, error, created_at, delivered_at)
+    VALUES {rows}
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id, idempotency_key
+)
+SELECT made.id, made.idempotency_key,
+       EXISTS (SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = %(lock)s AND status = 'todo')
+FROM made
 """
 
 # A wake-up job already waiting (procrastinate's unique index on the queueing lock of 'todo' jobs answers it).
 WAKE_UP_WAITING = "SELECT 1 FROM procrastinate_jobs WHERE queueing_lock = %s AND status = 'todo' LIMIT 1"
 
-# notify()'s preference: the user's own first, else the number's.
-PREFERENCE = """
-SELECT user_id, phone, email, language, by_sms, by_email, by_inbox, reminders_opt_out
-FROM notices_preference
-WHERE (%(user_id)s::bigint IS NOT NULL AND user_id = %(user_id)s) OR (%(phone)s <> '' AND phone = %(phone)s)
-ORDER BY (user_id IS NOT DISTINCT FROM %(user_id)s::bigint) DESC
-LIMIT 1
+# notify()'s preference (the user's own first, else the number's) and the event's templates in the languages it may
+# be written in (the one asked, the preference's, the fallback): one row per template, the preference on each (and
+# one row with no template when there is none).
+PREFERENCE_AND_TEMPLATES = """
+SELECT p.found, p.user_id, p.phone, p.email, p.language, p.by_sms, p.by_email, p.by_inbox, p.reminders_opt_out,
+       t.channel, t.language, t.subject, t.body
+FROM (SELECT 1) one
+LEFT JOIN (
+    SELECT true AS found, user_id, phone, email, language, by_sms, by_email, by_inbox, reminders_opt_out
+    FROM notices_preference
+    WHERE (%(user_id)s::bigint IS NOT NULL AND user_id = %(user_id)s) OR (%(phone)s <> '' AND phone = %(phone)s)
+    ORDER BY (user_id IS NOT DISTINCT FROM %(user_id)s::bigint) DESC
+    LIMIT 1
+) p ON true
+LEFT JOIN notices_template t ON t.event = %(event)s AND t.language IN (%(language)s, p.language, %(fallback)s)
 """
 
-# notify()'s templates: every channel of the event, in the language asked and the fallback.
-TEMPLATES = """
-SELECT channel, language, subject, body FROM notices_template
-WHERE event = %(event)s AND language IN (%(language)s, %(fallback)s)
-"""
-
-MESSAGE_ID_BY_KEY = "SELECT id FROM notices_message WHERE idempotency_key = %s"
+MESSAGE_IDS_BY_KEY = "SELECT idempotency_key, id FROM notices_message WHERE idempotency_key = ANY(%s)"
 
 # A campaign: the caller's rows (phone, language, context, key) as a CTE first, so their %s come first.
 CAMPAIGN = """

@@ -53,11 +53,14 @@ def notify(event: str, recipient: Recipient, context: dict, key: str | None = No
     key = key or uuid.uuid4().hex
     phone = _mobile(recipient.phone)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # two statements before the inserts (raw SQL: this runs inside the request that causes the notice)
-        cursor.execute(queries.PREFERENCE, {"user_id": recipient.user_id, "phone": phone})
-        row = cursor.fetchone()
+        # two statements (raw SQL: this runs inside the request that causes the notice, a citizen waiting on it)
+        cursor.execute(queries.PREFERENCE_AND_TEMPLATES, {
+            "user_id": recipient.user_id, "phone": phone, "event": event, "language": recipient.language or "",
+            "fallback": rendering.FALLBACK_LANGUAGE})
+        rows = cursor.fetchall()
         pref = dict(zip(("user_id", "phone", "email", "language", "by_sms", "by_email", "by_inbox",
-                         "reminders_opt_out"), row)) if row else None
+                         "reminders_opt_out"), rows[0][1:9])) if rows[0][0] else None
+        templates = {(c, lang): (subject, body) for *_, c, lang, subject, body in rows if c is not None}
         language = recipient.language or (pref["language"] if pref else "") or rendering.FALLBACK_LANGUAGE
         email = recipient.email or (pref["email"] if pref else "")
         user_id = recipient.user_id or (pref["user_id"] if pref else None)
@@ -65,10 +68,9 @@ def notify(event: str, recipient: Recipient, context: dict, key: str | None = No
             phone = _mobile(pref["phone"])
         channels = rules.channels_for(ev.kind, ev.channels, has_phone=bool(phone), has_email=bool(email),
                                       has_user=bool(user_id), preference=pref)
-        cursor.execute(queries.TEMPLATES, {"event": event, "language": language,
-                                           "fallback": rendering.FALLBACK_LANGUAGE})
-        templates = {(c, lang): (subject, body) for c, lang, subject, body in cursor.fetchall()}
-        ids, new_outgoing, missing = [], False, []
+        values = {"event": event, "kind": ev.kind, "priority": rules.PRIORITY[ev.kind], "user_id": user_id,
+                  "language": language, "context": json.dumps(context, ensure_ascii=False), "lock": SEND_DUE_TASK}
+        made, missing = [], []
         for channel in channels:
             found = language if (channel, language) in templates else rendering.FALLBACK_LANGUAGE
             if (channel, found) not in templates:
@@ -76,39 +78,43 @@ def notify(event: str, recipient: Recipient, context: dict, key: str | None = No
                 continue
             subject, body = rendering.render_row(*templates[(channel, found)], found, context)
             inbox = channel == Channel.INBOX
-            cursor.execute(queries.INSERT_MESSAGE, {
-                "key": f"{key}:{channel}", "event": event, "kind": ev.kind, "priority": rules.PRIORITY[ev.kind],
-                "channel": channel, "phone": phone if channel == Channel.SMS else "",
-                "email": email if channel == Channel.EMAIL else "", "user_id": user_id, "language": language,
-                "subject": subject, "body": body, "context": json.dumps(context, ensure_ascii=False),
-                "status": Status.DELIVERED if inbox else Status.QUEUED, "provider": "inbox" if inbox else "",
-            })
-            row = cursor.fetchone()
-            if row is None:
-                cursor.execute(queries.MESSAGE_ID_BY_KEY, [f"{key}:{channel}"])
-                row = cursor.fetchone()
-            elif not inbox:
-                new_outgoing = True
-            ids.append(row[0])
+            i = len(made)
+            values.update({
+                f"key{i}": f"{key}:{channel}", f"channel{i}": channel, f"phone{i}": phone if channel == Channel.SMS else "",
+                f"email{i}": email if channel == Channel.EMAIL else "", f"subject{i}": subject, f"body{i}": body,
+                f"status{i}": Status.DELIVERED if inbox else Status.QUEUED, f"provider{i}": "inbox" if inbox else ""})
+            made.append((f"{key}:{channel}", inbox))
         if missing:
             logger.warning("notices: %s", "; ".join(missing))
-            if not ids:
+            if not made:
                 raise rendering.NoTemplate("; ".join(missing))
-        if new_outgoing:
-            wake_workers()
-    return ids
+        if not made:  # no channel chosen (a number that opted out of everything)
+            return []
+        rows_sql = ", ".join(queries.MESSAGE_ROW.format(i=i) for i in range(len(made)))
+        cursor.execute(queries.INSERT_MESSAGES.format(rows=rows_sql), values)
+        returned = cursor.fetchall()
+        ids_by_key = {message_key: pk for pk, message_key, _ in returned}
+        waiting = bool(returned) and returned[0][2]  # a wake-up job waiting already
+        new_outgoing = any(not inbox and k in ids_by_key for k, inbox in made)
+        if len(ids_by_key) < len(made):  # keys used before: their messages as they are
+            cursor.execute(queries.MESSAGE_IDS_BY_KEY, [[k for k, _ in made if k not in ids_by_key]])
+            ids_by_key.update(dict(cursor.fetchall()))
+        if new_outgoing and not waiting:
+            wake_workers(checked=True)
+    return [ids_by_key[k] for k, _ in made]
 
 
-def wake_workers() -> None:
+def wake_workers(checked: bool = False) -> None:
     """Defer one notices.send_due job (part of the current transaction): a queueing lock makes many notices one
-    wake-up; when a job is already waiting, that one will do."""
+    wake-up; when a job is already waiting, that one will do. `checked`: the caller found none waiting."""
     from procrastinate.contrib.django import app
     from procrastinate.exceptions import AlreadyEnqueued
 
-    with connection.cursor() as cursor:  # one indexed lookup instead of a savepoint and a refused insert
-        cursor.execute(queries.WAKE_UP_WAITING, [SEND_DUE_TASK])
-        if cursor.fetchone():
-            return
+    if not checked:
+        with connection.cursor() as cursor:  # one indexed lookup instead of a savepoint and a refused insert
+            cursor.execute(queries.WAKE_UP_WAITING, [SEND_DUE_TASK])
+            if cursor.fetchone():
+                return
     try:
         with transaction.atomic():  # a savepoint: the lock's unique violation must not break the caller's transaction
             app.configure_task(SEND_DUE_TASK, queueing_lock=SEND_DUE_TASK).defer()

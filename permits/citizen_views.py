@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import ratelimit
 from accounts.audit import request_address
-from accounts.decorators import SignInNeeded, citizen_required
+from accounts.decorators import SignInNeeded, citizen_of, citizen_required
 from accounts.models import Citizen
 from accounts.service import TooManyRequests, clean_mobile
 from accounts.signin import parse_limits
@@ -44,7 +44,7 @@ NOTE_MAX = 2000
 
 def _citizen(request) -> Citizen | None:
     user = request.user
-    return Citizen.objects.filter(user=user).first() if user.is_authenticated else None
+    return citizen_of(user)
 
 
 def _require_citizen(request) -> Citizen:

@@ -24,9 +24,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import SignInNeeded, citizen_required
+from accounts.decorators import SignInNeeded, citizen_of, citizen_required
 from accounts.models import Citizen
-from common import municipality, params
+from common import geo, municipality, params
 from common.edge import json_response
 from common.errors import ApiError, BadParameter
 from common.i18n import is_persian
@@ -42,7 +42,7 @@ PARCEL_NEAR_METRES = 30  # a parcel named with a report lies within this of its 
 
 def _citizen(request) -> Citizen | None:
     user = request.user
-    return Citizen.objects.filter(user=user).first() if user.is_authenticated else None
+    return citizen_of(user)
 
 
 def _reporter(request, citizen: Citizen | None) -> service.Reporter:
@@ -86,7 +86,9 @@ def _point(lon: float, lat: float) -> Point:
 
     point = Point(lon, lat, srid=4326)
     try:
-        point.transform(municipality.current().srid)
+        srid = municipality.current().srid
+        point.transform(geo.coord_transform(4326, srid))
+        point.srid = srid
     except GDALException:
         raise BadParameter(_("This place is outside the city.")) from None
     if not (math.isfinite(point.x) and math.isfinite(point.y)):

@@ -6,6 +6,7 @@ use it."""
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext as _
 
+from common import geo
 from common.i18n import is_persian
 from reports import workflow
 from reports.models import Event, Photo, Report
@@ -19,7 +20,7 @@ def _iso(value):
 
 def lonlat(point: Point) -> tuple[float, float]:
     moved = Point(point.x, point.y, srid=point.srid)
-    moved.transform(4326)
+    moved.transform(geo.coord_transform(point.srid, 4326))
     return round(moved.x, 6), round(moved.y, 6)
 
 

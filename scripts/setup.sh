@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs whatever is missing for the project on Debian 12, and nothing that is already there:
-#   system packages (PostgreSQL 15 + PostGIS 3, GDAL, GEOS, PROJ, Node.js; Chromium with --with-browser),
+#   system packages (PostgreSQL 15 + PostGIS 3, GDAL, GEOS, PROJ, Node.js; Chromium with --with-browser; the load
+#   generator wrk with --with-bench, for bench/),
 #   the Python virtualenv (.venv, from Debian's python3), and the npm packages (node_modules, from the lockfile).
 # Each step is skipped when its inputs have not changed since the last run, so a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WITH_BROWSER=0
+WITH_BENCH=0
 for arg in "$@"; do
   case "$arg" in
     --with-browser) WITH_BROWSER=1 ;;
+    --with-bench) WITH_BENCH=1 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +42,8 @@ packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 
 # The tests read printed documents back as a bank's scanner would: pdftoppm renders a PDF page to an image, zbarimg
 # decodes its QR code and the bill's barcode.
 [ "$WITH_BROWSER" = 1 ] && packages+=(poppler-utils zbar-tools)
+# wrk: the benchmarks' HTTP load generator (bench/common.py; pgbench, their SQL one, comes with postgresql-15).
+[ "$WITH_BENCH" = 1 ] && packages+=(wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

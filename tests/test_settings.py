@@ -55,6 +55,21 @@ def test_renewal_code_widths_checked():
         assert [e.id for e in checks.renewal_code_widths(None)] == ["gis_portal.E005"]
 
 
+@pytest.mark.parametrize("name, bad, good", [("DATABASE_PRIMARY_READ_SHARE", 1.5, 0.25), ("TILE_EDIT_ZOOM", 30, 16),
+                                              ("DATABASE_STICKY_SECONDS", -1, 0), ("TILE_EDIT_MAX_REGIONS", 0, 64)])
+def test_numbers_out_of_range_are_refused_with_their_name(name, bad, good):
+    with override_settings(**{name: bad}):
+        errors = checks.settings_in_range(None)
+        assert [e.id for e in errors] == ["gis_portal.E030"] and name in errors[0].msg
+    with override_settings(**{name: good}):
+        assert checks.settings_in_range(None) == []
+
+
+def test_fewer_regions_kept_than_one_edit_may_list_is_refused():
+    with override_settings(TILE_EDIT_MAX_REGIONS=500, TILE_EDIT_REGIONS_KEPT=100):
+        assert [e.id for e in checks.settings_in_range(None)] == ["gis_portal.E031"]
+
+
 @pytest.mark.django_db
 def test_all_checks_pass_with_postgis():
     errors = [m for m in run_checks(databases=["default"]) if m.level >= 40]

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts import ratelimit
 from accounts.audit import request_address
-from accounts.decorators import SignInNeeded
+from accounts.decorators import SignInNeeded, citizen_of as _citizen_of
 from accounts.models import Citizen
 from accounts.service import TooManyRequests  # 429 rate_limited with Retry-After, as for reports
 from accounts.signin import parse_limits
@@ -72,9 +72,7 @@ def shown_as(comment: Comment) -> str:
 
 
 def citizen_of(user) -> Citizen | None:
-    if user is None or not user.is_authenticated:
-        return None
-    return Citizen.objects.filter(user=user).first()
+    return _citizen_of(user)
 
 
 def _require_citizen(user) -> Citizen:

@@ -46,6 +46,13 @@ def load_test_templates():
 
 @pytest.fixture
 def notice_templates(db):
+    """The test templates, and an empty outbox: the messages other tests committed (permit cases walked through the
+    live server; a reused test database keeps them from an earlier run) are not this test's, deleted in its
+    transaction and so back after it."""
+    from notices.models import LocalSms, Message
+
+    LocalSms.objects.all().delete()
+    Message.objects.all().delete()
     load_test_templates()
 
 
