@@ -7,3 +7,8 @@ class CommonConfig(AppConfig):
 
     name = "common"
     verbose_name = "Shared library"
+
+    def ready(self):
+        from common import tenancy
+
+        tenancy.install()  # connections["default"] is the current municipality's database (common/tenancy.py)

@@ -19,8 +19,9 @@ primary in DATABASE_REPLICAS):
 - DATABASE_PRIMARY_READ_SHARE of the safe requests read from the primary anyway (default 0: replicas only), so that
   with one replica both servers' cores serve reads.
 
-Many municipalities: `primary_alias()` is the one place that says which primary the current request uses; a
-municipality with its own primary lists its own replicas under that alias in DATABASE_REPLICAS.
+Many municipalities: `primary_alias()` is the one place that says which primary the current request uses (the
+current municipality's database alias); DATABASE_REPLICA_URLS are the first municipality's replicas, another
+municipality has none and reads from its primary.
 """
 
 import contextlib
@@ -58,8 +59,10 @@ _state: ContextVar[ReadState | None] = ContextVar("db_read_state", default=None)
 
 
 def primary_alias() -> str:
-    """The primary of the current request (one today; a municipality's own primary later)."""
-    return PRIMARY
+    """The primary of the current request: the current municipality's database (common/tenancy.py)."""
+    from common import municipality
+
+    return municipality.current().database
 
 
 def replicas_of(primary: str) -> list[str]:

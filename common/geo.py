@@ -1,6 +1,6 @@
 """Places people and programs send, checked before any coordinate transform.
 
-The municipality's data is kept in its projected CRS (settings.MUNICIPALITY_SRID: a UTM zone, a state plane ...),
+The municipality's data is kept in its projected CRS (municipality.current().srid: a UTM zone, a state plane ...),
 and a projection is defined only for a part of the Earth: PROJ refuses a point far from it ("Point outside of
 projection domain"; a transverse Mercator zone fails some 80° from its meridian) or, for a polygon, silently makes
 infinite coordinates that match nothing (a whole-world bbox then found no parcel). So every WGS84 point or box a
@@ -24,10 +24,9 @@ import functools
 import math
 import threading
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
-from common import params
+from common import municipality, params
 from common.errors import BadParameter
 
 WORLD = (-180.0, -90.0, 180.0, 90.0)
@@ -70,7 +69,7 @@ def _transforms(transformer, box) -> bool:
 
 def city_extent() -> tuple[float, float, float, float]:
     """(min lon, min lat, max lon, max lat) of the part of the Earth where the city's CRS can be used."""
-    return _city_extent(settings.MUNICIPALITY_SRID)
+    return _city_extent(municipality.current().srid)
 
 
 def clip_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
@@ -91,7 +90,7 @@ def box_sql(box: tuple[float, float, float, float]) -> tuple[str, list]:
     they stay the meridians and parallels the box means (four corners alone would be joined by straight lines)."""
     step = max(box[2] - box[0], box[3] - box[1]) / BOX_EDGE_SEGMENTS
     return ("ST_Transform(ST_Segmentize(ST_MakeEnvelope(%s, %s, %s, %s, 4326), %s), %s)",
-            [*box, step, settings.MUNICIPALITY_SRID])
+            [*box, step, municipality.current().srid])
 
 
 def in_city(lon: float, lat: float) -> bool:

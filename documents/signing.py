@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import datetime as dt
 import io
 import threading
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+
+from common import municipality
 
 DEMO_SUBJECT_NOTE = "DEMO self-signed"
 _lock = threading.Lock()
@@ -49,7 +52,7 @@ def make_self_signed(key_path: Path, cert_path: Path, common_name: str, days: in
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"{settings.MUNICIPALITY_NAME_EN}")])
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"{municipality.current().name_en}")])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
@@ -80,7 +83,7 @@ def key() -> Key:
             key_path, cert_path = _demo_paths()
             if not (key_path.exists() and cert_path.exists()):
                 make_self_signed(key_path, cert_path,
-                                 f"{settings.MUNICIPALITY_NAME_EN} document signing ({DEMO_SUBJECT_NOTE})")
+                                 f"{municipality.current().name_en} document signing ({DEMO_SUBJECT_NOTE})")
             passphrase = None
         else:
             key_path, cert_path = Path(configured[0]), Path(configured[1])
@@ -132,7 +135,7 @@ def sign(pdf: bytes, reason: str, location: str = "") -> tuple[bytes, Key]:
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     meta = signers.PdfSignatureMetadata(field_name="MunicipalitySignature", md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES, reason=reason,
-                                        location=location or settings.MUNICIPALITY_NAME_EN)
+                                        location=location or municipality.current().name_en)
     out = _run(lambda: signers.async_sign_pdf(writer, meta, signer=used.signer))
     return out.getvalue(), used
 
@@ -145,4 +148,5 @@ def _run(make_coroutine):
     except RuntimeError:
         return asyncio.run(make_coroutine())
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+        # in this context (the municipality signing)
+        return pool.submit(contextvars.copy_context().run, lambda: asyncio.run(make_coroutine())).result()

@@ -16,9 +16,10 @@ FEE_FILE_CODES_FROM = 90_000_000
 
 
 def company_code() -> str:
-    from django.conf import settings
+    """The current municipality's (DUES_BILL_COMPANY_CODE, or bill_company_code in MUNICIPALITIES_FILE)."""
+    from common import municipality
 
-    return settings.DUES_BILL_COMPANY_CODE or PLACEHOLDER_COMPANY_CODE
+    return municipality.current().bill_company_code or PLACEHOLDER_COMPANY_CODE
 
 
 def check_digit(digits: str) -> int:

@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from common import municipality
 from common.jalali import jalali
 from documents import api as documents
 from documents.kinds import DocumentKind, register_kind
@@ -106,7 +107,7 @@ def bill_content(bill: Bill, detail: dict) -> dict:
             title = _("Renewal dues bill")
         until = payable_until(bill)
         return {
-            "municipality": settings.MUNICIPALITY_NAME, "title": title, "is_fee": bill.is_fee,
+            "municipality": municipality.current().name, "title": title, "is_fee": bill.is_fee,
             "demo": bool(bill.parcel.import_run_id and bill.parcel.import_run.is_demo),
             "parcel": _parcel(bill.parcel), "rows": rows,
             "total": bill.total, "rounding": bill.rounding, "amount": bill.amount,
@@ -223,7 +224,7 @@ def issue_receipt(payment: Payment) -> IssuedDocument:
     paid_at = timezone.localtime(payment.paid_at or timezone.now())
     with translation.override("fa"):
         content = {
-            "municipality": settings.MUNICIPALITY_NAME,
+            "municipality": municipality.current().name,
             "title": bill.title_fa if bill.is_fee else _("Renewal dues bill"),
             "parcel": _parcel(bill.parcel), "amount": payment.amount, "amount_words": rials_in_words(payment.amount),
             "bill_id": bill.bill_id, "payment_id": bill.payment_id, "reference": payment.gateway_ref,

@@ -81,26 +81,29 @@ TILE_COPIES_3857 = {("parcels_landuse_overview", "geom")}
 
 @register()
 def geometry_fields_follow_srid(app_configs, **kwargs):
-    """Every geometry field of every model is declared in MUNICIPALITY_SRID (no SRID written into a model)."""
+    """Every geometry field of every model is in the current municipality's CRS (common.fields): a field declared
+    with an SRID of its own would keep one city's CRS in every municipality's database."""
     from django.apps import apps
+
+    return fixed_srid_fields(apps.get_models(include_auto_created=True))
+
+
+def fixed_srid_fields(models) -> list[Error]:
     from django.contrib.gis.db.models import GeometryField
 
-    srid = settings.MUNICIPALITY_SRID
-    errors = []
-    for model in apps.get_models(include_auto_created=True):
-        for field in model._meta.local_fields:
-            if isinstance(field, GeometryField) and field.srid != srid:
-                errors.append(Error(
-                    f"{model._meta.label}.{field.name} is declared with SRID {field.srid}, not MUNICIPALITY_SRID "
-                    f"({srid}).",
-                    hint="Declare it with srid=settings.MUNICIPALITY_SRID (and its migration too).",
-                    obj=model, id="gis_portal.E020"))
-    return errors
+    from common.fields import MunicipalSRID
+
+    return [Error(f"{model._meta.label}.{field.name} is declared with SRID {field.srid}, not in the municipality's "
+                  "CRS.", hint="Declare it with a field of common.fields (MunicipalMultiPolygonField, ...), and its "
+                               "migration too.", obj=model, id="gis_portal.E020")
+            for model in models for field in model._meta.local_fields
+            if isinstance(field, GeometryField) and not isinstance(field, MunicipalSRID)]
 
 
 @register(Tags.database)
 def geometry_columns_follow_srid(app_configs, databases=None, **kwargs):
-    """Every geometry column in the database (tables and views of the project's schema) is in MUNICIPALITY_SRID.
+    """Every geometry column in a municipality's database (tables and views of the project's schema) is in its CRS
+    (MUNICIPALITY_SRID for the default municipality's, the connection "default").
 
     Runs with `manage.py check --database default` and before every `migrate` (Django runs database checks there),
     so `./run demo` stops before serving when the setting and the database disagree: a changed MUNICIPALITY_SRID
@@ -109,9 +112,11 @@ def geometry_columns_follow_srid(app_configs, databases=None, **kwargs):
     from django.db import connections
     from django.db.migrations.recorder import MigrationRecorder
 
-    srid = settings.MUNICIPALITY_SRID
     errors = []
     for alias in databases or []:
+        srid = _srid_of_database(alias)
+        if srid is None:
+            continue  # no municipality's database (yet): nothing to compare with
         connection = connections[alias]
         with connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass('geometry_columns') IS NOT NULL")
@@ -150,9 +155,21 @@ def geometry_columns_follow_srid(app_configs, databases=None, **kwargs):
                 f"{table}.{column} in database '{alias}' is a {kind} column in EPSG:{found}, not in "
                 f"MUNICIPALITY_SRID ({srid}).",
                 hint=f"Change its type to geometry(..., {srid}) with ST_Transform in a migration (as zoning migration "
-                     "0003 does), and declare it with srid=settings.MUNICIPALITY_SRID.",
+                     "0003 does), and declare it with a field of common.fields.",
                 id="gis_portal.E022"))
     return errors
+
+
+def _srid_of_database(alias: str) -> int | None:
+    """The CRS of the municipality whose database (or a replica of it) `alias` is."""
+    from common import municipality
+
+    if alias == "default":  # the current municipality's connection (common/tenancy.py)
+        alias = municipality.current().database
+    for city in municipality.registry().values():
+        if alias == city.database or alias in settings.DATABASE_REPLICAS.get(city.database, []):
+            return city.srid
+    return None
 
 
 # Numbers that would run but mean nothing (a share above 1, an edit zoom no tile is made at, a sticky time below

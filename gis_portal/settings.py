@@ -4,11 +4,13 @@ Everything that differs between machines or municipalities comes from the enviro
 "Configuration"). The local demo works with nothing set; production refuses to start without a secret key.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from common.municipality import database_url_for as municipal_database_url, read_file as read_municipalities, slug_of
 from gis_portal.env import csp_origin as _csp_origin, env_bool, env_float, env_int, env_list, env_str
 from gis_portal.env import env_time_zone
 
@@ -29,14 +31,28 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # --- The municipality --------------------------------------------------------------------------
+# The municipalities this deployment serves (common/municipality.py): from the TOML file MUNICIPALITIES_FILE names
+# (README, "Many municipalities"), the default one first; without it, the one municipality of the settings below.
+# App code reads these values from common.municipality.current(); the settings below are the default municipality's.
+MUNICIPALITIES_FILE = env_str("MUNICIPALITIES_FILE", "")
+MUNICIPALITIES = read_municipalities(MUNICIPALITIES_FILE) if MUNICIPALITIES_FILE else None
+_PER_MUNICIPALITY = ("MUNICIPALITY_SLUG", "MUNICIPALITY_SRID", "MUNICIPALITY_NAME", "MUNICIPALITY_NAME_EN",
+                     "RENEWAL_CODE_WIDTHS", "TIME_ZONE", "DUES_BILL_COMPANY_CODE", "REPORTS_OPEN311_JURISDICTION")
+if MUNICIPALITIES and any(os.environ.get(name) for name in _PER_MUNICIPALITY):
+    raise ImproperlyConfigured(
+        f"MUNICIPALITIES_FILE is set: {', '.join(n for n in _PER_MUNICIPALITY if os.environ.get(n))} must be given "
+        "in that file (each municipality's table), not in the environment")
+_DEFAULT = MUNICIPALITIES[0] if MUNICIPALITIES else None
 # Its projected CRS: every geometry is stored in it, areas and lengths are measured in it (metres).
 # Set before the first `migrate`: the geometry columns are created with it.
-MUNICIPALITY_SRID = env_int("MUNICIPALITY_SRID", 32640)  # UTM 40N, Darab
-MUNICIPALITY_NAME = env_str("MUNICIPALITY_NAME", "شهرداری داراب")
-MUNICIPALITY_NAME_EN = env_str("MUNICIPALITY_NAME_EN", "Darab Municipality")
+MUNICIPALITY_SRID = _DEFAULT.srid if _DEFAULT else env_int("MUNICIPALITY_SRID", 32640)  # UTM 40N, Darab
+MUNICIPALITY_NAME = _DEFAULT.name if _DEFAULT else env_str("MUNICIPALITY_NAME", "شهرداری داراب")
+MUNICIPALITY_NAME_EN = _DEFAULT.name_en if _DEFAULT else env_str("MUNICIPALITY_NAME_EN", "Darab Municipality")
+MUNICIPALITY_SLUG = _DEFAULT.slug if _DEFAULT else env_str("MUNICIPALITY_SLUG", slug_of(MUNICIPALITY_NAME_EN) or "city")
 # Digits per segment of the renewal code (district-zone-block-property-building-apartment-business).
 # Widths differ between cities (DOMAIN.md, confidence L), hence a setting.
-RENEWAL_CODE_WIDTHS = [int(w) for w in env_list("RENEWAL_CODE_WIDTHS", ["1", "1", "3", "3", "1", "1", "1"])]
+RENEWAL_CODE_WIDTHS = list(_DEFAULT.renewal_code_widths) if _DEFAULT else [
+    int(w) for w in env_list("RENEWAL_CODE_WIDTHS", ["1", "1", "3", "3", "1", "1", "1"])]
 # A parcel whose measured area differs from its deed area by more than this share is flagged.
 AREA_MISMATCH_TOLERANCE = env_float("AREA_MISMATCH_TOLERANCE", 0.10)
 # Frontage: a parcel fronts a street when its boundary runs within half the street's width plus this
@@ -51,7 +67,7 @@ BATCH_PARALLEL_WORKERS = env_int("BATCH_PARALLEL_WORKERS", 2)
 # network), and the payment gateway backend (the local sandbox until a bank's backend is configured).
 # Unset, bills use the placeholder 401 (dues.billid.PLACEHOLDER_COMPANY_CODE): fine for the demo, refused in production
 # by the system check dues.E002.
-DUES_BILL_COMPANY_CODE = env_str("DUES_BILL_COMPANY_CODE", "")
+DUES_BILL_COMPANY_CODE = _DEFAULT.bill_company_code if _DEFAULT else env_str("DUES_BILL_COMPANY_CODE", "")
 DUES_GATEWAY = env_str("DUES_GATEWAY", "dues.gateways.SandboxGateway")
 # The sandbox marks bills paid without money: with DEBUG off it is refused (system check dues.E001, and the sandbox
 # pages answer 404) unless the site is declared a staging or demo site here (`./run demo` does); its pages say so.
@@ -87,9 +103,8 @@ REPORTS_PRIVATE_GRID_METRES = env_int("REPORTS_PRIVATE_GRID_METRES", 100)
 # Open311 GeoReport v2 (/open311/v2/, reports/open311.py): the jurisdiction_id apps may send (Open311 suggests the
 # city's web domain, e.g. darab.ir; default: the municipality's English name as a slug), what discovery.json tells
 # about contact and keys, and the submissions each app's API key may make ("count/seconds", all must hold).
-REPORTS_OPEN311_JURISDICTION = env_str(
-    "REPORTS_OPEN311_JURISDICTION",
-    "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in MUNICIPALITY_NAME_EN.lower()).split()) or "city")
+REPORTS_OPEN311_JURISDICTION = _DEFAULT.open311_jurisdiction if _DEFAULT else env_str(
+    "REPORTS_OPEN311_JURISDICTION", slug_of(MUNICIPALITY_NAME_EN) or "city")
 REPORTS_OPEN311_CONTACT = env_str("REPORTS_OPEN311_CONTACT", "")
 REPORTS_OPEN311_RATE_PER_KEY = env_list("REPORTS_OPEN311_RATE_PER_KEY", ["300/3600", "3000/86400"])
 # Permits, the citizen's side (permits/citizen_views.py, permits/consent.py): tries of the public status page per
@@ -218,7 +233,8 @@ PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": JOBS_HEARTBEAT_SEC
 EXPORT_SYNC_MAX_FEATURES = env_int("EXPORT_SYNC_MAX_FEATURES", 50000)
 
 # --- Database ----------------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL")
+# The first municipality's database: DATABASE_URL, or the database_url of its table in MUNICIPALITIES_FILE.
+DATABASE_URL = (_DEFAULT.database_url if _DEFAULT else "") or env_str("DATABASE_URL")
 if not DATABASE_URL:
     raise ImproperlyConfigured(
         "DATABASE_URL is not set. `./run demo` and `./run test` start a project-local PostgreSQL and set it; "
@@ -251,6 +267,26 @@ if not DATABASE_POOLER:
 # The SRID is part of the test database's name so suites run with different municipalities don't clash.
 _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{MUNICIPALITY_SRID}"}
 DATABASES = {"default": _db}
+# Every other municipality's database (common/tenancy.py makes "default" the current municipality's): its
+# database_url, or DATABASE_URL's server with the database <its name>_<slug>; the same options as the first's.
+for _m in (MUNICIPALITIES or ())[1:]:
+    _other = dj_database_url.parse(_m.database_url or municipal_database_url(DATABASE_URL, _m.slug),
+                                   engine="django.contrib.gis.db.backends.postgis",
+                                   conn_max_age=_db["CONN_MAX_AGE"], conn_health_checks=True)
+    _other["OPTIONS"] = {**_db["OPTIONS"], **_other.get("OPTIONS", {})}
+    _other["DISABLE_SERVER_SIDE_CURSORS"] = _db["DISABLE_SERVER_SIDE_CURSORS"]
+    _other["TEST"] = {"NAME": f"test_{_other['NAME']}_{_m.srid}{os.environ.get('TEST_DATABASE_SUFFIX', '')}"}
+    DATABASES[_m.database] = _other
+# The municipality of this process outside requests (a job worker, a command): `MUNICIPALITY=shiraz manage.py …`;
+# unset: the first. Requests are each for the municipality of their host or path prefix (common/tenancy.py).
+MUNICIPALITY = env_str("MUNICIPALITY", "")
+if MUNICIPALITY and MUNICIPALITY not in ([m.slug for m in MUNICIPALITIES] if MUNICIPALITIES else [MUNICIPALITY_SLUG]):
+    raise ImproperlyConfigured(
+        f"MUNICIPALITY={MUNICIPALITY!r} is not a municipality of this deployment "
+        f"({', '.join(m.slug for m in MUNICIPALITIES) if MUNICIPALITIES else MUNICIPALITY_SLUG})")
+# Each municipality's host names are hosts of this site.
+if "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS += [h for m in MUNICIPALITIES or () for h in m.hosts if h not in ALLOWED_HOSTS]
 # Read replicas (common/db_router.py): streaming replicas of the primary, comma-separated postgis:// URLs (each may
 # be a pgbouncer in front of one). None: every query goes to DATABASE_URL. The reads of safe requests go to a replica
 # whose replay lag is under DATABASE_REPLICA_MAX_LAG_SECONDS (checked at most every DATABASE_REPLICA_CHECK_SECONDS
@@ -367,7 +403,7 @@ LANGUAGES = [("fa", "فارسی"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 # The municipality's time zone (an IANA name): dates on bills and pages, the Jalali year's end, "today" for dues.
-TIME_ZONE = env_time_zone("TIME_ZONE", "Asia/Tehran")
+TIME_ZONE = _DEFAULT.time_zone if _DEFAULT else env_time_zone("TIME_ZONE", "Asia/Tehran")
 USE_TZ = True
 
 # --- Static files: front-end packages come from npm (package-lock.json) and are served by the app ----
@@ -426,6 +462,7 @@ TILE_EDIT_REGIONS_KEPT = env_int("TILE_EDIT_REGIONS_KEPT", 1000)
 # (nginx, `./run tilecache`), e.g. http://127.0.0.1:8080; empty: the tiles are made into this app's own tile cache.
 TILE_SEED_BASE_URL = env_str("TILE_SEED_BASE_URL", "")
 TILE_SEED_ZOOMS = (env_int("TILE_SEED_MIN_ZOOM", 10), env_int("TILE_SEED_MAX_ZOOM", 14))
+# Every cache's keys carry the municipality (common.tenancy.cache_key: the first one's stay as they were).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "tiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tiles",
@@ -436,6 +473,8 @@ CACHES = {
             "TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": OGC_CACHE_ENTRIES, "CULL_FREQUENCY": 4}}
     if OGC_CACHE_ENTRIES > 0 else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
 }
+for _cache in CACHES.values():
+    _cache["KEY_FUNCTION"] = "common.tenancy.cache_key"
 
 # --- Map ---------------------------------------------------------------------------------------
 # An XYZ base map for online use; empty means the map shows only the city's own layers (closed networks).

@@ -28,11 +28,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from common import geo, params
+from common import geo, municipality, params
 from common.db import read_connection
 from common.errors import BadParameter
 from layers import qml
@@ -98,7 +97,7 @@ class ExportRequest:
 
     @property
     def target_srid(self) -> int:
-        return self.srid or settings.MUNICIPALITY_SRID
+        return self.srid or municipality.current().srid
 
     def filename(self) -> str:
         stem = self.layers[0].name if len(self.layers) == 1 else "layers"

@@ -2,9 +2,8 @@
 serialising in Python, PERFORMANCE.md). The bbox is clipped to the city's extent (common.geo) and transformed once to
 the municipality's CRS so the spatial index is used; the table is never transformed. Every response is capped."""
 
-from django.conf import settings
 
-from common import geo
+from common import geo, municipality
 from common.db import read_connection
 from layers.registry import Layer
 
@@ -59,7 +58,7 @@ def city_extent() -> dict:
     from layers.registry import LAYERS
     from layers.tiles import layer_version
 
-    key = f"city_extent:{settings.MUNICIPALITY_SRID}:{layer_version(LAYERS['parcels'])}"
+    key = f"city_extent:{municipality.current().srid}:{layer_version(LAYERS['parcels'])}"
     found = cache.get(key)
     if found is not None:
         return found
@@ -67,7 +66,7 @@ def city_extent() -> dict:
         cursor.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
             " SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, %s), 4326) AS e FROM parcels_parcel) x",
-            [settings.MUNICIPALITY_SRID],
+            [municipality.current().srid],
         )
         row = cursor.fetchone()
         cursor.execute(

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from common import geo, params
+from common import geo, municipality, params
 from common.errors import BadParameter, NotFound
 from common.i18n import is_persian
 from layers import ogc_provider as provider
@@ -40,7 +40,7 @@ ITEM_PARAMS = {"f", "limit", "offset", "after", "bbox", "bbox-crs", "crs"}
 
 
 def supported_crs() -> list[str]:
-    return [CRS84, f"{EPSG}4326", f"{EPSG}{settings.MUNICIPALITY_SRID}", f"{EPSG}3857"]
+    return [CRS84, f"{EPSG}4326", f"{EPSG}{municipality.current().srid}", f"{EPSG}3857"]
 
 
 def parse_crs(request, param: str) -> tuple[int, bool]:
@@ -86,7 +86,7 @@ def respond(request, data: dict, template_title: str, content_type: str = "appli
 def landing(request):
     base = "/ogc/"
     data = {
-        "title": f"{settings.MUNICIPALITY_NAME_EN}: layers (OGC API – Features)",
+        "title": f"{municipality.current().name_en}: layers (OGC API – Features)",
         "description": "The municipality's published layers, from the layer registry.",
         "links": [
             {"href": url(request, base), "rel": "self", "type": "application/json", "title": "This document"},
@@ -126,7 +126,7 @@ def collection_doc(request, layer: Layer) -> dict:
         "description": layer.description_en or f"{layer.title_en} ({layer.title})",
         "itemType": "feature",
         "crs": supported_crs(),
-        "storageCrs": f"{EPSG}{settings.MUNICIPALITY_SRID}",
+        "storageCrs": f"{EPSG}{municipality.current().srid}",
         "extent": {"spatial": {"bbox": [bbox] if bbox else [], "crs": CRS84}},
         "properties": [{"name": f.name, "type": f.type, "title": f.title, "title_en": f.title_en,
                         "filterable": f.filterable} for f in layer.fields],

@@ -12,10 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.conf import settings
 from django.core.cache import cache
 
-from common import geo
+from common import geo, municipality
 from common.db import prepared_fetchone, read_connection
 from layers import tiles, versions
 from layers.registry import Layer
@@ -50,7 +49,7 @@ def extent(layer: Layer) -> list[float] | None:
         with read_connection().cursor() as cursor:
             cursor.execute(
                 f'SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Transform(ST_SetSRID('
-                f'ST_Extent(geom)::geometry, %s), 4326) AS e FROM "{layer.table}") x', [settings.MUNICIPALITY_SRID])
+                f'ST_Extent(geom)::geometry, %s), 4326) AS e FROM "{layer.table}") x', [municipality.current().srid])
             row = cursor.fetchone()
         value = [round(v, 6) for v in row] if row and row[0] is not None else []
         cache.set(key, value, 3600)
@@ -65,7 +64,7 @@ def _where(layer: Layer, query: Query) -> tuple[str, list]:
     elif query.bbox is not None:
         # Features whose geometry intersects the box, as OGC API – Features requires (not only their bounding
         # box: an L-shaped parcel beside the box is no match); ST_Intersects makes the index test (&&) itself.
-        if query.bbox_srid == settings.MUNICIPALITY_SRID:
+        if query.bbox_srid == municipality.current().srid:
             box, box_params = "ST_MakeEnvelope(%s, %s, %s, %s, %s)", [*query.bbox, query.bbox_srid]
         else:
             box, box_params = geo.box_sql(query.bbox)

@@ -10,10 +10,9 @@ import hashlib
 import math
 from typing import NamedTuple
 
-from django.conf import settings
 from django.core.cache import caches
 
-from common import geo
+from common import geo, municipality
 from common.db import prepared_fetchone, read_connection
 from layers import versions
 from layers.registry import Layer
@@ -97,7 +96,7 @@ def overview_tile_sql(layer: Layer, z: int, band: int) -> str:
 def tile_params(layer: Layer, z: int, x: int, y: int) -> dict:
     west, south, east, north = geo.city_extent()
     return {
-        "z": z, "x": x, "y": y, "margin": BUFFER / EXTENT, "srid": settings.MUNICIPALITY_SRID,
+        "z": z, "x": x, "y": y, "margin": BUFFER / EXTENT, "srid": municipality.current().srid,
         "west": west, "south": south, "east": east, "north": north,
         "tol": simplify_tolerance(z), "cap": layer.tile_max_features, "name": layer.name, "table": layer.table,
     }

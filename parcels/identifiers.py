@@ -7,9 +7,10 @@ names the identifier and what is wrong, so forms, imports and APIs report the sa
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from common import municipality
 
 # Persian (U+06F0..) and Arabic-Indic (U+0660..) digits to ASCII.
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
@@ -40,7 +41,7 @@ class RenewalCode:
     segments: tuple[int, ...]
 
     def __str__(self) -> str:
-        widths = settings.RENEWAL_CODE_WIDTHS
+        widths = municipality.current().renewal_code_widths
         return "-".join(str(value).zfill(width) for value, width in zip(self.segments, widths))
 
     @property
@@ -60,10 +61,10 @@ class RenewalCode:
 def parse_renewal_code(raw: str) -> RenewalCode:
     """Parse a renewal code typed with hyphens, slashes, spaces or Persian digits, e.g. '۲-۳-۰۴۵-۰۱۲-۰-۰-۰'.
 
-    Segment widths come from settings.RENEWAL_CODE_WIDTHS; a segment longer than its width is an error, a
-    shorter one is zero-padded. A code of exactly sum(widths) digits without separators is split by width.
+    Segment widths are the current municipality's (renewal_code_widths); a segment longer than its width is an
+    error, a shorter one is zero-padded. A code of exactly sum(widths) digits without separators is split by width.
     """
-    widths = settings.RENEWAL_CODE_WIDTHS
+    widths = municipality.current().renewal_code_widths
     text = to_ascii_digits(str(raw)).strip()
     parts = [p for p in re.split(r"[\s\-/_.،,]+", text) if p]
     if len(parts) == 1 and parts[0].isdigit() and len(parts[0]) == sum(widths):

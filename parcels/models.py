@@ -1,6 +1,6 @@
 """The cadastre: districts, zones, blocks, parcels, streets, buildings, owners, ownerships, addresses.
 
-All geometry is stored in the municipality's projected CRS (settings.MUNICIPALITY_SRID), so areas and
+All geometry is stored in the municipality's projected CRS (common.fields: the current municipality's), so areas and
 lengths are in metres. Facts derived from geometry (frontage, streets fronted, corner) are computed in PostGIS
 by parcels/derived.py and kept fresh by parcels/signals.py and by imports.
 """
@@ -17,10 +17,10 @@ from django.db.models.functions import Replace
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from common.fields import MunicipalLineStringField, MunicipalMultiPolygonField
 from parcels import identifiers
 from parcels import lookups  # noqa: F401  (registers geom__isempty)
 
-SRID = settings.MUNICIPALITY_SRID
 DANG_PER_WHOLE = Decimal(6)  # six dang make a whole property (DOMAIN.md 1)
 
 
@@ -99,7 +99,7 @@ class District(models.Model):
     code = models.CharField(max_length=10, unique=True)
     name = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100, blank=True)
-    geom = models.MultiPolygonField(srid=SRID)
+    geom = MunicipalMultiPolygonField()
     history = HistoricalRecords()
 
     class Meta:
@@ -118,7 +118,7 @@ class CadastralZone(models.Model):
     code = models.CharField(max_length=20, unique=True, help_text=_("district-zone, e.g. 2-3"))
     name = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100, blank=True)
-    geom = models.MultiPolygonField(srid=SRID)
+    geom = MunicipalMultiPolygonField()
     history = HistoricalRecords()
 
     class Meta:
@@ -139,7 +139,7 @@ class Block(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0)],
         help_text=_("Regional land price (ارزش منطقه‌ای) in rials per m²."),
     )
-    geom = models.MultiPolygonField(srid=SRID)
+    geom = MunicipalMultiPolygonField()
     import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, editable=False)
     history = HistoricalRecords(excluded_fields=["import_run"])
 
@@ -173,7 +173,7 @@ class Street(models.Model):
     planned_width = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(200)], help_text="m"
     )
-    geom = models.LineStringField(srid=SRID)
+    geom = MunicipalLineStringField()
     attributes = models.JSONField(default=dict, blank=True)
     import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, editable=False)
     history = HistoricalRecords(excluded_fields=["import_run"])
@@ -263,7 +263,7 @@ class Parcel(models.Model):
     land_use = models.ForeignKey(
         LandUse, on_delete=models.PROTECT, null=True, blank=True, related_name="parcels", db_index=False
     )
-    geom = models.MultiPolygonField(srid=SRID)
+    geom = MunicipalMultiPolygonField()
     attributes = models.JSONField(
         default=dict, blank=True, help_text=_("Fields of the source file with no column of their own.")
     )
@@ -354,7 +354,7 @@ class Building(models.Model):
 
     source_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, null=True, blank=True, related_name="buildings")
-    geom = models.MultiPolygonField(srid=SRID)
+    geom = MunicipalMultiPolygonField()
     floors_above = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(100)])
     floors_below = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(10)])
     structure_type = models.ForeignKey(StructureType, on_delete=models.PROTECT, null=True, blank=True)

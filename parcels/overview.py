@@ -26,6 +26,8 @@ Raw SQL: set-based unions and grid arithmetic the ORM cannot express; one module
 
 from django.db import connection, transaction
 
+from common import municipality
+
 SOURCE_TABLE = "parcels_parcel"
 TABLE = "parcels_landuse_overview"
 STALE_TABLE = "parcels_landuse_overview_stale"
@@ -270,7 +272,7 @@ def _regions_area(band, regions) -> str:
     from django.conf import settings
 
     with connection.cursor() as cursor:
-        cursor.execute(_REGIONS_AREA, {"tile": tile_size(band), "srid": settings.MUNICIPALITY_SRID,
+        cursor.execute(_REGIONS_AREA, {"tile": tile_size(band), "srid": municipality.current().srid,
                                        "rx": [r[0] for r in regions], "ry": [r[1] for r in regions]})
         return cursor.fetchone()[0]
 

@@ -8,9 +8,9 @@ half-spaces, hyphens, spaces or slashes between code segments.
 import re
 from types import SimpleNamespace
 
-from django.conf import settings
 from django.db.models import Q
 
+from common import municipality
 from common.db import prepared_fetchall
 from parcels import identifiers, privacy
 from parcels.models import Owner, Ownership, Parcel
@@ -52,7 +52,7 @@ def search(query: str, request=None, limit: int = LIMIT) -> list[dict]:
     if re.fullmatch(r"\d+(?:[\s\-_.]+\d+)*", text):
         parts = re.split(r"[\s\-_.]+", text)
         compact = "".join(parts)
-        widths = settings.RENEWAL_CODE_WIDTHS
+        widths = municipality.current().renewal_code_widths
         if len(parts) == len(widths) or (len(parts) == 1 and len(compact) == sum(widths)):
             try:
                 add("renewal_code", "p.renewal_code = %s", "p.id", [identifiers.normalize_renewal_code(text)])

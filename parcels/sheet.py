@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.conf import settings
+from common import municipality
 from common.db import prepared_fetchone, read_connection
 from parcels.models import Parcel
 
@@ -182,7 +183,7 @@ def sheet_json(by: str, key) -> str | None:
         return None
     params = {"tolerance": float(settings.AREA_MISMATCH_TOLERANCE)}
     if by == "point":
-        params.update(lon=float(key[0]), lat=float(key[1]), srid=settings.MUNICIPALITY_SRID)
+        params.update(lon=float(key[0]), lat=float(key[1]), srid=municipality.current().srid)
     else:
         params["key"] = key
     row = prepared_fetchone(_statement(by), params)
@@ -207,6 +208,6 @@ def near_parcels(lon: float, lat: float, metres: float = 500) -> bool:
     with read_connection().cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM parcels_parcel WHERE ST_DWithin(geom, "
                        "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s), %s))",
-                       [lon, lat, settings.MUNICIPALITY_SRID, metres])
+                       [lon, lat, municipality.current().srid, metres])
         return cursor.fetchone()[0]
 

@@ -24,9 +24,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from common.fields import MunicipalPointField
 from parcels.models import Parcel
 
-SRID = settings.MUNICIPALITY_SRID
 
 
 class Desk(models.Model):
@@ -283,7 +283,7 @@ class SiteVisit(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="visits")
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField()
-    point = models.PointField(srid=SRID, null=True, blank=True)
+    point = MunicipalPointField(null=True, blank=True)
     findings = models.TextField()
     matches_permit = models.BooleanField(null=True, blank=True,
                                          help_text=_("For inspections against a permit (completion certificates)."))

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts import properties
 from accounts.models import Citizen
-from common import codes
+from common import codes, municipality
 from common.errors import ApiError, BadParameter, Forbidden, NotFound
 from dues import api as dues_api
 from notices.service import Recipient, notify
@@ -46,7 +46,7 @@ class NotAllowed(Forbidden):
 # -- definitions --------------------------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=256)
-def _definition(workflow_id: int, sha256: str) -> definitions.Definition:
+def _definition(workflow_id: int, sha256: str, database: str) -> definitions.Definition:  # database: per municipality
     workflow = Workflow.objects.get(pk=workflow_id)
     return definitions.parse(workflow.definition, set(Desk.objects.values_list("code", flat=True)))
 
@@ -54,7 +54,7 @@ def _definition(workflow_id: int, sha256: str) -> definitions.Definition:
 def definition_of(case_or_workflow) -> definitions.Definition:
     """The checked definition of a case's (or a workflow's) version; cached per version (they never change)."""
     workflow = case_or_workflow.workflow if isinstance(case_or_workflow, Case) else case_or_workflow
-    return _definition(workflow.pk, workflow.sha256)
+    return _definition(workflow.pk, workflow.sha256, municipality.current().database)
 
 
 def open_types() -> list[tuple[CaseType, Workflow]]:

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_otp_required
 from accounts.signin import is_mobile
-from common import params
+from common import municipality, params
 from common.edge import json_response
 from common.errors import ApiError, BadParameter, Forbidden, NotFound
 from common.i18n import is_persian
@@ -222,9 +222,13 @@ def _page_query(cases):
                       renewal_code=F("parcel__renewal_code")))   # numbers, not a GEOS point per row
 
 
-@functools.lru_cache(maxsize=256)
 def _workflow(pk: int) -> Workflow:
     """A workflow version's id and checksum (enough for service.definition_of); versions are never changed."""
+    return _workflow_of(municipality.current().database, pk)
+
+
+@functools.lru_cache(maxsize=256)
+def _workflow_of(database: str, pk: int) -> Workflow:  # per municipality: each database numbers its own
     return Workflow.objects.only("id", "sha256").get(pk=pk)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-from django.conf import settings
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException
 from django.contrib.gis.geos import Point
@@ -15,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common import municipality
 from common.errors import BadParameter
 from permits import service
 from permits.models import Case, CaseEvent, Document, SiteVisit
@@ -34,7 +34,7 @@ def point_from(lon: float | None, lat: float | None) -> Point | None:
         raise BadParameter(_("The visit's position is not a longitude and latitude."))
     try:
         point = Point(lon, lat, srid=4326)
-        point.transform(settings.MUNICIPALITY_SRID)
+        point.transform(municipality.current().srid)
     except (GEOSException, GDALException):
         raise BadParameter(_("The visit's position is not a longitude and latitude.")) from None
     if not (math.isfinite(point.x) and math.isfinite(point.y)):

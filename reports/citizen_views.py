@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import SignInNeeded, citizen_of, citizen_required
 from accounts.models import Citizen
-from common import geo, params
+from common import geo, municipality, params
 from common.edge import json_response
 from common.errors import ApiError, BadParameter
 from common.i18n import is_persian
@@ -86,8 +86,9 @@ def _point(lon: float, lat: float) -> Point:
 
     point = Point(lon, lat, srid=4326)
     try:
-        point.transform(geo.coord_transform(4326, settings.MUNICIPALITY_SRID))
-        point.srid = settings.MUNICIPALITY_SRID
+        srid = municipality.current().srid
+        point.transform(geo.coord_transform(4326, srid))
+        point.srid = srid
     except GDALException:
         raise BadParameter(_("This place is outside the city.")) from None
     if not (math.isfinite(point.x) and math.isfinite(point.y)):

@@ -32,13 +32,12 @@ import hashlib
 import math
 import time
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 import numpy as np
 
-from common import geo
+from common import geo, municipality
 from common.db import prepared_fetchone
 from layers import tiles, versions
 from reports import workflow
@@ -191,14 +190,15 @@ def _to_city(srid: int):
 
 
 _BOX_SECONDS = 300
-_box_cache: dict[int, tuple[float, tuple | None]] = {}
+_box_cache: dict[tuple[str, int], tuple[float, tuple | None]] = {}
 
 
 def _reports_box(srid: int) -> tuple[float, float, float, float] | None:
     """The reports' extent in Web Mercator, from the planner's statistics (ST_EstimatedExtent: cheap, may be a
     little out of date, None before the table was ever analysed), 2 km wider; kept for _BOX_SECONDS."""
     now = time.monotonic()
-    cached = _box_cache.get(srid)
+    key = (municipality.current().database, srid)  # each municipality's reports
+    cached = _box_cache.get(key)
     if cached is not None and now - cached[0] < _BOX_SECONDS:
         return cached[1]
     with connection.cursor() as cursor:
@@ -207,14 +207,14 @@ def _reports_box(srid: int) -> tuple[float, float, float, float] | None:
                        "3857) AS b) q", [srid])
         row = cursor.fetchone()
     box = tuple(row) if row and row[0] is not None else None
-    _box_cache[srid] = (now, box)
+    _box_cache[key] = (now, box)
     return box
 
 
 def tile_frame(z: int, x: int, y: int, *, squares: bool = False) -> dict | None:
     """_frame (below) for the tile, kept per tile and reports' extent: the same numbers every time the tile is asked
     (a few hundred points transformed and two least-squares fits, ~0.5 ms, are not redone); a copy."""
-    srid = settings.MUNICIPALITY_SRID
+    srid = municipality.current().srid
     frame = _frame(z, x, y, squares, srid, geo.city_extent(), _reports_box(srid))
     return dict(frame) if frame is not None else None
 

@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common import municipality
 from reports import codes
 
 DEMO_PHONE_PREFIX = "09900"  # 0990: numbers for tests; 09900 + six digits for demo reporters
@@ -155,7 +156,7 @@ def generate(count: int = DEFAULT_COUNT, *, seed: int = DEFAULT_SEED, years: flo
     duplicates = int(count * DUPLICATE_SHARE) if count >= 20 else 0
     base = count - duplicates
     params = {"seed": seed, "n": base, "dups": duplicates, "now": now, "span": dt.timedelta(days=365.25 * years),
-              "srid": settings.MUNICIPALITY_SRID, "cell": float(settings.REPORTS_PRIVATE_GRID_METRES),
+              "srid": municipality.current().srid, "cell": float(settings.REPORTS_PRIVATE_GRID_METRES),
               "reopen": dt.timedelta(days=settings.REPORTS_REOPEN_DAYS), "prefix": DEMO_PHONE_PREFIX,
               "code_offset": seed * 7_919 % BODIES}
     total_weight = sum(WEIGHTS.get(c.code, OTHER_WEIGHT) for c in categories)

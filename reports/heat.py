@@ -11,10 +11,10 @@ cache under the reports layer's data version, the zoom and the filters."""
 import datetime as dt
 import math
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 
+from common import municipality
 from layers import versions
 from reports import clusters
 
@@ -86,7 +86,7 @@ def compute(zoom: int, *, categories=(), status=None, start: dt.date | None = No
     k = squares_per_cell(zoom, map_center()[0])  # the loaded city's middle latitude
     period = start is not None or end is not None
     months = clusters.month_split(start or (dt.date(1970, 1, 2) if end else None), end)
-    params = {"k": k, "srid": settings.MUNICIPALITY_SRID, "categories": list(categories), "open": clusters.OPEN,
+    params = {"k": k, "srid": municipality.current().srid, "categories": list(categories), "open": clusters.OPEN,
               "closed": clusters.VISIBLE_CLOSED,
               "start": clusters._day_start(start) if start else dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc),
               "end": clusters._day_start(end + dt.timedelta(days=1)) if end else None}

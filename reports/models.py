@@ -14,11 +14,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from common.fields import MunicipalPointField
 from common.text import masked
 from parcels.models import District, Parcel
 from reports import workflow
 
-SRID = settings.MUNICIPALITY_SRID
 
 
 class Department(models.Model):
@@ -114,8 +114,8 @@ class Report(models.Model):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="reports",
                                    verbose_name=_("department"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
-    geom = models.PointField(_("place"), srid=SRID)
-    public_geom = models.PointField(_("place shown to the public"), srid=SRID)
+    geom = MunicipalPointField(_("place"))
+    public_geom = MunicipalPointField(_("place shown to the public"))
     parcel = models.ForeignKey(Parcel, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports",
                                verbose_name=_("parcel"))
     district = models.ForeignKey(District, on_delete=models.SET_NULL, null=True, blank=True,

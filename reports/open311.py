@@ -43,7 +43,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts import apitokens, ratelimit
 from accounts.service import clean_mobile
 from accounts.signin import parse_limits
-from common import geo
+from common import geo, municipality
 from common.db import database_unavailable
 from common.errors import ApiError, BadParameter, Forbidden, MethodNotAllowed, NotFound, ServiceUnavailable
 from common.i18n import is_persian
@@ -143,7 +143,12 @@ def endpoint(*methods: str):
 # --- shared pieces ----------------------------------------------------------------------------------------------------
 
 def jurisdiction() -> str:
-    return settings.REPORTS_OPEN311_JURISDICTION
+    return municipality.current().open311_jurisdiction
+
+
+def _names() -> tuple[str, str]:
+    city = municipality.current()
+    return city.name, city.name_en
 
 
 def check_jurisdiction(request) -> None:
@@ -188,7 +193,7 @@ def _changeset() -> str:
 
 @endpoint("GET")
 def discovery(request, fmt):
-    city = _pick(settings.MUNICIPALITY_NAME, settings.MUNICIPALITY_NAME_EN)
+    city = _pick(*_names())
     changeset = _changeset()
     data = {
         "changeset": changeset,
@@ -236,14 +241,14 @@ def services(request, fmt):
 def attributes(category: Category) -> list[dict]:
     if not category.needs_parcel:
         return []
-    segments = len(settings.RENEWAL_CODE_WIDTHS)
+    widths = municipality.current().renewal_code_widths
     return [{
         "variable": True,
         "code": PARCEL_ATTRIBUTE,
         "datatype": "string",
         "required": True,
         "datatype_description": _("The parcel's renewal code: %(n)s numbers separated by hyphens, e.g. %(example)s.")
-        % {"n": segments, "example": "-".join("1".zfill(w) for w in settings.RENEWAL_CODE_WIDTHS)},
+        % {"n": len(widths), "example": "-".join("1".zfill(w) for w in widths)},
         "order": 1,
         "description": _("Which parcel is it about? Its renewal code, shown on the parcel's sheet on the city map."),
         "values": [],
@@ -333,7 +338,7 @@ def select_requests(params, now: dt.datetime | None = None):
 
 def _address(doc: dict) -> str:
     """What the public may know of where: the district and the city (never the address a reporter typed)."""
-    city = _pick(settings.MUNICIPALITY_NAME, settings.MUNICIPALITY_NAME_EN)
+    city = _pick(*_names())
     separator = "، " if is_persian() else ", "
     return separator.join(part for part in (doc["district"], city) if part)
 
@@ -419,7 +424,7 @@ def _point(params) -> Point:
     if not geo.in_city(lon, lat):
         raise BadParameter(_("This place is outside the city."))
     point = Point(lon, lat, srid=4326)
-    point.transform(settings.MUNICIPALITY_SRID)
+    point.transform(municipality.current().srid)
     return point
 
 

@@ -21,6 +21,7 @@ from accounts import ratelimit
 from accounts.audit import request_address
 from accounts.service import TooManyRequests  # 429 rate_limited with Retry-After, as for sign-in codes
 from accounts.signin import parse_limits
+from common import municipality
 from common.db import prepared_fetchone
 from common.errors import ApiError, BadParameter, Forbidden, NotFound
 from notices.service import Recipient, notify
@@ -81,10 +82,11 @@ class Place:
 
 def place_of(point: Point) -> Place:
     """The district, parcel and block (a point on it) at `point` (in the municipality's CRS), in one statement."""
+    srid = municipality.current().srid
     with connection.cursor() as cursor:
-        cursor.execute(_PLACE, {"x": point.x, "y": point.y, "srid": settings.MUNICIPALITY_SRID})
+        cursor.execute(_PLACE, {"x": point.x, "y": point.y, "srid": srid})
         district_id, parcel_id, block = cursor.fetchone()
-    block_point = Point(block[0], block[1], srid=settings.MUNICIPALITY_SRID) if block is not None else None
+    block_point = Point(block[0], block[1], srid=srid) if block is not None else None
     return Place(district_id, parcel_id, block_point)
 
 
@@ -161,10 +163,11 @@ CITY_METRES = 500  # a place within this of a parcel is in the city (parcels.she
 def _where(category: Category, point: Point) -> tuple[bool, Place, int, District | None]:
     """in_city, place_of and route for a new report, in one prepared statement: whether `point` is in the city, its
     place, the department the report goes to, and its district's names (for the answer: no second look-up)."""
+    srid = municipality.current().srid
     near, district_id, name, name_en, parcel_id, block, department_id = prepared_fetchone(_WHERE, {
-        "near": CITY_METRES, "x": point.x, "y": point.y, "srid": settings.MUNICIPALITY_SRID,
+        "near": CITY_METRES, "x": point.x, "y": point.y, "srid": srid,
         "category": category.pk, "department": category.department_id})
-    block_point = Point(block[0], block[1], srid=settings.MUNICIPALITY_SRID) if block is not None else None
+    block_point = Point(block[0], block[1], srid=srid) if block is not None else None
     district = District(pk=district_id, name=name, name_en=name_en) if district_id is not None else None
     return near, Place(district_id, parcel_id, block_point), department_id, district
 
@@ -231,7 +234,7 @@ def submit(*, category: Category, point: Point, description: str, reporter: Repo
                     updated_at=now, due_at=now + dt.timedelta(days=category.sla_days))
     values = {"public_id": report.public_id, "category": category.pk, "department": department_id,
               "status": report.status, "x": point.x, "y": point.y, "px": shown.x, "py": shown.y,
-              "srid": settings.MUNICIPALITY_SRID, "parcel": parcel_id, "district": place.district_id,
+              "srid": municipality.current().srid, "parcel": parcel_id, "district": place.district_id,
               "description": description, "address": report.address, "user": reporter.user_id,
               "phone": reporter.phone, "language": reporter.language, "source": source, "now": now,
               "due": report.due_at, "follows": bool(reporter.user_id or reporter.phone)}

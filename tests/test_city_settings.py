@@ -2,6 +2,7 @@
 the migration that mends a column an older migration left in Darab's CRS), the time zone, zone colours from the
 zones loaded (map legend and QGIS styles), the query page's start view, and a DEM that hides missing data as 0."""
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -12,6 +13,8 @@ import pytest
 import rasterio
 from affine import Affine
 from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.management import call_command
 from django.db import connection
@@ -31,40 +34,28 @@ def rows(sql, params=()):
         return c.fetchall()
 
 
-# --- every geometry column follows MUNICIPALITY_SRID ------------------------------------------------------------
+# --- every geometry column follows the municipality's CRS -------------------------------------------------------
 
 def migrations_with(srid):
-    """The project's migrations as they read with MUNICIPALITY_SRID=srid: their modules imported again under the
-    setting (a migration reads it when imported), then once more with the real setting."""
-    import importlib
+    """The project's migrations and the state they make while a municipality in EPSG:srid is current (as `migrate`
+    of its database runs)."""
+    from common import municipality
 
-    MigrationLoader(None, ignore_no_migrations=True)  # every migration module imported
-    ours = [m for name, m in sys.modules.items()
-            if ".migrations." in name and str(getattr(m, "__file__", "")).startswith(str(ROOT) + os.sep)
-            and ".venv" not in str(m.__file__)]
-    assert ours
-    try:
-        with override_settings(MUNICIPALITY_SRID=srid):
-            for module in ours:
-                importlib.reload(module)
-            loader = MigrationLoader(None, ignore_no_migrations=True)
-            state = loader.project_state()
-    finally:
-        for module in ours:
-            importlib.reload(module)
-    return loader, state
+    other = dataclasses.replace(municipality.first(), slug="other", srid=srid)
+    with municipality.activate(other):
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        state = loader.project_state()
+        fields = {(m.app_label, m.name_lower, name): f.srid for m in state.models.values()
+                  for name, f in m.fields.items() if isinstance(f, GeometryField)}
+    return loader, fields
 
 
 # the land-use overview of the tiles, kept in their CRS on purpose (parcels/overview.py; gis_portal.checks allows it)
 TILE_COPIES = {("parcels", "0007_landuse_overview", 3857)}
 
 
-def test_every_migration_follows_the_setting():
-    from django.contrib.gis.db.models import GeometryField
-
-    loader, state = migrations_with(OTHER_SRID)
-    fields = {(m.app_label, m.name_lower, name): f.srid for m in state.models.values()
-              for name, f in m.fields.items() if isinstance(f, GeometryField)}
+def test_every_migration_follows_the_current_municipality():
+    loader, fields = migrations_with(OTHER_SRID)
     assert ("zoning", "parceloverlay", "widening_geom") in fields and ("parcels", "parcel", "geom") in fields
     assert {key: srid for key, srid in fields.items() if srid != OTHER_SRID} == {}
     # and no SRID written into raw SQL of a migration (views, functions): geometry(Type, N), ST_SetSRID(.., N)
@@ -87,10 +78,18 @@ def test_the_check_passes_on_a_database_that_follows_the_setting():
 
 
 def test_the_check_catches_a_model_field_in_another_crs():
-    with override_settings(MUNICIPALITY_SRID=OTHER_SRID):  # the models were declared with the real setting
-        found = checks.geometry_fields_follow_srid(None)
+    from django.test.utils import isolate_apps
+
+    with isolate_apps("tests"):
+        class Declared(models.Model):
+            geom = models.MultiPolygonField(srid=OTHER_SRID)
+
+            class Meta:
+                app_label = "tests"
+
+    found = checks.fixed_srid_fields([Declared])
     assert {m.id for m in found} == {"gis_portal.E020"}
-    assert any("zoning.ParcelOverlay.widening_geom" in m.msg for m in found)
+    assert any("tests.Declared.geom" in m.msg for m in found)
 
 
 @pytest.mark.django_db

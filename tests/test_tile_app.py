@@ -118,9 +118,11 @@ def test_everything_else_goes_to_django(path, method, environ):
 
 
 def test_the_whole_application_answers_errors_as_before(demo_city):
+    from common.tenancy import MunicipalitySelector
     from gis_portal.wsgi import application
 
-    assert isinstance(application, TileShortcut)
+    # the municipality selector first (common/tenancy.py), then the tile shortcut
+    assert isinstance(application, MunicipalitySelector) and isinstance(application.app, TileShortcut)
     status, headers, body = wsgi_get(application, "/tiles/parcel_owners/18/1/1.pbf")
     assert status == 401 and json.loads(body)["error"] == "unauthorized" and "WWW-Authenticate" in headers
     status, _, body = wsgi_get(application, "/tiles/parcels/23/1/1.pbf", HTTP_COOKIE="django_language=en")

@@ -23,6 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from common import municipality
 from common.errors import BadParameter
 from common.i18n import is_persian
 from common.jalali import persian_digits
@@ -209,9 +210,10 @@ def _date(value) -> dict | None:
 
 
 def _publisher() -> dict:
-    names = [{"@value": settings.MUNICIPALITY_NAME, "@language": "fa"}]
-    if settings.MUNICIPALITY_NAME_EN:
-        names.append({"@value": settings.MUNICIPALITY_NAME_EN, "@language": "en"})
+    city = municipality.current()
+    names = [{"@value": city.name, "@language": "fa"}]
+    if city.name_en:
+        names.append({"@value": city.name_en, "@language": "en"})
     return {"@type": "foaf:Organization", "foaf:name": names}
 
 

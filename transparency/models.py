@@ -16,10 +16,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from common.fields import MunicipalGeometryField
 from parcels import lookups  # noqa: F401  (registers geom__isempty)
 from transparency import lookups as _geomtype  # noqa: F401  (registers geom__geomtype)
 
-SRID = settings.MUNICIPALITY_SRID
 # The shapes a place may take (PostGIS GeometryType names).
 GEOMETRY_TYPES = ("POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON")
 DATE_REQUIRED = _("A council decision needs its date (the date of the session that decided it).")
@@ -87,7 +87,7 @@ class Project(PlaceChecked):
     ends_on = models.DateField(_("end date (planned or actual)"), null=True, blank=True)
     department = models.CharField(_("responsible department"), max_length=200, blank=True)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
-    geom = models.GeometryField(_("place"), srid=SRID, null=True, blank=True)
+    geom = MunicipalGeometryField(_("place"), null=True, blank=True)
     demo = models.BooleanField(_("demo data"), default=False,
                                help_text=_("Made up for the demo; every page showing it says so."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -137,7 +137,7 @@ class Decision(PlaceChecked):
     text = models.TextField(_("text of the decision"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.UNDER_REVIEW)
     budget = models.BigIntegerField(_("budget (rials)"), null=True, blank=True)
-    geom = models.GeometryField(_("place"), srid=SRID, null=True, blank=True)
+    geom = MunicipalGeometryField(_("place"), null=True, blank=True)
     projects = models.ManyToManyField(Project, blank=True, related_name="decisions", verbose_name=_("projects"))
     demo = models.BooleanField(_("demo data"), default=False,
                                help_text=_("Made up for the demo; every page showing it says so."))

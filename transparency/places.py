@@ -3,7 +3,7 @@ one of three frames, stored in the municipality's CRS:
 
 - "EPSG:4326" (the default): longitude/latitude, checked against the city's extent (common/geo.py) before it is
   transformed;
-- "city": already in the municipality's CRS (MUNICIPALITY_SRID);
+- "city": already in the municipality's CRS (municipality.current().srid);
 - "extent": fractions of the loaded city's extent (its parcels'), 0 0 the south-west corner, 1 1 the north-east: what
   the demo file uses, so that its places fall inside whichever city is loaded (Darab in EPSG:32640, the generated
   town in 32639, …).
@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import math
 
-from django.conf import settings
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from common import geo
+from common import geo, municipality
 from transparency.models import GEOMETRY_TYPES
 
 FRAMES = ("EPSG:4326", "city", "extent")
@@ -94,16 +93,16 @@ def parse(wkt: str, frame: str = "EPSG:4326", box=None) -> GEOSGeometry:
         if min(x0, y0) < 0 or max(x1, y1) > 1:
             raise ValueError(_("a place relative to the city's extent has coordinates from 0 to 1"))
         geom = _scaled(geom, box)
-        geom.srid = settings.MUNICIPALITY_SRID
+        geom.srid = municipality.current().srid
     elif frame == "city":
-        geom.srid = settings.MUNICIPALITY_SRID
+        geom.srid = municipality.current().srid
     else:
         x0, y0, x1, y1 = geom.extent
         if not (geo.in_city(x0, y0) and geo.in_city(x1, y1)):
             raise ValueError(_("the place (longitude, latitude) lies outside the city's area"))
         geom.srid = 4326
         try:
-            geom.transform(settings.MUNICIPALITY_SRID)
+            geom.transform(municipality.current().srid)
         except GDALException:
             raise ValueError(_("the place (longitude, latitude) lies outside the city's area")) from None
     if not all(math.isfinite(v) for v in geom.extent):

@@ -4,16 +4,15 @@ The rulebook (rules per zone code, versioned, with citations) is built on these 
 holds the geometry that imports and the demo city load.
 """
 
-from django.conf import settings
 from django.contrib.gis.db import models
 from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from common.fields import MunicipalGeometryField, MunicipalMultiPolygonField
 from parcels.models import ImportRun
 
-SRID = settings.MUNICIPALITY_SRID
 
 
 class Zone(models.Model):
@@ -27,7 +26,7 @@ class Zone(models.Model):
     colour = models.CharField(max_length=7, blank=True, validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$")],
                               help_text=_("#rrggbb; empty: a colour of the fallback palette"))
     source_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
-    geom = models.MultiPolygonField(srid=SRID)
+    geom = MunicipalMultiPolygonField()
     attributes = models.JSONField(default=dict, blank=True)
     import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, editable=False)
     history = HistoricalRecords(excluded_fields=["import_run"])
@@ -56,7 +55,7 @@ class Overlay(models.Model):
     source_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     name = models.CharField(max_length=200, blank=True)
     name_en = models.CharField(max_length=200, blank=True)
-    geom = models.GeometryField(srid=SRID)
+    geom = MunicipalGeometryField()
     import_run = models.ForeignKey(ImportRun, on_delete=models.SET_NULL, null=True, blank=True, editable=False)
     history = HistoricalRecords(excluded_fields=["import_run"])
 
@@ -151,7 +150,7 @@ class ParcelOverlay(models.Model):
     zone_share = models.FloatField(null=True, blank=True)
     widening_area = models.FloatField(default=0, help_text="m²")
     widening_depth = models.FloatField(default=0, help_text=_("m: how far the planned street reaches into the lot"))
-    widening_geom = models.MultiPolygonField(srid=SRID, null=True, blank=True)
+    widening_geom = MunicipalMultiPolygonField(null=True, blank=True)
     in_historic_core = models.BooleanField(default=False)
     in_floodplain = models.BooleanField(default=False)
     fault_distance = models.FloatField(null=True, blank=True, help_text=_("m to the nearest fault line"))

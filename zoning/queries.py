@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from shapely import wkb
 
-from common import geo
+from common import geo, municipality
 from common.errors import ApiError, BadParameter
 from zoning.eligibility import ParcelFacts
 from zoning.rulebook import rules_in_force
@@ -288,7 +288,7 @@ def zones_extent(codes: list[str]) -> list[float] | None:
     if not codes:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_AFFECTED_EXTENT_SQL, {"codes": list(codes), "srid": settings.MUNICIPALITY_SRID})
+        cursor.execute(_AFFECTED_EXTENT_SQL, {"codes": list(codes), "srid": municipality.current().srid})
         row = cursor.fetchone()
     return None if row is None or row[0] is None else [round(v, 6) for v in row]
 

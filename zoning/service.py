@@ -18,12 +18,11 @@ import math
 
 import numpy as np
 import shapely
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 from pyproj import Transformer
 
-from common import geo, params
+from common import geo, municipality, params
 from common.errors import ApiError, BadParameter, NotFound
 from common.i18n import is_persian
 from common.jalali import jalali, persian_digits
@@ -214,14 +213,17 @@ def _envelope_dict(env: engine.Envelope) -> dict:
 
 # -- reprojection: the engine works in the municipality's metres, the map and the API in WGS84 ---------------------
 
-@functools.cache
 def _to_wgs84():
-    return Transformer.from_crs(settings.MUNICIPALITY_SRID, 4326, always_xy=True)
+    return _transformer(municipality.current().srid, 4326)
+
+
+def _from_wgs84():
+    return _transformer(4326, municipality.current().srid)
 
 
 @functools.cache
-def _from_wgs84():
-    return Transformer.from_crs(4326, settings.MUNICIPALITY_SRID, always_xy=True)
+def _transformer(source: int, target: int) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def _reproject(geom, transformer):

@@ -6,10 +6,9 @@ choice between a record's Persian and English values is made here, by ``common.i
 import datetime as dt
 
 from django import template
-from django.conf import settings
 from django.utils import timezone
 
-from common import params
+from common import municipality, params
 from common.errors import BadParameter
 from common.i18n import is_persian
 from common.jalali import jalali as to_jalali
@@ -63,11 +62,12 @@ def localized(obj, field=None):
 
 @register.simple_tag
 def municipality_name():
-    """The municipality's name in the page's language (settings MUNICIPALITY_NAME and MUNICIPALITY_NAME_EN), for
-    every page, error pages included: ``{% municipality_name %}`` or ``{% municipality_name as name %}``."""
-    if is_persian() or not settings.MUNICIPALITY_NAME_EN:
-        return settings.MUNICIPALITY_NAME
-    return settings.MUNICIPALITY_NAME_EN
+    """The current municipality's name in the page's language (its name, or name_en in English when it has one),
+    for every page, error pages included: ``{% municipality_name %}`` or ``{% municipality_name as name %}``."""
+    city = municipality.current()
+    if is_persian() or not city.name_en:
+        return city.name
+    return city.name_en
 
 
 def _as_date(value):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 import pyogrio
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from common import municipality
 from common.db import batch_session
 from parcels import overview
 from parcels.importing import ImportOptions, run_import
@@ -165,5 +165,5 @@ def _register_dem(dem: Path) -> None:
     Raster.objects.update_or_create(
         slug="demo-dem",
         defaults={"title": "مدل رقومی ارتفاع (نمایشی)", "title_en": "Elevation model (demo)", "kind": "dem",
-                  "path": str(dem), "srid": settings.MUNICIPALITY_SRID, "is_demo": True},
+                  "path": str(dem), "srid": municipality.current().srid, "is_demo": True},
     )

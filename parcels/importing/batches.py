@@ -8,6 +8,7 @@ access stays in the calling thread.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 import time
@@ -17,10 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyogrio.raw
 import shapely
-from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from common import municipality
 from parcels.importing import fields as field_rules
 from parcels.importing import geometry
 from parcels.importing.errors import ImportAborted, ImportError_
@@ -72,7 +73,9 @@ def prepared_batches(opts: ImportOptions, spec: LayerSpec, source: Source, trans
             out.put(exc)
         out.put(done)
 
-    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    # in the caller's context: its municipality (the CRS and widths the rows are prepared for) and language
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="import-reader",
+                              daemon=True)
     worker.start()
     waited = 0.0
     try:
@@ -138,7 +141,7 @@ def prepare_batch(table: pa.Table, geom_col: str, fid_col: str, fid_start: int, 
     size = None
     if opts.duplicates == "largest":
         size = np.nan_to_num(shapely.area(geoms) if spec.geometry == "polygon" else shapely.length(geoms))
-    return Batch(n, fids, rows.ok, ewkb_hex(geoms, settings.MUNICIPALITY_SRID), values, attributes, key_array,
+    return Batch(n, fids, rows.ok, ewkb_hex(geoms, municipality.current().srid), values, attributes, key_array,
                  size=size)
 
 

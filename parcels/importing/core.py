@@ -31,13 +31,13 @@ import time
 from pathlib import Path
 
 import psycopg
-from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from common import municipality
 from common.db import batch_session
 from parcels import overview
 from parcels.importing import bulkload, dedupe, merge, postload
@@ -69,7 +69,7 @@ def run_import(opts: ImportOptions) -> ImportReport:
                              "layer (use first, largest or refuse)") % {"layer": spec.name})
     started = time.perf_counter()
     source = open_source(opts, spec)
-    target_srid = settings.MUNICIPALITY_SRID
+    target_srid = municipality.current().srid
     keep_unmapped = opts.keep_unmapped and spec.has_attributes
     report = ImportReport(
         layer=spec.name, source=str(opts.path), driver=source.driver, source_layer=source.layer,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from django.conf import settings
 from django.utils.translation import gettext as _
 
+from common import municipality
 from parcels.importing.errors import MergeRefused
 from parcels.importing.geometry import served_invalid
 from parcels.importing.merge import STAGING
@@ -100,7 +100,7 @@ def _check_merged(cursor, table: str, id_column: str, label_sql: str, keys: dict
         problems[int(i)] = _("the merged copies have no area together")
     for i in np.flatnonzero(~shapely.is_valid(geoms)):
         problems.setdefault(int(i), shapely.is_valid_reason(geoms[i]))
-    srid = settings.MUNICIPALITY_SRID
+    srid = municipality.current().srid
     for mask, served, reasons in served_invalid(geoms, srid):
         for i, reason in zip(np.flatnonzero(mask), reasons):
             problems.setdefault(int(i), _("valid in EPSG:%(srid)s but not in EPSG:%(served)s, where it is served: "

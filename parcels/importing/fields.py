@@ -11,11 +11,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.apps import apps
-from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 
+from common import municipality
 from common.jalali import gregorian_to_jalali_years
 from parcels import identifiers
 from parcels.importing.errors import ImportError_
@@ -304,7 +304,7 @@ def _convert_years(years: np.ndarray, source: str, target: str) -> np.ndarray:
 def _convert_text(f, kind, text, checker, n, bad, messages, present):
     if kind == "renewal_code":
         text = ascii_digits(text)
-        pattern = "^" + "-".join(r"\d{%d}" % w for w in settings.RENEWAL_CODE_WIDTHS) + "$"
+        pattern = "^" + "-".join(r"\d{%d}" % w for w in municipality.current().renewal_code_widths) + "$"
         odd = present & ~_mask(pc.match_substring_regex(text, pattern))
         fixed = {}
         for i in np.flatnonzero(odd):  # typed by hand: separators, padding; parse exactly

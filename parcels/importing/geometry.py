@@ -9,11 +9,11 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from pyproj import CRS, Transformer
 
+from common import municipality
 from parcels.importing.errors import ImportError_
 from parcels.importing.options import ImportOptions
 from parcels.importing.report import RowIssues
@@ -100,7 +100,7 @@ def served_invalid(geoms: np.ndarray, srid: int) -> list[tuple[np.ndarray, int, 
 def _check_served(geoms, rows: RowIssues, spec: LayerSpec, fix: bool):
     """Flag rows whose geometry, valid where it is stored, is invalid in a CRS it is served in; with --fix, snap
     them to the served precision (which removes such slivers and spikes) and check again."""
-    srid = settings.MUNICIPALITY_SRID
+    srid = municipality.current().srid
     candidates = np.where(rows.ok, geoms, None)
     found = served_invalid(candidates, srid)
     if not found:
@@ -154,15 +154,16 @@ def _validate(geoms, rows: RowIssues, spec: LayerSpec, fix: bool, reprojected: b
     fixed_text, unfixable_text = _("repaired: %(reason)s"), _("%(reason)s; repair left no %(geometry)s geometry")
     where = _("after reprojection to EPSG:%(srid)s: %(problem)s") if reprojected else "%(problem)s"
     geometry = _GEOMETRY_KINDS.get(spec.geometry, spec.geometry)
+    srid = municipality.current().srid
     geoms = geoms.copy()
     for j, i in enumerate(idx):
         if repaired[j] is not None:
             problem = fixed_text % {"reason": reasons[j]}
-            rows.repaired(i, where % {"srid": settings.MUNICIPALITY_SRID, "problem": problem})
+            rows.repaired(i, where % {"srid": srid, "problem": problem})
             geoms[i] = repaired[j]
             continue
         problem = unfixable_text % {"reason": reasons[j], "geometry": geometry} if fix else reasons[j]
-        rows.flag_row(i, "invalid_geometry", where % {"srid": settings.MUNICIPALITY_SRID, "problem": problem})
+        rows.flag_row(i, "invalid_geometry", where % {"srid": srid, "problem": problem})
     return geoms
 
 
@@ -225,7 +226,8 @@ def _check_extent(geoms, src_crs: CRS, opts: ImportOptions) -> None:
             _("The coordinates (%(xmin).1f, %(ymin).1f … %(xmax).1f, %(ymax).1f) are not longitude/latitude, "
               "but the CRS is %(crs)s. Give the file's projected CRS with --srs.") % bounds
         )
-    target = CRS.from_epsg(settings.MUNICIPALITY_SRID)
+    srid = municipality.current().srid
+    target = CRS.from_epsg(srid)
     area = target.area_of_use
     if area is None:
         return
@@ -239,5 +241,5 @@ def _check_extent(geoms, src_crs: CRS, opts: ImportOptions) -> None:
               "outside the area of the municipality's CRS EPSG:%(srid)s (%(area)s). Is --srs right? "
               "(--allow-outside-area imports anyway.)")
             % {"lon_min": min(lons), "lon_max": max(lons), "lat_min": min(lats), "lat_max": max(lats),
-               "srid": settings.MUNICIPALITY_SRID, "area": area.name}
+               "srid": srid, "area": area.name}
         )

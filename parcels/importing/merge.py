@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from django.conf import settings
 from django.db import models
 
+from common import municipality
 from parcels.importing.specs import LayerSpec
 
 STAGING = "import_staging"
@@ -84,7 +84,7 @@ def _select_list(spec: LayerSpec, staged: set[str]):
     """Target column -> (SQL expression over staging row `s`, params). Fields not in the file keep their
     default on insert and are left alone on update."""
     model = spec.model
-    srid = settings.MUNICIPALITY_SRID
+    srid = municipality.current().srid
     exprs: dict[str, tuple[str, list]] = {}
     for f in spec.fields:
         if f.name not in staged:

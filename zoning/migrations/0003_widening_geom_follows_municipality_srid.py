@@ -3,17 +3,19 @@ MUNICIPALITY_SRID said; 0002 now follows the setting. This brings a database mig
 every other geometry column of the cadastre is in MUNICIPALITY_SRID and this one is not, its type is changed to the
 setting (its values, if any, transformed). A Darab database (everything at 32640) is left exactly as it is, and so
 is a database whose cadastre itself is in another CRS than the setting: the system check gis_portal.E020 reports
-that mismatch rather than a migration guessing which one is right."""
+that mismatch rather than a migration guessing which one is right. "The setting" is now the CRS of the municipality
+being migrated (common.municipality.current(): MUNICIPALITY_SRID for the default one)."""
 
-from django.conf import settings
 from django.db import migrations
+
+from common import municipality
 
 SRID_OF = """SELECT srid FROM geometry_columns
               WHERE f_table_schema = current_schema() AND f_table_name = %s AND f_geometry_column = %s"""
 
 
 def follow_setting(apps, schema_editor):
-    srid = int(settings.MUNICIPALITY_SRID)
+    srid = int(municipality.current().srid)  # of the municipality being migrated
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(SRID_OF, ["zoning_parceloverlay", "widening_geom"])
         row = cursor.fetchone()

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from common import municipality
 from common.commands import BaseCommand
 from parcels.importing import ImportAborted, ImportError_
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", help="folder for the generated GeoPackage and DEM (default "
                                           "VAR_DIR/demo_city_N_SEED, with the SRID and centre when not Darab's)")
         parser.add_argument("--center-lon", type=float, default=None,
-                            help="the town's centre, longitude (default Darab's), inside MUNICIPALITY_SRID's area")
+                            help="the town's centre, longitude (default Darab's), inside the municipality's CRS's area")
         parser.add_argument("--center-lat", type=float, default=None, help="the town's centre, latitude")
         parser.add_argument("--if-absent", action="store_true", help="do nothing when the demo city is loaded already")
 
@@ -39,15 +40,16 @@ class Command(BaseCommand):
         where = {k: v for k, v in (("center_lon", opts["center_lon"]), ("center_lat", opts["center_lat"]))
                  if v is not None}
         folder = f"demo_city_{opts['parcels']}_{opts['seed']}"
-        if settings.MUNICIPALITY_SRID != CityParams.srid or where:  # another city's files never mix with Darab's
-            folder += f"_{settings.MUNICIPALITY_SRID}" + "".join(f"_{v:g}" for v in where.values())
+        srid = municipality.current().srid
+        if srid != CityParams.srid or where:  # another city's files never mix with Darab's
+            folder += f"_{srid}" + "".join(f"_{v:g}" for v in where.values())
         out = Path(opts["out"] or settings.VAR_DIR / folder)
         gpkg, dem = out / "demo_city.gpkg", out / "dem.tif"
         progress = sys.stderr.isatty()
         if not gpkg.exists():
             self.stdout.write(_("Generating the demo city (%(parcels)s parcels, seed %(seed)s) in %(folder)s …")
                               % {"parcels": f"{opts['parcels']:,}", "seed": opts["seed"], "folder": out})
-            params = CityParams(parcels=opts["parcels"], seed=opts["seed"], srid=settings.MUNICIPALITY_SRID, **where)
+            params = CityParams(parcels=opts["parcels"], seed=opts["seed"], srid=srid, **where)
             result = generate_city(params, out_dir=out, progress=progress)
             gpkg, dem = result.gpkg_path, result.dem_path
         self.stdout.write(_("Loading %(file)s …") % {"file": gpkg})
