@@ -10,9 +10,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from wsgiref.util import setup_testing_defaults
 
 import geopandas as gpd
+
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -175,6 +177,23 @@ def test_the_map_page_of_each_city_by_host_and_by_prefix():
     # the prefix is the script name: the page's links carry it
     assert 'href="/second/' in wsgi("/second/", cookie="django_language=en").text()
     assert "/second/" not in wsgi("/", "darab.test").text()
+    # and the scripts theirs: <html data-root> is what they put before the app's paths
+    assert 'data-root="/second"' in wsgi("/second/").text() and 'data-root=""' in wsgi("/", "darab.test").text()
+
+
+def test_no_script_names_an_app_path_without_the_municipality_s_prefix():
+    import re
+
+    from django.conf import settings
+
+    pattern = re.compile(r"""(?<!ROOT \+ )["'](?:href=\\?")?/(?:api|tiles|parcels|reports|accounts|ogc|permits|jobs|"""
+                         r"""documents|dues|transparency|zoning|layers|admin|open311)/""")
+    found = []
+    for script in sorted(Path(settings.BASE_DIR).glob("*/static/**/*.js")):
+        for number, line in enumerate(script.read_text().splitlines(), 1):
+            if pattern.search(line):
+                found.append(f"{script.relative_to(settings.BASE_DIR)}:{number}: {line.strip()}")
+    assert not found, "paths without ROOT (the municipality's prefix):\n" + "\n".join(found)
 
 
 def test_the_parcel_sheet_of_each_city_is_its_own():

@@ -8,6 +8,8 @@
 // Interface text from Django's JavaScript catalogue (gettext), loaded before this script.
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   var T = {
     queued: gettext("Waiting for a worker…"), running: gettext("Working…"), done: gettext("Done"),
     failed: gettext("Failed: %s"), cancelled: gettext("Cancelled"), progress: gettext("Progress of the job"),
@@ -109,7 +111,7 @@
     }, function (err) { bar.remove(); throw err; });
   }
 
-  function cancel(id) { return post("/api/jobs/" + id + "/cancel", {}); }
+  function cancel(id) { return post(ROOT + "/api/jobs/" + id + "/cancel", {}); }
 
   function resultLink(job) {
     var a = document.createElement("a");

@@ -4,6 +4,8 @@
 // Plugs in on map.js's "portal:layers" event (window.Portal = {map, helpers, layersControl}).
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   // Interface text from Django's JavaScript catalogue (gettext), loaded before this script.
   var T = {
     download: gettext("Download a layer"), layer: gettext("Layer"), format: gettext("Format"),
@@ -16,7 +18,7 @@
 
   function addRasters(portal) {
     var pick = portal.helpers.pick;
-    fetch("/api/rasters").then(function (r) { return r.json(); }).then(function (data) {
+    fetch(ROOT + "/api/rasters").then(function (r) { return r.json(); }).then(function (data) {
       data.rasters.forEach(function (raster) {
         if (raster.kind === "dem") { return; }  // the hillshade made from it is what people look at
         var layer = L.tileLayer(raster.tiles, {
@@ -95,7 +97,7 @@
     box.textContent = "";
     button.disabled = true;
     withJobs(function (Jobs) {
-      Jobs.start("/api/layers/export/jobs", body, { container: box }).then(function (job) {
+      Jobs.start(ROOT + "/api/layers/export/jobs", body, { container: box }).then(function (job) {
         box.textContent = "";
         var link = Jobs.resultLink(job);
         box.appendChild(link);
@@ -110,7 +112,7 @@
   }
 
   function addDownload(portal) {
-    fetch("/api/layers").then(function (r) { return r.json(); }).then(function (data) {
+    fetch(ROOT + "/api/layers").then(function (r) { return r.json(); }).then(function (data) {
       var dialog = buildDialog(portal, data.layers);
       var control = L.control({ position: "topleft" });
       control.onAdd = function () {

@@ -4,6 +4,8 @@
 // Persian in locale/fa/LC_MESSAGES/djangojs.po. Data that comes in two languages is picked by pick().
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   var cfg = window.MAP_CONFIG;
   var layers = JSON.parse(document.getElementById("layers-data").textContent);
   var landUses = JSON.parse(document.getElementById("land-uses-data").textContent);
@@ -252,7 +254,7 @@
         row(T.gfa, fmt(b.gross_floor_area)) + row(T.units, fmt(b.units, 0));
     }
     html += "</dl>";
-    return html + '<p><a href="/parcels/' + s.id + '/">' + T.textPage + "</a></p>";
+    return html + '<p><a href="' + ROOT + '/parcels/' + s.id + '/">' + T.textPage + "</a></p>";
   }
 
   // Sections other apps plug into the sheet (eligibility, dues, ...): each has its own JSON URL, fetched after the

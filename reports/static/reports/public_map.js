@@ -7,6 +7,8 @@
 // Interface text from Django's JavaScript catalogue (gettext): English msgids, Persian in djangojs.po.
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   var cfg = JSON.parse(document.getElementById("map-config").textContent);
   var categories = JSON.parse(document.getElementById("categories-data").textContent);
   var fa = window.REPORTS_LANG === "fa";
@@ -180,7 +182,7 @@
           '" alt="' + esc(gettext("Photo")) + '" loading="lazy"></a>';
       }).join("") + "</div>";
     }
-    html += '<a href="/reports/' + encodeURIComponent(r.tracking_code) + '/">' +
+    html += '<a href="' + ROOT + '/reports/' + encodeURIComponent(r.tracking_code) + '/">' +
       esc(gettext("Follow this report")) + " (" + esc(num(r.tracking_code)) + ")</a></div>";
     return html;
   }

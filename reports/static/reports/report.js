@@ -8,6 +8,8 @@
 // Interface text from Django's JavaScript catalogue (gettext; English msgids). POSTs carry the CSRF token.
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   var cfgEl = document.getElementById("report-config");
   if (!cfgEl) { return; }
   var cfg = JSON.parse(cfgEl.textContent);
@@ -504,7 +506,7 @@
       voice.addEventListener("click", function () {
         call("POST", cfg.urls.voice).then(function (res) {
           if (res.status === 401) {
-            location.href = "/accounts/signin/?next=" + encodeURIComponent(location.pathname);
+            location.href = ROOT + "/accounts/signin/?next=" + encodeURIComponent(location.pathname);
             return;
           }
           after(res, gettext("Your voice is added."));

@@ -4,6 +4,8 @@
 // map_config plus `geojson` or `geometry`). Interface text from Django's JavaScript catalogue.
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   var cfgEl = document.getElementById("civic-map");
   if (!cfgEl || !window.L) { return; }
   var cfg = JSON.parse(cfgEl.textContent);
@@ -25,7 +27,7 @@
     (cfg.layers || []).forEach(function (layer, i) {
       var style = {};
       style[layer.name] = STYLES[layer.name];
-      L.vectorGrid.protobuf("/tiles/" + layer.name + "/{z}/{x}/{y}.pbf?v=" + (cfg.versions[layer.name] || 0), {
+      L.vectorGrid.protobuf(ROOT + "/tiles/" + layer.name + "/{z}/{x}/{y}.pbf?v=" + (cfg.versions[layer.name] || 0), {
         vectorTileLayerStyles: style, minZoom: layer.min_zoom, maxNativeZoom: 18, maxZoom: 20, zIndex: i + 1,
         rendererFactory: L.canvas.tile, interactive: false
       }).addTo(map);

@@ -2,13 +2,15 @@
    only: the page must print on closed networks). */
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   var data = JSON.parse(document.getElementById("envelope-data").textContent);
   var el = document.getElementById("envelope-map");
   if (!data || !el) { return; }
   var map = L.map(el, { attributionControl: false, zoomControl: false });
   // Leaflet's own button titles are English: the page's language instead (Django's JavaScript catalogue).
   L.control.zoom({ zoomInTitle: gettext("Zoom in"), zoomOutTitle: gettext("Zoom out") }).addTo(map);
-  fetch("/api/parcels/" + data.parcel_id + "/envelope.geojson").then(function (r) { return r.json(); })
+  fetch(ROOT + "/api/parcels/" + data.parcel_id + "/envelope.geojson").then(function (r) { return r.json(); })
     .then(function (fc) {
       var styles = { parcel: { color: "#333", weight: 2, fillOpacity: 0.05 },
                      road_widening: { color: "#c62828", weight: 1, fillOpacity: 0.4 },

@@ -4,6 +4,8 @@
    Persian page. */
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   var form = document.getElementById("query-form");
   // The map opens on the loaded city's extent (the server's, from the parcels), before any results are drawn.
   var start = JSON.parse(document.getElementById("map-start").textContent);
@@ -30,10 +32,10 @@
   }
   function run() {
     var p = params();
-    document.getElementById("csv").href = "/api/zoning/parcels?" + p + "&format=csv";
-    document.getElementById("geojson").href = "/api/zoning/parcels?" + p + "&format=geojson";
+    document.getElementById("csv").href = ROOT + "/api/zoning/parcels?" + p + "&format=csv";
+    document.getElementById("geojson").href = ROOT + "/api/zoning/parcels?" + p + "&format=geojson";
     p.set("page", page); p.set("geometry", "true"); p.set("page_size", "200");
-    fetch("/api/zoning/parcels?" + p).then(function (r) { return r.json(); }).then(function (res) {
+    fetch(ROOT + "/api/zoning/parcels?" + p).then(function (r) { return r.json(); }).then(function (res) {
       var count = document.querySelector("[data-testid=query-count]");
       if (res.error) { count.textContent = res.message; return; }
       count.textContent = interpolate(ngettext("%s parcel", "%s parcels", res.count),
@@ -42,7 +44,7 @@
       layer.clearLayers();
       document.getElementById("results").innerHTML = res.results.map(function (r) {
         layer.addData({ type: "Feature", geometry: r.geometry, properties: {} });
-        return "<tr><td><a href=\"/zoning/parcels/" + r.id + "/\">" + num(r.id) + "</a></td><td dir=ltr>" +
+        return "<tr><td><a href=\"" + ROOT + "/zoning/parcels/" + r.id + "/\">" + num(r.id) + "</a></td><td dir=ltr>" +
           esc(num(r.renewal_code)) + "</td><td dir=ltr>" + esc(r.zone_code) + "</td><td>" +
           esc(r.land_use_name || r.land_use) + "</td><td>" + esc(num(r.area)) + "</td><td>" +
           esc(num(r.widening_area)) + "</td></tr>";

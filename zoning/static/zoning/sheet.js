@@ -4,6 +4,8 @@
    the server worded it in the page's language (value_text). */
 (function () {
   "use strict";
+  // the municipality's path prefix ("" at the root; README, "Many municipalities"), set on <html> by base.html
+  var ROOT = document.documentElement.getAttribute("data-root") || "";
   window.PortalSections = window.PortalSections || {};
   window.PortalSections.eligibility = function (data, h, el) {
     if (data.unavailable) { el.innerHTML = '<p class="muted">' + h.esc(data.unavailable) + "</p>"; return; }
@@ -28,10 +30,10 @@
     el.innerHTML = (data.notice ? '<p class="demo-tag" data-testid="rulebook-notice">' +
         h.esc(h.pick(data.notice)) + "</p>" : "") +
       "<dl>" + rows.join("") + "</dl><ul class=\"citations\">" + cites + "</ul>" +
-      '<p><a href="/zoning/parcels/' + data.parcel_id + '/">' +
+      '<p><a href="' + ROOT + '/zoning/parcels/' + data.parcel_id + '/">' +
       gettext("Check a proposal (engineers)") + "</a> · " +
-      '<a href="/api/parcels/' + data.parcel_id + '/envelope.dxf">DXF</a> · ' +
-      '<a href="/api/parcels/' + data.parcel_id + '/envelope.geojson">GeoJSON</a></p>';
+      '<a href="' + ROOT + '/api/parcels/' + data.parcel_id + '/envelope.dxf">DXF</a> · ' +
+      '<a href="' + ROOT + '/api/parcels/' + data.parcel_id + '/envelope.geojson">GeoJSON</a></p>';
     el.dataset.envelope = env.footprint ? "drawn" : "none";
   };
 }());
