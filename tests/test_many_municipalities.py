@@ -189,7 +189,8 @@ def test_no_script_names_an_app_path_without_the_municipality_s_prefix():
     pattern = re.compile(r"""(?<!ROOT \+ )["'](?:href=\\?")?/(?:api|tiles|parcels|reports|accounts|ogc|permits|jobs|"""
                          r"""documents|dues|transparency|zoning|layers|admin|open311)/""")
     found = []
-    for script in sorted(Path(settings.BASE_DIR).glob("*/static/**/*.js")):
+    sources = [*Path(settings.BASE_DIR).glob("*/static/**/*.js"), *Path(settings.BASE_DIR).glob("**/templates/**/*.html")]
+    for script in sorted(p for p in sources if ".venv" not in p.parts and "node_modules" not in p.parts):
         for number, line in enumerate(script.read_text().splitlines(), 1):
             if pattern.search(line):
                 found.append(f"{script.relative_to(settings.BASE_DIR)}:{number}: {line.strip()}")
