@@ -141,13 +141,30 @@ def current() -> Municipality:
     return _current.get() or _process_default or process_default()
 
 
-def set_current(municipality: Municipality | str) -> Token:
-    """Make `municipality` (or the one of that slug) current in this context; give the token to `reset`."""
-    return _current.set(get(municipality) if isinstance(municipality, str) else municipality)
+def set_current(municipality: Municipality | str) -> tuple[Token, object]:
+    """Make `municipality` (or the one of that slug) current in this context, and its time zone Django's current one
+    (dates shown, "today", the Jalali year's end follow it: django.utils.timezone.localtime/localdate); give the
+    token to `reset`."""
+    from django.utils import timezone
+
+    chosen = get(municipality) if isinstance(municipality, str) else municipality
+    previous_zone = timezone.get_current_timezone()
+    token = _current.set(chosen)
+    timezone.activate(zoneinfo.ZoneInfo(chosen.time_zone))
+    return token, previous_zone
 
 
-def reset(token: Token) -> None:
-    _current.reset(token)
+def reset(token: tuple[Token, object]) -> None:
+    from django.utils import timezone
+
+    municipality_token, previous_zone = token
+    _current.reset(municipality_token)
+    timezone.activate(previous_zone)
+
+
+def time_zone() -> zoneinfo.ZoneInfo:
+    """The current municipality's time zone (for SQL that groups by local day or month: pass its name)."""
+    return zoneinfo.ZoneInfo(current().time_zone)
 
 
 @contextmanager

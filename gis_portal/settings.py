@@ -403,7 +403,10 @@ LANGUAGES = [("fa", "فارسی"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 # The municipality's time zone (an IANA name): dates on bills and pages, the Jalali year's end, "today" for dues.
-TIME_ZONE = _DEFAULT.time_zone if _DEFAULT else env_time_zone("TIME_ZONE", "Asia/Tehran")
+# With MUNICIPALITIES_FILE: the time zone of this process's municipality (MUNICIPALITY, e.g. a job worker's), else of
+# the first; a request's municipality makes its own current (common.municipality.set_current).
+TIME_ZONE = (next((m.time_zone for m in MUNICIPALITIES if m.slug == MUNICIPALITY), _DEFAULT.time_zone) if _DEFAULT
+             else env_time_zone("TIME_ZONE", "Asia/Tehran"))
 USE_TZ = True
 
 # --- Static files: front-end packages come from npm (package-lock.json) and are served by the app ----

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import zoneinfo
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common import jalali
+from common import jalali, municipality
 from permits import queries
 from permits.models import CaseType
 from transparency.dashboards import REFRESH, changed_at
@@ -26,8 +27,9 @@ KINDS = (("permit", _("Building permits")), ("completion_certificate", _("Comple
 
 
 @functools.cache
-def _thresholds() -> list[dt.datetime]:
-    zone = timezone.get_default_timezone()
+def _thresholds(zone_name: str) -> list[dt.datetime]:
+    """The instants the Jalali months start at in that time zone (the municipality's)."""
+    zone = zoneinfo.ZoneInfo(zone_name)
     return [timezone.make_aware(dt.datetime.combine(day, dt.time()), zone)
             for _y, _m, day in jalali.month_starts(FIRST_YEAR, LAST_YEAR)]
 
@@ -37,7 +39,7 @@ def issued_rows() -> list[dict]:
     documents issued that month by kind, and their total."""
     starts = jalali.month_starts(FIRST_YEAR, LAST_YEAR)
     found: dict[int, dict] = {}
-    for bucket, kind, count in queries.issued_by_month(_thresholds()):
+    for bucket, kind, count in queries.issued_by_month(_thresholds(municipality.current().time_zone)):
         if 1 <= bucket <= len(starts):
             found.setdefault(bucket, {})[kind] = count
     if not found:

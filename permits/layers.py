@@ -10,8 +10,8 @@ views of permits migration 0002:
 layers' versions follow the cases, desks, case types, issued documents and parcels. The overdue flag is worked out
 when the layer is read (now()); a cached tile may show it as of its data version."""
 
-from django.conf import settings
 
+from common import municipality
 from layers.registry import LAYERS, Field, Layer, Style, register
 
 CASES, ISSUED = "permit_cases", "issued_permits"
@@ -19,7 +19,7 @@ SLA_CLASSES = (("true", "#c62828", "دیرکرد", "Overdue"), ("false", "#2e7d3
 
 
 def _date(column: str, time: bool = False) -> str:
-    zone = str(settings.TIME_ZONE).replace("'", "")
+    zone = municipality.current().time_zone.replace("'", "")
     fmt = "YYYY-MM-DD HH24:MI" if time else "YYYY-MM-DD"
     return f"to_char(t.{column} AT TIME ZONE '{zone}', '{fmt}')"
 

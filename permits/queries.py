@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import connection
+
+from common import municipality
 
 OPEN = ("open", "returned", "awaiting_payment")
 
@@ -105,7 +106,7 @@ def sla_steps(now: dt.datetime) -> list[dict]:
 def issued_per_month(now: dt.datetime, months: int = 12) -> list[dict]:
     since = now - dt.timedelta(days=31 * months)
     with connection.cursor() as cursor:
-        cursor.execute(ISSUED, {"zone": str(settings.TIME_ZONE), "since": since})
+        cursor.execute(ISSUED, {"zone": municipality.current().time_zone, "since": since})
         return [{"case_type": code, "month": month, "issued": n} for code, month, n in cursor.fetchall()]
 
 

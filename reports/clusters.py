@@ -168,7 +168,7 @@ def cluster_sql(*, categories: bool, status: str | None, start: bool, end: bool,
 
 
 def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time()), timezone.get_default_timezone())
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()), municipality.time_zone())
 
 
 R = 6378137.0  # Web Mercator's sphere

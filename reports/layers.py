@@ -6,9 +6,9 @@ merged duplicate); its version follows the view's base tables (`reads`), whose d
 layers/versions.py adds after every migrate. At low zoom the map draws the aggregated tiles of reports/clusters.py
 instead (one circle per grid cell), since a tile of a whole city of reports is too many points."""
 
-from django.conf import settings
 from django.db import connection
 
+from common import municipality
 from layers.registry import LAYERS, Field, Layer, Style, register
 
 NAME = "reports"
@@ -22,7 +22,7 @@ MAX_TILE_POINTS = 10_000
 
 def _date(column: str) -> str:
     """A timestamp as the local day it fell on, ISO (YYYY-MM-DD): what a map or a spreadsheet shows."""
-    zone = str(settings.TIME_ZONE).replace("'", "")
+    zone = municipality.current().time_zone.replace("'", "")
     return f"to_char(t.{column} AT TIME ZONE '{zone}', 'YYYY-MM-DD')"
 
 

@@ -18,7 +18,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
-from common import jalali
+from common import jalali, municipality
 from common.jalali import persian_digits
 from reports import workflow
 
@@ -49,7 +49,7 @@ def month_starts() -> tuple[tuple[int, int, dt.date], ...]:
 
 
 def _midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time()), timezone.get_default_timezone())
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()), municipality.time_zone())
 
 
 def _thresholds() -> list[dt.datetime]:

@@ -6,6 +6,7 @@ an import, an eligibility decision and an assessment in each, what one municipal
 (parcels, cache entries, sessions), the 404 of an unknown host, migrate_all, add_municipality, MUNICIPALITY."""
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import subprocess
@@ -495,3 +496,21 @@ def test_add_municipality_creates_migrates_and_seeds_a_database(tmp_path):
     finally:
         with connection._nodb_cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_municipality_s_time_zone_is_current_with_it():
+    from django.utils import timezone
+
+    from reports import stats
+
+    kabul = dataclasses.replace(SECOND, time_zone="Asia/Kabul")  # UTC+4:30, an hour from Tehran's +3:30
+    day = dt.date(2026, 12, 3)
+    with municipality.activate(DARAB):
+        assert timezone.get_current_timezone_name() == "Asia/Tehran"
+        tehran_midnight = stats._midnight(day)
+        with municipality.activate(kabul):
+            assert timezone.get_current_timezone_name() == "Asia/Kabul"
+            assert municipality.time_zone().key == "Asia/Kabul"
+            assert tehran_midnight - stats._midnight(day) == dt.timedelta(hours=1)
+            assert timezone.localtime(dt.datetime(2026, 12, 3, 20, 0, tzinfo=dt.UTC)).hour == 0  # 00:30 next day
+        assert timezone.get_current_timezone_name() == "Asia/Tehran"
