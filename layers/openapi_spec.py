@@ -103,7 +103,8 @@ PATHS = {
                                              "application/json": {"schema": {"type": "object"}}}}}}},
         "/api/layers/tile-versions": {"get": {
             "summary": "How to build the versioned URL of every tile of the public layers (cacheable forever)",
-            "description": "A tile's ?v= is the layer's `base` plus, for each of its `tables`, the greatest of the table's "
+            "description": "A tile's ?v= is the layer's `base` plus, for each of its `tables` (of its `overview`'s `tables` "
+                           "at the overview's `zooms`, first to last), the greatest of the table's "
                            "`base` and of the versions of the regions (tiles at `zoom`) under the tile: from `zoom` on "
                            "the region the tile lies in; below, the regions inside it or within `margin` (a share of "
                            "its width, rounded up to whole regions) of it.",
@@ -119,7 +120,11 @@ SCHEMAS = {
         "zoom": {"type": "integer"}, "margin": {"type": "number"},
         "layers": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["tables", "base"],
-            "properties": {"tables": {"type": "array", "items": {"type": "string"}}, "base": {"type": "integer"}}}},
+            "properties": {"tables": {"type": "array", "items": {"type": "string"}}, "base": {"type": "integer"},
+                           "overview": {"type": "object", "required": ["tables", "zooms"], "properties": {
+                               "tables": {"type": "array", "items": {"type": "string"}},
+                               "zooms": {"type": "array", "items": {"type": "integer"}, "minItems": 2,
+                                         "maxItems": 2}}}}}},
         "tables": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["base", "regions"],
             "properties": {"base": {"type": "integer"}, "regions": {"type": "array", "items": {

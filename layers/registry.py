@@ -123,6 +123,14 @@ class Layer:
         overview's, both drawn on its tiles; an edit of either changes only the tiles over it."""
         return (self.table, *((self.overview.table,) if self.overview else ()))
 
+    def regional_tables_at(self, z: int | None) -> tuple[str, ...]:
+        """The regional tables a tile at zoom z draws: its overview's at the overview's bands, else the layer's own
+        table (z None: a page or export, which reads the table). A tile's version counts only these, so a rebuild
+        of the overview leaves the detailed tiles' URLs alone and a parcel edit the overview's."""
+        if self.overview is not None and z is not None and self.overview.band(z) is not None:
+            return (self.overview.table,)
+        return (self.table,)
+
     @property
     def is_public(self) -> bool:
         return self.permission is None

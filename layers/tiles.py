@@ -109,7 +109,7 @@ def render_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
 
 def render_tile_with_version(layer: Layer, z: int, x: int, y: int) -> tuple[int, bytes]:
     """The tile and the tile's data version it was made from, in one statement (one round trip, one snapshot)."""
-    sql = f"SELECT {versions.tile_version_sql(layer)}, ({tile_sql(layer, z)})"
+    sql = f"SELECT {versions.tile_version_sql(layer, z)}, ({tile_sql(layer, z)})"
     params = {**tile_params(layer, z, x, y), **versions.tile_version_params(z, x, y)}
     version, data = prepared_fetchone(sql, params, binary=True)
     return version, bytes(data) if data is not None else b""

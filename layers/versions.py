@@ -96,10 +96,14 @@ def regions_under(z: int, x: int, y: int, zr: int | None = None) -> tuple[int, i
     return x0, ((x + 1) << shift) - 1 + margin, y0, ((y + 1) << shift) - 1 + margin
 
 
-def tile_version_sql(layer) -> str:
-    """An SQL expression: the version of one tile of the layer (parameters of tile_version_params)."""
-    names = ", ".join(f"'{name}'" for name in layer.sources)  # names checked by registry.register
-    regional = ", ".join(f"'{name}'" for name in layer.regional_tables)
+def tile_version_sql(layer, z: int | None = None) -> str:
+    """An SQL expression: the version of one tile of the layer at zoom z (parameters of tile_version_params; z None:
+    of what a page over the same regions reads). Of the regional tables only those the tile draws count
+    (Layer.regional_tables_at: the overview's at its bands, else the layer's own)."""
+    drawn = layer.regional_tables_at(z)
+    # names checked by registry.register
+    names = ", ".join(f"'{name}'" for name in layer.sources if name not in layer.regional_tables or name in drawn)
+    regional = ", ".join(f"'{name}'" for name in drawn)
     return f"""(SELECT coalesce(sum(CASE WHEN tv.table_name IN ({regional}) THEN greatest(tv.base, (
                     SELECT max(r.version) FROM layers_tileregion r WHERE r.table_name = tv.table_name
                        AND r.x BETWEEN %(tv_x0)s AND %(tv_x1)s AND r.y BETWEEN %(tv_y0)s AND %(tv_y1)s))
@@ -114,14 +118,15 @@ def tile_version_params(z: int, x: int, y: int) -> dict:
 
 def tile_version(layer, z: int, x: int, y: int, using: str = "default") -> int:
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT {tile_version_sql(layer)}", tile_version_params(z, x, y))
+        cursor.execute(f"SELECT {tile_version_sql(layer, z)}", tile_version_params(z, x, y))
         return cursor.fetchone()[0]
 
 
 def tile_state(layers, using: str = "default") -> dict:
     """What a map needs to compute the version of any tile of the given layers (the same sum as tile_version_sql):
-    for each layer the sum of the versions of the other tables it reads and its own table; for each such table its
-    base and the regions edited since, as [x, y, version]."""
+    for each layer the sum of the versions of the other tables it reads, its own table and, for a layer with an
+    overview, the overview's table and the zooms it is drawn at (its tiles there count that table instead); for each
+    such table its base and the regions edited since, as [x, y, version]."""
     layers = list(layers)
     own = sorted({name for layer in layers for name in layer.regional_tables})
     with connections[using].cursor() as cursor:
@@ -134,9 +139,12 @@ def tile_state(layers, using: str = "default") -> dict:
             regions.setdefault(name, []).append([x, y, version])
     return {
         "zoom": edit_zoom(), "margin": DRAWING_MARGIN,
-        "layers": {layer.name: {"tables": list(layer.regional_tables),
+        "layers": {layer.name: {"tables": list(layer.regional_tables_at(None)),
                                 "base": sum(rows.get(name, (0, 0))[0] for name in layer.sources
-                                            if name not in layer.regional_tables)}
+                                            if name not in layer.regional_tables),
+                                **({"overview": {"tables": [layer.overview.table],
+                                                 "zooms": [layer.overview.bands[0], layer.overview.bands[-1]]}}
+                                   if layer.overview else {})}
                    for layer in layers},
         "tables": {name: {"base": rows.get(name, (0, 0))[1], "regions": regions.get(name, [])} for name in own},
     }
@@ -147,7 +155,9 @@ def version_in_state(state: dict, name: str, z: int, x: int, y: int) -> int:
     layer = state["layers"][name]
     x0, x1, y0, y1 = regions_under(z, x, y, state["zoom"])
     version = layer["base"]
-    for table in (state["tables"].get(t, {"base": 0, "regions": []}) for t in layer["tables"]):
+    overview = layer.get("overview")
+    drawn = overview["tables"] if overview and overview["zooms"][0] <= z <= overview["zooms"][1] else layer["tables"]
+    for table in (state["tables"].get(t, {"base": 0, "regions": []}) for t in drawn):
         version += max([table["base"], *(v for rx, ry, v in table["regions"] if x0 <= rx <= x1 and y0 <= ry <= y1)])
     return version
 

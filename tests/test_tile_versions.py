@@ -30,7 +30,9 @@ def version_from_state(state: dict, name: str, z: int, x: int, y: int) -> int:
         m = math.ceil(span * state["margin"])
         x0, x1, y0, y1 = x * span - m, (x + 1) * span - 1 + m, y * span - m, (y + 1) * span - 1 + m
     version = layer["base"]
-    for table in (state["tables"].get(t, {"base": 0, "regions": []}) for t in layer["tables"]):
+    overview = layer.get("overview")
+    drawn = overview["tables"] if overview and overview["zooms"][0] <= z <= overview["zooms"][1] else layer["tables"]
+    for table in (state["tables"].get(t, {"base": 0, "regions": []}) for t in drawn):
         touched = [v for rx, ry, v in table["regions"] if x0 <= rx <= x1 and y0 <= ry <= y1]
         version += max([table["base"], *touched])
     return version
@@ -89,6 +91,30 @@ def test_an_edit_changes_the_tiles_it_touches_and_no_others(client, demo_city):
     z, x, y = changed[-1]
     answer = client.get(f"/tiles/parcels/{z}/{x}/{y}.pbf", {"v": after[changed[-1]][0]})
     assert answer["X-Layer-Version"] == str(after[changed[-1]][0]) and "immutable" in answer["Cache-Control"]
+
+
+def test_a_tile_follows_only_the_table_it_draws_the_overview_or_the_parcels(client, demo_city):
+    """Below the detail zooms a parcels tile draws the overview (parcels/overview.py), from them the parcels: a
+    rewrite of the overview (its job, after an edit) changes the low tiles over it and no detailed one, and an edit
+    that leaves the overview alone (raw SQL: no signal rebuilds it) changes the detailed tiles and no low one."""
+    pk = Parcel.objects.filter(block__isnull=False).order_by("id").first().pk
+    lon, lat = _centroid(pk)
+    low = [(z, *tiles.lonlat_to_tile(lon, lat, z)) for z in PARCELS.overview.bands]
+    high = [(z, *tiles.lonlat_to_tile(lon, lat, z)) for z in (15, 16, 18)]
+    before = {t: tiles.tile_version(PARCELS, *t) for t in low + high}
+    with connection.cursor() as c:  # the overview's rows under the parcel rewritten, as its refresh job does
+        c.execute(f"UPDATE {PARCELS.overview.table} SET parcels = parcels WHERE ST_Intersects(geom, "
+                  "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 3857))", [lon, lat])
+        assert c.rowcount > 0
+    middle = {t: tiles.tile_version(PARCELS, *t) for t in low + high}
+    assert all(middle[t] > before[t] for t in low) and all(middle[t] == before[t] for t in high)
+    with connection.cursor() as c:
+        c.execute("UPDATE parcels_parcel SET postal_code = postal_code WHERE id = %s", [pk])
+    after = {t: tiles.tile_version(PARCELS, *t) for t in low + high}
+    assert all(after[t] == middle[t] for t in low) and all(after[t] > middle[t] for t in high)
+    state = _state(client)
+    assert all(version_from_state(state, "parcels", *t) == v for t, v in after.items())
+    assert all(versions.version_in_state(state, "parcels", *t) == v for t, v in after.items())
 
 
 def test_a_large_statement_changes_every_tile(client, demo_city):

@@ -1,6 +1,6 @@
 // The versioned URL of every tile, without asking the server per tile (layers/versions.py). `state` is what
 // /api/layers/tile-versions answers (the map page has it inline): a tile's ?v= is its layer's base plus, for each
-// table kept per edit region (the layer's own, its overview's), the greatest of the table's base and of the versions of the edit regions (tiles at state.zoom)
+// table kept per edit region that the tile draws (the overview's at its zooms, else the layer's own), the greatest of the table's base and of the versions of the edit regions (tiles at state.zoom)
 // under the tile: from that zoom on, the region the tile lies in; below it, the regions inside the tile or within
 // its drawing margin. An edit changes only the tiles over the regions it touched, so every other tile keeps its URL
 // and stays in every cache (browser, nginx in front). tests/test_tile_versions.py holds the server to the same sum.
@@ -31,11 +31,14 @@
     return best;
   }
 
-  // the layer's base plus, for each table kept per region (its own table, its low-zoom overview's), that table's part
+  // the layer's base plus, for each table kept per region the tile draws (its low-zoom overview's at the overview's
+  // zooms, else its own table), that table's part
   function tileVersion(state, name, z, x, y) {
     var layer = state.layers[name];
     if (!layer) { return 0; }
-    return layer.tables.reduce(function (sum, t) {
+    var o = layer.overview;
+    var drawn = o && z >= o.zooms[0] && z <= o.zooms[1] ? o.tables : layer.tables;
+    return drawn.reduce(function (sum, t) {
       return sum + tableVersion(state, state.tables[t] || { base: 0, regions: [] }, z, x, y);
     }, layer.base);
   }
