@@ -40,14 +40,19 @@ _OVERVIEW_FIELDS = {"geom", "land_use", "land_use_id", "block", "block_id"}
 def parcel_before_save(sender, instance, raw=False, update_fields=None, **kwargs):
     if raw or instance.pk is None or (update_fields and not _OVERVIEW_FIELDS & set(update_fields)):
         return
-    instance._overview_before = Parcel.objects.filter(pk=instance.pk).values_list("block_id", "geom").first()
+    instance._overview_before = Parcel.objects.filter(pk=instance.pk).values_list(
+        "block_id", "geom", "land_use_id").first()
 
 
 @receiver(post_save, sender=Parcel)
 def parcel_overview_saved(sender, instance, raw=False, update_fields=None, **kwargs):
     if raw or (update_fields and not _OVERVIEW_FIELDS & set(update_fields)):
         return
-    _overview_changed([getattr(instance, "_overview_before", None), (instance.block_id, instance.geom)])
+    before = getattr(instance, "_overview_before", None)
+    if before is not None and (before[0], before[2]) == (instance.block_id, instance.land_use_id) and (
+            before[1] is not None and instance.geom is not None and before[1].equals_exact(instance.geom, 0)):
+        return  # what the overview draws (the block, the use, the shape) is as it was: its tiles keep their URLs
+    _overview_changed([before[:2] if before is not None else None, (instance.block_id, instance.geom)])
 
 
 @receiver(post_delete, sender=Parcel)

@@ -93,6 +93,22 @@ class _Undo(Exception):
     """Rolls a savepoint back (before the deferred foreign keys of the parcel's owners are checked)."""
 
 
+def test_a_save_that_changes_nothing_drawn_leaves_the_overview_and_its_tiles_alone(demo_city):
+    parcel = Parcel.objects.filter(block__isnull=False).order_by("id")[3]
+    rows(f"DELETE FROM {overview.STALE_TABLE}")
+    rows("DELETE FROM procrastinate_jobs WHERE task_name = 'parcels.refresh_overview'")
+    tile = (14, *tiles.lonlat_to_tile(*parcel.geom.point_on_surface.transform(4326, clone=True).coords, 14))
+    before = tiles.tile_version(LAYERS["parcels"], *tile)
+    parcel.postal_code = "1234567890"  # a full save(), as the admin does: nothing the overview draws changed
+    parcel.save()
+    assert tiles.tile_version(LAYERS["parcels"], *tile) == before
+    assert not rows(f"SELECT 1 FROM {overview.STALE_TABLE}")
+    parcel.land_use_id = "green_space" if parcel.land_use_id != "green_space" else "residential"
+    parcel.save()
+    assert tiles.tile_version(LAYERS["parcels"], *tile) > before  # its block's shapes redrawn with the edit
+    assert rows(f"SELECT count(*) FROM {overview.STALE_TABLE}")[0][0] > 0
+
+
 def test_a_parcel_deleted_behind_the_signals_goes_with_the_rebuild(demo_city):
     parcel = Parcel.objects.filter(block__isnull=False).order_by("-measured_area")[1]
     with pytest.raises(_Undo), transaction.atomic():
