@@ -307,19 +307,27 @@ def database_url_for(base_url: str, slug: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}_{slug.replace('-', '_')}"))
 
 
-def srid_problem(srid: int) -> str:
-    """Why an EPSG code cannot be a municipality's CRS ("" when it can): every area and length is measured in it,
-    so it must be projected and in metres."""
+SRID_UNKNOWN, SRID_NOT_PROJECTED, SRID_NOT_METRES = "unknown", "not projected", "not metres"
+
+
+def srid_fault(srid: int) -> tuple[str, str]:
+    """Why an EPSG code cannot be a municipality's CRS, as (one of the SRID_ kinds, a message); ("", "") when it can:
+    every area and length is measured in it, so it must be projected and in metres."""
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
     try:
         crs = CRS.from_epsg(srid)
     except CRSError:
-        return f"{srid} is not a known EPSG code"
+        return SRID_UNKNOWN, f"{srid} is not a known EPSG code"
     if not crs.is_projected:
-        return f"{srid} ({crs.name}) is not a projected CRS; areas and lengths need metres"
+        return SRID_NOT_PROJECTED, f"{srid} ({crs.name}) is not a projected CRS; areas and lengths need metres"
     units = {axis.unit_name for axis in crs.axis_info}
     if units != {"metre"}:
-        return f"{srid} ({crs.name}) measures in {', '.join(sorted(units))}, not metres"
-    return ""
+        return SRID_NOT_METRES, f"{srid} ({crs.name}) measures in {', '.join(sorted(units))}, not metres"
+    return "", ""
+
+
+def srid_problem(srid: int) -> str:
+    """srid_fault's message ("" when the CRS will do)."""
+    return srid_fault(srid)[1]

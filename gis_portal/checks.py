@@ -18,23 +18,18 @@ def gdal_found(app_configs, **kwargs):
 
 @register()
 def municipality_srid_projected(app_configs, **kwargs):
-    from django.contrib.gis.gdal import SpatialReference
-    from django.contrib.gis.gdal.error import SRSException
+    """The default municipality's CRS must be projected and in metres (the checks of MUNICIPALITIES_FILE's tables,
+    common.municipality.srid_fault)."""
+    from common import municipality
 
-    srid = settings.MUNICIPALITY_SRID
-    try:
-        srs = SpatialReference(srid)
-    except (SRSException, Exception) as exc:
-        return [Error(f"MUNICIPALITY_SRID {srid} is not a known CRS: {exc}", id="gis_portal.E002")]
-    if not srs.projected:
-        return [Error(
-            f"MUNICIPALITY_SRID {srid} ({srs.name}) is not a projected CRS; areas and lengths need metres.",
-            hint="Use the municipality's UTM zone, e.g. 32640 for Darab (UTM 40N).",
-            id="gis_portal.E003",
-        )]
-    if srs.linear_name.lower() not in ("metre", "meter"):
-        return [Error(f"MUNICIPALITY_SRID {srid} measures in {srs.linear_name}, not metres.", id="gis_portal.E004")]
-    return []
+    kind, problem = municipality.srid_fault(settings.MUNICIPALITY_SRID)
+    if not kind:
+        return []
+    ids = {municipality.SRID_UNKNOWN: "gis_portal.E002", municipality.SRID_NOT_PROJECTED: "gis_portal.E003",
+           municipality.SRID_NOT_METRES: "gis_portal.E004"}
+    hint = "Use the municipality's UTM zone, e.g. 32640 for Darab (UTM 40N)."
+    return [Error(f"MUNICIPALITY_SRID {problem}.", hint=hint if kind == municipality.SRID_NOT_PROJECTED else None,
+                  id=ids[kind])]
 
 
 @register()
