@@ -158,7 +158,7 @@ def session_cookie_name(m: municipality.Municipality) -> tuple[str, str] | None:
     municipality)."""
     from django.conf import settings
 
-    if m.database == DEFAULT_DB_ALIAS and m == municipality.first():
+    if m == municipality.first():
         return None
     return settings.SESSION_COOKIE_NAME, f"{settings.SESSION_COOKIE_NAME}_{m.slug}"
 

@@ -275,7 +275,7 @@ for _m in (MUNICIPALITIES or ())[1:]:
                                    conn_max_age=_db["CONN_MAX_AGE"], conn_health_checks=True)
     _other["OPTIONS"] = {**_db["OPTIONS"], **_other.get("OPTIONS", {})}
     _other["DISABLE_SERVER_SIDE_CURSORS"] = _db["DISABLE_SERVER_SIDE_CURSORS"]
-    _other["TEST"] = {"NAME": f"test_{_other['NAME']}_{_m.srid}{os.environ.get('TEST_DATABASE_SUFFIX', '')}"}
+    _other["TEST"] = {"NAME": f"test_{_other['NAME']}_{_m.srid}"}
     DATABASES[_m.database] = _other
 # The municipality of this process outside requests (a job worker, a command): `MUNICIPALITY=shiraz manage.py …`;
 # unset: the first. Requests are each for the municipality of their host or path prefix (common/tenancy.py).

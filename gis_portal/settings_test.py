@@ -15,7 +15,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast use
 # portal server it starts, emptied at the end of the session (tests/conftest.py), never into the demo's VAR_DIR.
 MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT") or BASE_DIR / ".local" / "test-media")  # noqa: F405
 
-# A pytest run beside another (./run test's isolated part: TEST_PART, tests/conftest.py) creates a test database of its
-# own: test_<name>_<srid><TEST_DATABASE_SUFFIX>.
+# A pytest run beside another (./run test's isolated part: TEST_PART, tests/conftest.py) creates test databases of its
+# own: test_<name>_<srid><TEST_DATABASE_SUFFIX>, for every municipality's (replicas mirror theirs).
 if os.environ.get("TEST_DATABASE_SUFFIX"):
-    DATABASES["default"]["TEST"]["NAME"] += os.environ["TEST_DATABASE_SUFFIX"]  # noqa: F405
+    for _db in DATABASES.values():  # noqa: F405
+        if _db.get("TEST", {}).get("NAME"):
+            _db["TEST"]["NAME"] += os.environ["TEST_DATABASE_SUFFIX"]

@@ -73,6 +73,14 @@ class Database:
     password: str = ""
 
     @classmethod
+    def from_url(cls, url: str) -> "Database":
+        import dj_database_url
+
+        db = dj_database_url.parse(url)
+        return cls(db["NAME"], db.get("HOST") or "", str(db.get("PORT") or ""), db.get("USER") or "",
+                   db.get("PASSWORD") or "")
+
+    @classmethod
     def configured(cls, name: str | None = None) -> "Database":
         db = connection.settings_dict
         return cls(name or db["NAME"], db.get("HOST") or "", str(db.get("PORT") or ""), db.get("USER") or "",

@@ -25,26 +25,21 @@ from django.utils.translation import gettext as _
 
 from common import municipality
 from common.commands import BaseCommand
+from portal.backup import Database
 from portal.management.commands.migrate_all import manage
 
 
 def server_connect(url: str, dbname: str):
     """A psycopg connection (autocommit) to `dbname` on the server of the database URL `url`."""
-    import dj_database_url
-    import psycopg
-
-    db = dj_database_url.parse(url)
-    return psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"] or None,
-                           password=db["PASSWORD"] or None, dbname=dbname, autocommit=True, connect_timeout=5)
+    return Database.from_url(url).connect(dbname, autocommit=True, connect_timeout=5)
 
 
 def create_database(url: str) -> bool:
     """Create the database of `url` with PostGIS when it is missing; True when it was created."""
-    import dj_database_url
     import psycopg
     from psycopg import sql
 
-    name = dj_database_url.parse(url)["NAME"]
+    name = Database.from_url(url).name
     last = None
     for maintenance in ("postgres", "template1"):
         try:
