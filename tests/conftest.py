@@ -34,18 +34,28 @@ def pytest_ignore_collect(collection_path, config):
         return None
     if config.getoption("markexpr") == "other_city" and "other_city" not in collection_path.read_text():
         return True
-    part = os.environ.get("TEST_PART", "")
-    if part in ("isolated", "main"):
-        relative = collection_path.resolve().relative_to(ROOT / "tests").as_posix()
-        if relative.startswith(ISOLATED) != (part == "isolated"):
-            return True
+    if not in_test_part(collection_path):
+        return True
     return None
+
+
+def in_test_part(path) -> bool:
+    """Whether the test module at `path` belongs to this run's TEST_PART (every module when it is unset)."""
+    part = os.environ.get("TEST_PART", "")
+    if part not in ("isolated", "main"):
+        return True
+    return path.resolve().relative_to(ROOT / "tests").as_posix().startswith(ISOLATED) == (part == "isolated")
 
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked other_city run with another municipality's CRS, the rest with the reference one (Darab). A test
     marked other_city(srid=N) needs that CRS (its data lies there) and runs only in the run of ./run test with
     MUNICIPALITY_SRID=N; a plain other_city test runs in every run whose CRS is not the reference one."""
+    # a module named on the command line is collected whatever pytest_ignore_collect says: its part is kept here
+    other_part = [item for item in items if not in_test_part(item.path)]
+    if other_part:
+        config.hook.pytest_deselected(items=other_part)
+        items[:] = [item for item in items if in_test_part(item.path)]
     srid = settings.MUNICIPALITY_SRID
     skip_main = pytest.mark.skip(reason=f"runs with the reference municipality (MUNICIPALITY_SRID={REFERENCE_SRID}, "
                                         "first run of ./run test)")
