@@ -58,6 +58,11 @@ class Municipality:
     # its database (postgis://…); "" for the first: DATABASE_URL; for another: DATABASE_URL's server, database
     # <DATABASE_URL's name>_<slug> (settings.py builds DATABASES[database] from it)
     database_url: str = field(default="", repr=False)  # it may hold a password
+    # its document-signing key and certificate (PEM files) and the file of the key's passphrase (documents/signing.py);
+    # "" : the first municipality's are the settings DOCUMENTS_SIGNING_*, another's a demo key of its own
+    signing_key: str = ""
+    signing_cert: str = ""
+    signing_passphrase_file: str = ""
 
 
 class UnknownMunicipality(LookupError):
@@ -160,6 +165,37 @@ def reset(token: tuple[Token, object]) -> None:
     municipality_token, previous_zone = token
     _current.reset(municipality_token)
     timezone.activate(previous_zone)
+
+
+def var_dir(municipality: Municipality | None = None) -> Path:
+    """Where a municipality's own generated files go (job results, rasters, its demo signing key): VAR_DIR for the
+    first, VAR_DIR/municipalities/<slug> for another, so that two databases' job 7 never share a folder and a
+    municipality's backup takes its own files."""
+    m = municipality or current()
+    base = Path(settings.VAR_DIR)
+    return base if m.slug == first().slug else base / "municipalities" / m.slug
+
+
+def media_root(municipality: Municipality | None = None) -> Path:
+    """The folder of a municipality's uploaded files (Django's default storage, common/storage.py): MEDIA_ROOT for the
+    first; for another, MEDIA_ROOT's place inside its var_dir when MEDIA_ROOT is under VAR_DIR (the default VAR_DIR/media
+    gives VAR_DIR/municipalities/<slug>/media: a backup and restore keep the same layout), else
+    MEDIA_ROOT/municipalities/<slug>."""
+    m = municipality or current()
+    root = Path(settings.MEDIA_ROOT)
+    if m.slug == first().slug:
+        return root
+    try:
+        return var_dir(m) / root.relative_to(Path(settings.VAR_DIR))
+    except ValueError:
+        return root / "municipalities" / m.slug
+
+
+def storage_prefix(municipality: Municipality | None = None) -> str:
+    """The key prefix of a municipality's files in object storage: "" for the first, "municipalities/<slug>" for
+    another (under AWS_LOCATION)."""
+    m = municipality or current()
+    return "" if m.slug == first().slug else f"municipalities/{m.slug}"
 
 
 def time_zone() -> zoneinfo.ZoneInfo:
@@ -265,6 +301,12 @@ def _parse(table, index: int, path) -> Municipality:
     if code and not (len(code) == 3 and code.isascii() and code.isdigit()):
         raise ImproperlyConfigured(f"{where}: bill_company_code must be 3 digits, not {code!r}")
     name_en = text("name_en")
+    signing = {key: text(key) for key in ("signing_key", "signing_cert", "signing_passphrase_file")}
+    if bool(signing["signing_key"]) != bool(signing["signing_cert"]):
+        raise ImproperlyConfigured(f"{where}: signing_key and signing_cert are given together (a key and its "
+                                   f"certificate), or neither (a demo key)")
+    if signing["signing_passphrase_file"] and not signing["signing_key"]:
+        raise ImproperlyConfigured(f"{where}: signing_passphrase_file without signing_key")
     database_url = text("database_url")
     if database_url and "://" not in database_url:
         raise ImproperlyConfigured(f"{where}: database_url must be a URL (postgis://user:password@host:port/name)")
@@ -272,7 +314,8 @@ def _parse(table, index: int, path) -> Municipality:
         slug=slug, name=text("name"), name_en=name_en, srid=srid, renewal_code_widths=tuple(widths),
         time_zone=time_zone, database=text("database", "default" if index == 0 else slug),
         hosts=tuple(h.strip().lower() for h in hosts), path_prefix=path_prefix, bill_company_code=code,
-        open311_jurisdiction=text("open311_jurisdiction", slug_of(name_en) or slug), database_url=database_url)
+        open311_jurisdiction=text("open311_jurisdiction", slug_of(name_en) or slug), database_url=database_url,
+        **signing)
 
 
 def toml_table(m: Municipality) -> str:

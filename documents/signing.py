@@ -1,9 +1,12 @@
 """PAdES signatures of issued documents (pyHanko), by the municipality's key.
 
-The key and its certificate are PEM files named by DOCUMENTS_SIGNING_KEY and DOCUMENTS_SIGNING_CERT (the key's
-passphrase in DOCUMENTS_SIGNING_PASSPHRASE_FILE). With neither set, a self-signed demo key is made once under
-VAR_DIR/signing/ and every document signed with it says, on its verification page, that the signature is a demo
-one: a bank or a notary trusts the municipality's real certificate, issued by a certification authority."""
+Each municipality signs with its own key. The key and its certificate are PEM files named by the municipality's
+signing_key and signing_cert in MUNICIPALITIES_FILE (the key's passphrase in signing_passphrase_file); for the first
+municipality, when its table names none, by the settings DOCUMENTS_SIGNING_KEY, DOCUMENTS_SIGNING_CERT and
+DOCUMENTS_SIGNING_PASSPHRASE_FILE. With none, a self-signed demo key in the municipality's name is made once under its
+var_dir/signing/ (common.municipality.var_dir) and every document signed with it says, on its verification page,
+that the signature is a demo one: a bank or a notary trusts the municipality's real certificate, issued by a
+certification authority."""
 
 from __future__ import annotations
 
@@ -38,8 +41,19 @@ class Key:
 
 
 def _demo_paths() -> tuple[Path, Path]:
-    folder = Path(settings.VAR_DIR) / "signing"
+    folder = municipality.var_dir() / "signing"
     return folder / "demo-key.pem", folder / "demo-cert.pem"
+
+
+def configured_files() -> tuple[str, str, str]:
+    """(key, certificate, passphrase file) of the current municipality; ("", "", "") for a demo key."""
+    m = municipality.current()
+    if m.signing_key:
+        return m.signing_key, m.signing_cert, m.signing_passphrase_file
+    if m.slug == municipality.first().slug and settings.DOCUMENTS_SIGNING_KEY and settings.DOCUMENTS_SIGNING_CERT:
+        return (settings.DOCUMENTS_SIGNING_KEY, settings.DOCUMENTS_SIGNING_CERT,
+                settings.DOCUMENTS_SIGNING_PASSPHRASE_FILE)
+    return "", "", ""
 
 
 def make_self_signed(key_path: Path, cert_path: Path, common_name: str, days: int = 3650) -> None:
@@ -70,10 +84,11 @@ def make_self_signed(key_path: Path, cert_path: Path, common_name: str, days: in
 
 
 def key() -> Key:
-    """The signing key of this site (loaded once per process; the demo key made on first use)."""
-    configured = (settings.DOCUMENTS_SIGNING_KEY, settings.DOCUMENTS_SIGNING_CERT)
+    """The signing key of the current municipality (loaded once per process; a demo key made on first use)."""
+    configured = configured_files()
+    cache_key = (municipality.current().slug, configured, str(_demo_paths()[0]) if not configured[0] else "")
     with _lock:
-        cached = _cache.get(configured)
+        cached = _cache.get(cache_key)
         if cached is not None:
             return cached
         from pyhanko.sign import signers
@@ -87,7 +102,7 @@ def key() -> Key:
             passphrase = None
         else:
             key_path, cert_path = Path(configured[0]), Path(configured[1])
-            passfile = settings.DOCUMENTS_SIGNING_PASSPHRASE_FILE
+            passfile = configured[2]
             passphrase = Path(passfile).read_bytes().strip() if passfile else None
         try:
             signer = signers.SimpleSigner.load(str(key_path), str(cert_path), key_passphrase=passphrase)
@@ -98,7 +113,7 @@ def key() -> Key:
         signer = _parsed_key_signer(signer)
         subject = signer.signing_cert.subject.human_friendly
         loaded = Key(signer=signer, subject=subject, demo=demo, cert_path=cert_path)
-        _cache[configured] = loaded
+        _cache[cache_key] = loaded
         return loaded
 
 

@@ -420,7 +420,7 @@ STATICFILES_DIRS = [
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),  # the reports' statistics page
 ]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "common.storage.MunicipalFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
@@ -428,17 +428,18 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 # Generated files (demo city GeoPackage and DEM, rasters).
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 # Uploaded files (report photos, reports/photos.py), through Django's default storage: STORAGE_BACKEND=filesystem
-# (the default: under MEDIA_ROOT, VAR_DIR/media, kept by `./run backup`) or s3 (django-storages' S3 backend, which
-# needs boto3: `pip install "django-storages[s3]"`; bucket, keys, region and endpoint from the AWS_* variables below,
+# (the default: under MEDIA_ROOT, VAR_DIR/media, kept by `./run backup`) or s3 (django-storages' S3 backend with
+# boto3, both in requirements.txt; bucket, keys, region and endpoint from the AWS_* variables below,
 # files private). There is no public media URL: the app's own views serve each file after their checks.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGE_BACKEND = (env_str("STORAGE_BACKEND", "filesystem") or "filesystem").strip().lower()
 if STORAGE_BACKEND == "filesystem":
-    STORAGES["default"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # at MEDIA_ROOT
+    STORAGES["default"] = {"BACKEND": "common.storage.MunicipalFileSystemStorage"}  # at MEDIA_ROOT (another
+    # municipality's: its own folder, common/municipality.media_root)
 elif STORAGE_BACKEND == "s3":
     if not env_str("AWS_STORAGE_BUCKET_NAME"):
         raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
-    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+    STORAGES["default"] = {"BACKEND": "common.storage_s3.MunicipalS3Storage", "OPTIONS": {
         "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
         "access_key": env_str("AWS_S3_ACCESS_KEY_ID"),  # or AWS_S3_ACCESS_KEY_ID_FILE; unset: boto3's own chain
         "secret_key": env_str("AWS_S3_SECRET_ACCESS_KEY"),  # or AWS_S3_SECRET_ACCESS_KEY_FILE

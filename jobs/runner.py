@@ -12,6 +12,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from common import municipality
 from common.errors import ApiError
 from jobs import registry
 from jobs.models import Job
@@ -23,7 +24,8 @@ PROGRESS_INTERVAL = 1.0  # seconds between two writes of a job's progress
 
 
 def result_dir(job: Job) -> Path:
-    return Path(settings.VAR_DIR) / "jobs" / str(job.pk)
+    """VAR_DIR/jobs/<id> of the job's municipality (each database numbers its jobs from 1)."""
+    return municipality.var_dir() / "jobs" / str(job.pk)
 
 
 class ProgressWriter:

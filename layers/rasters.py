@@ -12,10 +12,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from common import municipality
 from common.errors import BadParameter
 from layers.models import Raster
 
@@ -23,7 +23,7 @@ TILE_SIZE = 256
 
 
 def raster_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "rasters"
+    path = municipality.var_dir() / "rasters"  # the current municipality's
     path.mkdir(parents=True, exist_ok=True)
     return path
 

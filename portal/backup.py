@@ -35,6 +35,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from common import municipality
+
 FORMAT = 1
 DUMP, FILES, MANIFEST = "database.dump", "files.tar", "manifest.json"
 
@@ -133,7 +135,7 @@ def referenced_files(conn: psycopg.Connection) -> list[str]:
         for table, column in STORAGE_COLUMNS:
             if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()[0]:
                 rows = conn.execute(f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" <> \'\'').fetchall()
-                paths.update(str(Path(settings.MEDIA_ROOT) / row[0]) for row in rows)
+                paths.update(str(municipality.media_root() / row[0]) for row in rows)
     return sorted(paths)
 
 
@@ -147,7 +149,7 @@ def archive_name(path: Path, var_dir: Path, index: int) -> str:
 def backup(out: Path, db: Database | None = None, var_dir: Path | None = None, say=lambda text: None) -> dict:
     """Write a backup of the database and its stored files into the new folder `out`; return the manifest."""
     db = db or Database.configured()
-    var_dir = Path(var_dir or settings.VAR_DIR)
+    var_dir = Path(var_dir or municipality.var_dir())
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise BackupError(_("%(dir)s is not empty: a backup goes into a new folder") % {"dir": out})
@@ -233,7 +235,7 @@ def restore(src: Path, database: str | None = None, var_dir: Path | None = None,
     manifest = read_manifest(src)
     check_archives(src, manifest)
     target = Database.configured(database)
-    var_dir = Path(var_dir or settings.VAR_DIR).resolve()
+    var_dir = Path(var_dir or municipality.var_dir()).resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=var_dir))
     created = False

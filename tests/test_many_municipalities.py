@@ -514,3 +514,117 @@ def test_a_municipality_s_time_zone_is_current_with_it():
             assert tehran_midnight - stats._midnight(day) == dt.timedelta(hours=1)
             assert timezone.localtime(dt.datetime(2026, 12, 3, 20, 0, tzinfo=dt.UTC)).hour == 0  # 00:30 next day
         assert timezone.get_current_timezone_name() == "Asia/Tehran"
+
+
+# --- files and signing keys ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def own_files(tmp_path, settings):
+    """A VAR_DIR and MEDIA_ROOT of the test's own, and no configured signing key (each city's demo key)."""
+    from documents import signing
+
+    settings.VAR_DIR = tmp_path / "var"
+    settings.MEDIA_ROOT = tmp_path / "var" / "media"
+    settings.DOCUMENTS_SIGNING_KEY = settings.DOCUMENTS_SIGNING_CERT = ""
+    signing._cache.clear()
+    yield tmp_path / "var"
+    signing._cache.clear()
+
+
+def test_each_city_s_uploads_job_results_and_rasters_are_in_folders_of_its_own(own_files):
+    from types import SimpleNamespace
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from jobs.runner import result_dir
+    from layers.rasters import raster_dir
+
+    names, places = {}, {}
+    for city in (DARAB, SECOND):
+        with municipality.activate(city):
+            names[city.slug] = default_storage.save("reports/photos/p.jpg", ContentFile(city.slug.encode()))
+            places[city.slug] = (Path(default_storage.path(names[city.slug])), result_dir(SimpleNamespace(pk=7)),
+                                 raster_dir())
+    assert places["darab-municipality"] == (own_files / "media" / names["darab-municipality"],
+                                            own_files / "jobs" / "7", own_files / "rasters")
+    town = own_files / "municipalities" / "second"
+    assert places["second"] == (town / "media" / names["second"], town / "jobs" / "7", town / "rasters")
+    # the same name is another file in each city; each reads its own
+    assert names["second"] == names["darab-municipality"] == "reports/photos/p.jpg"
+    for city in (DARAB, SECOND):
+        with municipality.activate(city), default_storage.open(names[city.slug]) as fh:
+            assert fh.read() == city.slug.encode()
+    with municipality.activate(SECOND):
+        default_storage.delete(names["second"])
+        assert not default_storage.exists(names["second"])
+    with municipality.activate(DARAB):
+        assert default_storage.exists(names["darab-municipality"])
+
+
+def test_each_city_signs_its_documents_with_its_own_key_and_backs_up_its_own_files(own_files, tmp_path):
+    from asn1crypto import pem, x509
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko_certvalidator import ValidationContext
+
+    from documents import api, kinds, rendering, signing
+    from portal import backup
+    from tests.documents.conftest import validate_pdf_signature
+
+    kind = kinds.DocumentKind(code="test_note", name="Test note", prefix="TN", supersedes=False,
+                              html=lambda doc: f"<html><body><p>{doc.number}</p></body></html>".encode())
+    kinds.KINDS[kind.code] = kind
+    try:
+        subjects, files = {}, {}
+        for city in (DARAB, SECOND):
+            with municipality.activate(city):
+                doc = api.issue("test_note", parcel=some_parcel(city))
+                rendering.render(doc.pk)
+                doc.refresh_from_db()
+                key = signing.key()
+                assert key.demo and city.name_en in key.subject
+                assert Path(key.cert_path).is_relative_to(municipality.var_dir() / "signing")
+                assert doc.file.path.startswith(str(municipality.media_root()))
+                with doc.file.open("rb") as fh:
+                    signature = PdfFileReader(fh).embedded_signatures[0]
+                    own = ValidationContext(trust_roots=[x509.Certificate.load(
+                        pem.unarmor(key.cert_path.read_bytes())[2])])
+                    assert validate_pdf_signature(signature, own).bottom_line
+                    subjects[city.slug] = signature.signer_cert.subject.human_friendly
+                files[city.slug] = doc.file.path
+        for city in (DARAB, SECOND):  # a city's backup takes its own files, not the other's
+            with municipality.activate(city):  # the test's transaction: the rows are not committed
+                connection.ensure_connection()
+                referenced = backup.referenced_files(connection.connection)
+            other = (SECOND if city is DARAB else DARAB).slug
+            assert files[city.slug] in referenced and files[other] not in referenced
+        assert subjects["second"] != subjects["darab-municipality"]
+        assert "Second Town" in subjects["second"]
+
+        # a key of its own, named in the municipalities file, signs the town's documents
+        key_path, cert_path = tmp_path / "town-key.pem", tmp_path / "town-cert.pem"
+        with municipality.activate(SECOND):
+            signing.make_self_signed(key_path, cert_path, "Second Town registry office")
+        configured = dataclasses.replace(SECOND, signing_key=str(key_path), signing_cert=str(cert_path))
+        with municipality.activate(configured):
+            used = signing.key()
+            assert not used.demo and "Second Town registry office" in used.subject
+        with municipality.activate(DARAB):
+            assert "Second Town" not in signing.key().subject
+    finally:
+        kinds.KINDS.pop(kind.code, None)
+
+
+def test_each_city_s_object_storage_keys_are_under_its_own_prefix():
+    from django.core.exceptions import SuspiciousOperation
+
+    from common.storage_s3 import MunicipalS3Storage
+
+    storage = MunicipalS3Storage(bucket_name="files", location="portal/", access_key="a", secret_key="b",
+                                 region_name="ir-1", endpoint_url="http://127.0.0.1:9")  # nothing is sent
+    with municipality.activate(DARAB):
+        assert storage._normalize_name("reports/photos/p.jpg") == "portal/reports/photos/p.jpg"
+    with municipality.activate(SECOND):
+        assert storage._normalize_name("reports/photos/p.jpg") == "portal/municipalities/second/reports/photos/p.jpg"
+        with pytest.raises(SuspiciousOperation, match="denied"):  # a name cannot climb into another city's keys
+            storage._normalize_name("../../reports/photos/p.jpg")

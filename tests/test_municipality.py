@@ -126,6 +126,10 @@ def test_the_settings_read_the_file_and_keep_the_default_city_values(tmp_path):
     ("[municipality]\nslug = 'x'\n", "must hold one \\[\\[municipality\\]\\] table per municipality"),
     ("other = 1\n" + DARAB, r"nothing else \(found \[.other.\]\)"),
     ("slug = ", "is not valid TOML"),
+    (DARAB.replace("srid =", 'signing_key = "/etc/darab/key.pem"\nsrid ='),
+     "signing_key and signing_cert are given together"),
+    (DARAB.replace("srid =", 'signing_passphrase_file = "/etc/darab/pass"\nsrid ='),
+     "signing_passphrase_file without signing_key"),
 ])
 def test_a_bad_file_is_refused_clearly(tmp_path, text, message):
     with pytest.raises(ImproperlyConfigured, match=message) as refused:

@@ -635,11 +635,11 @@ def _storages(tmp_path, **env):
 
 def test_storage_is_the_file_system_under_var_dir_or_s3_from_the_environment(tmp_path):
     default, root = _storages(tmp_path, VAR_DIR=str(tmp_path / "var"))
-    assert default["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    assert default["BACKEND"] == "common.storage.MunicipalFileSystemStorage"
     assert root == str(tmp_path / "var" / "media")
     default, _root = _storages(tmp_path, STORAGE_BACKEND="s3", AWS_STORAGE_BUCKET_NAME="photos",
                                AWS_S3_ENDPOINT_URL="https://s3.example.org", AWS_S3_REGION_NAME="ir-1")
-    assert default["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert default["BACKEND"] == "common.storage_s3.MunicipalS3Storage"
     options = default["OPTIONS"]
     assert options["bucket_name"] == "photos" and options["endpoint_url"] == "https://s3.example.org"
     assert options["default_acl"] == "private" and options["querystring_auth"] is True
