@@ -117,6 +117,15 @@ def coord_transform(source: int, target: int):
     return made[key]
 
 
+@functools.cache
+def transformer(source: int, target: int):
+    """pyproj's transformer from one EPSG code to another, x/y (longitude/latitude) order, made once per process
+    (making one reads the EPSG database: milliseconds). pyproj's transformers may be used from several threads."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
 def mercator_to_lonlat(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     """A Web Mercator box (metres) as longitude/latitude; beyond the map's square it stops at ±180° / the poles."""
     half = math.pi * EARTH_RADIUS

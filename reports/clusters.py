@@ -183,12 +183,6 @@ def _mercator(lon: float, lat: float) -> tuple[float, float]:
     return R * math.radians(lon), R * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
-@functools.lru_cache(maxsize=4)
-def _to_city(srid: int):
-    from pyproj import Transformer
-    return Transformer.from_crs(3857, srid, always_xy=True)
-
-
 _BOX_SECONDS = 300
 _box_cache: dict[tuple[str, int], tuple[float, tuple | None]] = {}
 
@@ -239,7 +233,7 @@ def _frame(z: int, x: int, y: int, squares: bool, srid: int, extent: tuple, know
     dx0, dx1, dy0, dy1 = max(x0, ew), min(x1, ee), max(y0, es), min(y1, en)
     if dx0 >= dx1 or dy0 >= dy1:
         return None
-    to_city = _to_city(srid)
+    to_city = geo.transformer(3857, srid)
     # the map is fitted where the reports are (their estimated extent, with a margin), not over a whole CRS's area
     # (a z6 tile): reports outside the fitted box are transformed exactly
     fx0, fx1, fy0, fy1 = dx0, dx1, dy0, dy1

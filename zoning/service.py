@@ -12,7 +12,6 @@ keep the raw values for machines and carry the words beside them (`value_text`, 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import math
 
@@ -20,7 +19,6 @@ import numpy as np
 import shapely
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
-from pyproj import Transformer
 
 from common import geo, municipality, params
 from common.errors import ApiError, BadParameter, NotFound
@@ -214,16 +212,11 @@ def _envelope_dict(env: engine.Envelope) -> dict:
 # -- reprojection: the engine works in the municipality's metres, the map and the API in WGS84 ---------------------
 
 def _to_wgs84():
-    return _transformer(municipality.current().srid, 4326)
+    return geo.transformer(municipality.current().srid, 4326)
 
 
 def _from_wgs84():
-    return _transformer(4326, municipality.current().srid)
-
-
-@functools.cache
-def _transformer(source: int, target: int) -> Transformer:
-    return Transformer.from_crs(source, target, always_xy=True)
+    return geo.transformer(4326, municipality.current().srid)
 
 
 def _reproject(geom, transformer):

@@ -5,15 +5,13 @@ message."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import shapely
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from pyproj import CRS, Transformer
 
-from common import municipality
+from common import geo, municipality
 from parcels.importing.errors import ImportError_
 from parcels.importing.options import ImportOptions
 from parcels.importing.report import RowIssues
@@ -50,11 +48,6 @@ EARTH_RADIUS = 6_371_000.0  # m
 ROUNDING = 0.01  # m: the most 7 decimals of a degree move a vertex (0.5e-7° of latitude is 0.56 cm), with margin
 
 
-@lru_cache(maxsize=8)
-def _to_served(srid_from: int, srid_to: int) -> Transformer:
-    return Transformer.from_crs(CRS.from_epsg(srid_from), CRS.from_epsg(srid_to), always_xy=True)
-
-
 def _may_change(geoms: np.ndarray, srid: int) -> np.ndarray:
     """The geometries whose validity another CRS could change: those whose minimum clearance (the least distance a
     vertex must move to make them invalid) is below what serving them moves a vertex: the rounding to 7 decimals,
@@ -82,7 +75,7 @@ def served_invalid(geoms: np.ndarray, srid: int) -> list[tuple[np.ndarray, int, 
     for target, decimals in SERVED_CRS:
         if target == srid:
             continue
-        transformer = _to_served(srid, target)
+        transformer = geo.transformer(srid, target)
 
         def move(xy, transformer=transformer, decimals=decimals):
             moved = np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
