@@ -628,3 +628,109 @@ def test_each_city_s_object_storage_keys_are_under_its_own_prefix():
         assert storage._normalize_name("reports/photos/p.jpg") == "portal/municipalities/second/reports/photos/p.jpg"
         with pytest.raises(SuspiciousOperation, match="denied"):  # a name cannot climb into another city's keys
             storage._normalize_name("../../reports/photos/p.jpg")
+
+
+_DEFER_EXPORTS = """
+import json, django
+django.setup()
+from common import municipality
+from jobs import service
+from layers.jobs import KIND
+ids = {}
+for slug in municipality.registry():
+    with municipality.activate(slug):
+        ids[slug] = str(service.start(KIND, {"layers": ["districts"], "format": "geojson", "srid": 4326,
+                                             "district": None, "bbox": None, "filters": {}}).pk)
+print(json.dumps(ids))
+"""
+
+_READ_AND_REMOVE = """
+import json, sys, django
+django.setup()
+from common import municipality
+from jobs.models import Job
+from procrastinate.contrib.django.models import ProcrastinateJob
+out = {}
+for slug, pk in json.loads(sys.argv[1]).items():
+    with municipality.activate(slug):
+        job = Job.objects.get(pk=pk)
+        out[slug] = {"status": job.status, "path": job.result_path, "error": job.error}
+        ProcrastinateJob.objects.filter(id=job.procrastinate_id).delete()
+        job.delete()
+print(json.dumps(out))
+"""
+
+
+def test_one_process_works_the_job_queues_of_every_city(tmp_path):
+    """manage.py work_all: a worker per municipality in one process, each job run in its own city's database,
+    context and files (an export of the districts, deferred in each city, committed: the worker sees only those)."""
+    import pyogrio
+
+    env = {"MUNICIPALITIES_FILE": str(_file(tmp_path)), "VAR_DIR": str(tmp_path / "var")}
+    deferred = _run("-c", _DEFER_EXPORTS, **env)
+    assert deferred.returncode == 0, deferred.stderr
+    ids = json.loads(deferred.stdout.strip().splitlines()[-1])
+    try:
+        worked = _run("manage.py", "work_all", "--one-shot", "--queues", "jobs", **env)
+        assert worked.returncode == 0, worked.stderr[-3000:]
+        assert f"Job workers for {DARAB.slug}, second in one process." in worked.stdout
+    finally:
+        ended = _run("-c", _READ_AND_REMOVE, json.dumps(ids), **env)
+    assert ended.returncode == 0, ended.stderr
+    jobs = json.loads(ended.stdout.strip().splitlines()[-1])
+    for city, (lon, lat) in ((DARAB, DARAB_CENTRE), (SECOND, CENTRE)):
+        job = jobs[city.slug]
+        assert job["status"] == "done", job
+        path = Path(job["path"])
+        with municipality.activate(city), override_var_dir(tmp_path / "var"):
+            assert path.is_relative_to(municipality.var_dir() / "jobs" / ids[city.slug])
+        west, south, east, north = pyogrio.read_info(path)["total_bounds"]
+        assert west - 0.5 < lon < east + 0.5 and south - 0.5 < lat < north + 0.5, (city.slug, west, south)
+
+
+class override_var_dir:
+    def __init__(self, path):
+        from django.test.utils import override_settings
+
+        self.override = override_settings(VAR_DIR=path)
+
+    def __enter__(self):
+        self.override.enable()
+
+    def __exit__(self, *exc):
+        self.override.disable()
+
+
+def test_work_all_refuses_an_unknown_municipality(tmp_path):
+    refused = _run("manage.py", "work_all", "--only", "shiraz", MUNICIPALITIES_FILE=str(_file(tmp_path)))
+    assert refused.returncode != 0 and "No municipality 'shiraz'" in refused.stderr
+
+
+def test_work_all_stops_every_worker_on_sigterm(tmp_path):
+    import signal
+    import time
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("MUNICIPALITY", "MUNICIPALITIES_FILE")}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "work_all", "--queues", "jobs", "--shutdown-graceful-timeout", "5"], cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test", "MUNICIPALITIES_FILE": str(_file(tmp_path)),
+             "VAR_DIR": str(tmp_path / "var")}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        listening = 0
+        while listening < 2 and time.monotonic() < deadline:  # both workers connected: a worker row in each database
+            listening = 0
+            for alias in ("default", "second"):
+                with connections[alias].cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - "
+                                   "interval '30 seconds'")
+                    listening += cursor.fetchone()[0] > 0
+            time.sleep(0.3)
+        assert listening == 2 and process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err[-2000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
