@@ -167,13 +167,24 @@ def reset(token: tuple[Token, object]) -> None:
     timezone.activate(previous_zone)
 
 
+def is_first(municipality: Municipality | None = None) -> bool:
+    """Whether `municipality` (default: the current one) is the registry's first, which keeps what a deployment of
+    one city has: its cache keys, session cookie, folders and signing settings as they were."""
+    return (municipality or current()).slug == first().slug
+
+
+def own_folder(municipality: Municipality | None = None) -> str:
+    """A municipality's sub-folder in every place the municipalities share (VAR_DIR, MEDIA_ROOT, an object
+    storage's keys): "" for the first, "municipalities/<slug>" for another."""
+    m = municipality or current()
+    return "" if is_first(m) else f"municipalities/{m.slug}"
+
+
 def var_dir(municipality: Municipality | None = None) -> Path:
     """Where a municipality's own generated files go (job results, rasters, its demo signing key): VAR_DIR for the
     first, VAR_DIR/municipalities/<slug> for another, so that two databases' job 7 never share a folder and a
     municipality's backup takes its own files."""
-    m = municipality or current()
-    base = Path(settings.VAR_DIR)
-    return base if m.slug == first().slug else base / "municipalities" / m.slug
+    return Path(settings.VAR_DIR) / own_folder(municipality)
 
 
 def media_root(municipality: Municipality | None = None) -> Path:
@@ -183,19 +194,12 @@ def media_root(municipality: Municipality | None = None) -> Path:
     MEDIA_ROOT/municipalities/<slug>."""
     m = municipality or current()
     root = Path(settings.MEDIA_ROOT)
-    if m.slug == first().slug:
+    if is_first(m):
         return root
     try:
         return var_dir(m) / root.relative_to(Path(settings.VAR_DIR))
     except ValueError:
-        return root / "municipalities" / m.slug
-
-
-def storage_prefix(municipality: Municipality | None = None) -> str:
-    """The key prefix of a municipality's files in object storage: "" for the first, "municipalities/<slug>" for
-    another (under AWS_LOCATION)."""
-    m = municipality or current()
-    return "" if m.slug == first().slug else f"municipalities/{m.slug}"
+        return root / own_folder(m)
 
 
 def time_zone() -> zoneinfo.ZoneInfo:

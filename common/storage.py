@@ -2,7 +2,7 @@
 
 Uploaded files (report photos, permit documents, issued documents, attachments) are named by the apps as before; the
 storage puts them in the current municipality's folder (`municipality.media_root()`) or, in object storage, under its
-key prefix (`municipality.storage_prefix()`), so one municipality's files never sit among another's and each
+key prefix (`municipality.own_folder()`), so one municipality's files never sit among another's and each
 municipality's backup (portal/backup.py) takes exactly its own. The first municipality keeps MEDIA_ROOT itself, as a
 deployment of one city always had. The S3 one is in common/storage_s3.py (imported only when configured: boto3)."""
 

@@ -11,7 +11,7 @@ class MunicipalS3Storage(S3Storage):
 
     @property
     def location(self):
-        prefix = municipality.storage_prefix()
+        prefix = municipality.own_folder()
         return "/".join(part for part in (self.__dict__.get("_base_location", "").strip("/"), prefix) if part)
 
     @location.setter

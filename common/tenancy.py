@@ -63,7 +63,7 @@ def cache_key(key, key_prefix, version):
     """CACHES' KEY_FUNCTION: Django's key, with the municipality's slug for every municipality but the first (whose
     keys stay as they were), so tiles, OGC pages and remembered credentials of two cities never mix."""
     current = municipality.current()
-    if current.database == DEFAULT_DB_ALIAS:
+    if municipality.is_first(current):
         return f"{key_prefix}:{version}:{key}"
     return f"{key_prefix}:{version}:{current.slug}:{key}"
 
@@ -158,7 +158,7 @@ def session_cookie_name(m: municipality.Municipality) -> tuple[str, str] | None:
     municipality)."""
     from django.conf import settings
 
-    if m == municipality.first():
+    if municipality.is_first(m):
         return None
     return settings.SESSION_COOKIE_NAME, f"{settings.SESSION_COOKIE_NAME}_{m.slug}"
 

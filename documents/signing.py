@@ -50,7 +50,7 @@ def configured_files() -> tuple[str, str, str]:
     m = municipality.current()
     if m.signing_key:
         return m.signing_key, m.signing_cert, m.signing_passphrase_file
-    if m.slug == municipality.first().slug and settings.DOCUMENTS_SIGNING_KEY and settings.DOCUMENTS_SIGNING_CERT:
+    if municipality.is_first(m) and settings.DOCUMENTS_SIGNING_KEY and settings.DOCUMENTS_SIGNING_CERT:
         return (settings.DOCUMENTS_SIGNING_KEY, settings.DOCUMENTS_SIGNING_CERT,
                 settings.DOCUMENTS_SIGNING_PASSPHRASE_FILE)
     return "", "", ""
