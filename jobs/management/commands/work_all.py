@@ -49,7 +49,6 @@ class Command(BaseCommand):
 
     async def run_all(self, slugs: list[str], opts) -> dict[str, str]:
         workers: dict[str, object] = {}
-        started = asyncio.Event()
         loop = asyncio.get_running_loop()
 
         def stop_all(*_args):
@@ -58,10 +57,8 @@ class Command(BaseCommand):
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop_all)
-        tasks = {slug: asyncio.create_task(self.run_one(slug, opts, workers, started), name=f"worker-{slug}")
-                 for slug in slugs}
+        pending = {asyncio.create_task(self.run_one(slug, opts, workers), name=f"worker-{slug}") for slug in slugs}
         failed: dict[str, str] = {}
-        pending = set(tasks.values())
         while pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -73,7 +70,7 @@ class Command(BaseCommand):
             loop.remove_signal_handler(signum)
         return failed
 
-    async def run_one(self, slug: str, opts, workers: dict, started: asyncio.Event) -> None:
+    async def run_one(self, slug: str, opts, workers: dict) -> None:
         from procrastinate import worker as procrastinate_worker
         from procrastinate.contrib.django import app
 
