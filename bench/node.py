@@ -39,6 +39,7 @@ from urllib.parse import urlencode, urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import PY, ROOT, City, Server, p50_p95, wrk_rps  # noqa: E402
+from bench.load import _tile as tile_of, get_json  # noqa: E402
 
 PROPOSAL = {"land_use": "residential", "floors": 2, "gross_floor_area": 150, "footprint_area": 75, "units": 1,
             "parking_spaces": 1}
@@ -61,16 +62,17 @@ def copies(city: City, count: int) -> list[str]:
 
 
 def municipalities_file(city: City, names: list[str], folder: Path) -> Path:
+    from common.municipality import DEFAULT_RENEWAL_CODE_WIDTHS, DEFAULT_TIME_ZONE, Municipality, toml_table
+
     base = urlparse(city.env["DATABASE_URL"])
-    tables = []
-    for k, name in enumerate(names, start=1):
-        lines = ["[[municipality]]", f'slug = "c{k}"', f'name = "شهر {k}"', f'name_en = "City {k}"',
-                 f"srid = {city.srid}", "renewal_code_widths = [1, 1, 3, 3, 1, 1, 1]"]
-        if k > 1:
-            lines += [f'path_prefix = "/c{k}"', f'database_url = "{base._replace(path="/" + name).geturl()}"']
-        tables.append("\n".join(lines))
+    tables = [toml_table(Municipality(
+        slug=f"c{k}", name=f"شهر {k}", name_en=f"City {k}", srid=city.srid,
+        renewal_code_widths=DEFAULT_RENEWAL_CODE_WIDTHS, time_zone=DEFAULT_TIME_ZONE,
+        database="default" if k == 1 else f"c{k}", path_prefix="" if k == 1 else f"/c{k}",
+        database_url="" if k == 1 else base._replace(path="/" + name).geturl()))
+        for k, name in enumerate(names, start=1)]
     path = folder / f"node_{len(names)}.toml"
-    path.write_text("\n\n".join(tables) + "\n", encoding="utf-8")
+    path.write_text("\n".join(tables), encoding="utf-8")
     return path
 
 
@@ -88,13 +90,6 @@ def sample_parcels(city: City, count: int, rng: random.Random) -> list[tuple]:
             "ST_Transform(ST_PointOnSurface(geom), 4326) pt FROM parcels_parcel WHERE id = o.parcel_id) p ON true",
             [str(rng.random()), count]).fetchall()
     return rows
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    import math
-
-    n = 2 ** z
-    return int((lon + 180.0) / 360.0 * n), int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
 
 
 def urls(kind: str, parcels: list[tuple], prefixes: list[str], versions: dict, rng: random.Random) -> list[str]:
@@ -138,16 +133,7 @@ def timed_gets(port: int, paths: list[str]) -> list[float]:
 
 
 def layer_versions(port: int, prefixes: list[str]) -> dict:
-    import http.client
-    import json
-
-    out = {}
-    for prefix in prefixes:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", prefix + "/api/layers/versions")
-        out[prefix] = json.loads(conn.getresponse().read()).get("parcels", 0)
-        conn.close()
-    return out
+    return {prefix: get_json(port, prefix + "/api/layers/versions").get("parcels", 0) for prefix in prefixes}
 
 
 def in_process(city: City, names: list[str], mfile: Path, what: str) -> float:
