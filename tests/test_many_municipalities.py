@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
+from django.test import override_settings
 from shapely.geometry import Polygon
 
 from common import municipality, tenancy
@@ -85,19 +86,10 @@ def second_database(django_db_setup, django_db_blocker, demo_city):
     return name
 
 
-class _two_cities:
+def _two_cities():
     """The registry of Darab and the town (with their hosts) for a block; the hosts are allowed hosts."""
-
-    def __enter__(self):
-        from django.test.utils import override_settings
-
-        self.override = override_settings(
-            MUNICIPALITIES=(DARAB, SECOND),
-            ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "darab.test", "second.test", "elsewhere.test"])
-        self.override.enable()
-
-    def __exit__(self, *exc):
-        self.override.disable()
+    return override_settings(MUNICIPALITIES=(DARAB, SECOND),
+                             ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "darab.test", "second.test", "elsewhere.test"])
 
 
 @pytest.fixture(autouse=True)
@@ -419,10 +411,15 @@ def _file(tmp_path, *extra):
     return path
 
 
-def _run(*args, **env):
+def _env(**env) -> dict:
+    """A subprocess's environment: the test settings, no municipality of this process's, `env` added."""
     clean = {k: v for k, v in os.environ.items() if k not in ("MUNICIPALITY", "MUNICIPALITIES_FILE")}
+    return {**clean, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test", **env}
+
+
+def _run(*args, **env):
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**clean, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test", **env})
+                          env=_env(**env))
 
 
 def test_a_process_works_for_the_municipality_of_its_environment(tmp_path):
@@ -682,23 +679,10 @@ def test_one_process_works_the_job_queues_of_every_city(tmp_path):
         job = jobs[city.slug]
         assert job["status"] == "done", job
         path = Path(job["path"])
-        with municipality.activate(city), override_var_dir(tmp_path / "var"):
+        with municipality.activate(city), override_settings(VAR_DIR=tmp_path / "var"):
             assert path.is_relative_to(municipality.var_dir() / "jobs" / ids[city.slug])
         west, south, east, north = pyogrio.read_info(path)["total_bounds"]
         assert west - 0.5 < lon < east + 0.5 and south - 0.5 < lat < north + 0.5, (city.slug, west, south)
-
-
-class override_var_dir:
-    def __init__(self, path):
-        from django.test.utils import override_settings
-
-        self.override = override_settings(VAR_DIR=path)
-
-    def __enter__(self):
-        self.override.enable()
-
-    def __exit__(self, *exc):
-        self.override.disable()
 
 
 def test_work_all_refuses_an_unknown_municipality(tmp_path):
@@ -710,11 +694,10 @@ def test_work_all_stops_every_worker_on_sigterm(tmp_path):
     import signal
     import time
 
-    clean = {k: v for k, v in os.environ.items() if k not in ("MUNICIPALITY", "MUNICIPALITIES_FILE")}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "work_all", "--queues", "jobs", "--shutdown-graceful-timeout", "5"], cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "gis_portal.settings_test", "MUNICIPALITIES_FILE": str(_file(tmp_path)),
-             "VAR_DIR": str(tmp_path / "var")}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=_env(MUNICIPALITIES_FILE=str(_file(tmp_path)), VAR_DIR=str(tmp_path / "var")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         listening = 0
